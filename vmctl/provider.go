@@ -5,8 +5,8 @@ import "log/slog"
 // Env is everything discovery reads from the outside world. Tests point it at
 // fixture home directories; HostEnv describes the real machine.
 type Env struct {
-	Home   string            // the user's home directory ("" when unknown)
-	GOOS   string            // "linux", "darwin", "windows"
+	Home   string // the user's home directory ("" when unknown)
+	GOOS   string // "linux", "darwin", "windows"
 	Getenv func(string) string
 	// ProcessAlive reports whether a pid from a manager's pid file is alive
 	// (kill(pid, 0) on Unix). Never a network probe.
