@@ -1,0 +1,179 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/vmdump/vmdump/extcap"
+	"github.com/vmdump/vmdump/vmctl"
+)
+
+// capture is the whole data path, in order: FIFO, discover, dial, probe,
+// remote command, pcap → pcapng into the FIFO, stop.
+//
+// Wireshark's dumpcap is blocked opening the FIFO until we open it, so it is
+// opened before anything that can fail; after that every failure is one line
+// on stderr (Wireshark shows it) and a non-zero exit.
+func capture(a extcap.Args, env vmctl.Env, log *slog.Logger, stderr io.Writer) int {
+	fifo, err := extcap.OpenFIFO(a.Fifo)
+	if err != nil {
+		return fail(stderr, fmt.Errorf("cannot open Wireshark's pipe %s: %v", a.Fifo, err))
+	}
+	defer fifo.Close()
+
+	// SIGTERM is Wireshark's stop; SIGINT is Ctrl-C in tshark's terminal.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	vm, ok := vmctl.Lookup(vmctl.Discover(env), a.Interface)
+	if !ok {
+		return fail(stderr, fmt.Errorf("no VM named %q: run `vmdump list` to see the VMs vmdump finds", a.Interface))
+	}
+	if !vm.Capturable() {
+		return fail(stderr, fmt.Errorf("VM %s (%s) cannot be captured: %s", vm.Name, vm.Manager, firstNonEmpty(vm.Skip, vm.Note, "it has no SSH endpoint")))
+	}
+	opt, err := dialOptions(a, env, log)
+	if err != nil {
+		return fail(stderr, err)
+	}
+	spec, err := captureSpec(a, vm)
+	if err != nil {
+		return fail(stderr, err)
+	}
+
+	conn, err := vmctl.Dial(ctx, vm, opt)
+	if err != nil {
+		return failUnlessStopped(ctx, stderr, err)
+	}
+	defer conn.Close()
+	probe, err := conn.Probe(ctx)
+	if err != nil {
+		return failUnlessStopped(ctx, stderr, err)
+	}
+	spec.Filter = vmctl.BuildFilter(a.CaptureFilter, a.PayloadOnlyOn(), probe)
+	log.Info("capturing", "vm", vm.ID, "interface", spec.Interface, "filter", spec.Filter)
+
+	remote, err := conn.StartCapture(ctx, spec, probe)
+	if err != nil {
+		return failUnlessStopped(ctx, stderr, err)
+	}
+	// Any reason to stop ends the remote command first; its stdout then
+	// reaches EOF and the pump below returns.
+	go func() {
+		select {
+		case <-ctx.Done():
+		case <-conn.Dead():
+		}
+		remote.Stop()
+	}()
+
+	w := extcap.NewWriter(fifo, "vmdump "+version())
+	_, pumpErr := extcap.Pump(w, remote.Stdout(), extcap.NIC{
+		Name:        vm.Name + ":" + spec.Interface,
+		Description: fmt.Sprintf("%s %s", displayName(vm), spec.Interface),
+		Filter:      spec.Filter,
+		OS:          firstNonEmpty(probe.OSPretty, vm.OS),
+	})
+	remote.Stop()
+	remoteErr := remote.Wait()
+	flushErr := w.Flush()
+
+	switch {
+	case ctx.Err() != nil:
+		return 0 // stopped by Wireshark or Ctrl-C
+	case isDead(conn):
+		return fail(stderr, fmt.Errorf("lost the connection to VM %s (no answer to SSH keepalives); the packets captured so far are saved", vm.Name))
+	case extcap.IsReaderGone(pumpErr) || extcap.IsReaderGone(flushErr):
+		return 0 // Wireshark's dumpcap went away first
+	case remoteErr != nil:
+		return fail(stderr, remoteErr)
+	case pumpErr != nil:
+		return fail(stderr, pumpErr)
+	}
+	return 0
+}
+
+func isDead(c *vmctl.Conn) bool {
+	select {
+	case <-c.Dead():
+		return true
+	default:
+		return false
+	}
+}
+
+// dialOptions turns the dialog's SSH group into vmctl's options.
+func dialOptions(a extcap.Args, env vmctl.Env, log *slog.Logger) (vmctl.DialOptions, error) {
+	port, err := a.SSHPortValue()
+	if err != nil {
+		return vmctl.DialOptions{}, err
+	}
+	cfg, err := vmctl.LoadConfig(env)
+	if err != nil {
+		log.Warn("config file ignored", "err", err)
+	}
+	opt := vmctl.DialOptions{
+		User:           a.SSHUser,
+		Port:           port,
+		KeyFile:        a.SSHKey,
+		Password:       a.SSHPassword,
+		KeyPassphrase:  a.KeyPassphrase,
+		PinnedKeysFile: filepath.Join(env.ConfigDir(), "known_hosts"),
+		AcceptNew:      a.AcceptNewHostKey == "accept-new" || cfg.AcceptNewHostKeys,
+		Home:           env.Home,
+		Log:            log,
+	}
+	if env.Home != "" {
+		opt.KnownHostsFile = filepath.Join(env.Home, ".ssh", "known_hosts")
+		opt.SSHConfigFile = filepath.Join(env.Home, ".ssh", "config")
+	}
+	return opt, nil
+}
+
+// captureSpec turns the dialog's capture group into the remote command's spec.
+func captureSpec(a extcap.Args, vm vmctl.VM) (vmctl.CaptureSpec, error) {
+	snap, err := a.SnaplenValue()
+	if err != nil {
+		return vmctl.CaptureSpec{}, err
+	}
+	iface := a.RemoteInterface
+	if iface == "" {
+		iface = naturalInterface(vm)
+	}
+	priv := vmctl.PrivAuto
+	if a.Priv != "" {
+		priv = vmctl.Priv(a.Priv)
+	}
+	return vmctl.CaptureSpec{Interface: iface, Snaplen: snap, Priv: priv}, nil
+}
+
+func failUnlessStopped(ctx context.Context, stderr io.Writer, err error) int {
+	if ctx.Err() != nil || errors.Is(err, context.Canceled) {
+		return 0
+	}
+	return fail(stderr, err)
+}
+
+// fail writes the one line Wireshark shows the user.
+func fail(stderr io.Writer, err error) int {
+	msg := strings.Join(strings.Fields(err.Error()), " ")
+	fmt.Fprintln(stderr, "vmdump: "+msg)
+	return 1
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, v := range s {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}

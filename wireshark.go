@@ -1,0 +1,130 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/vmdump/vmdump/extcap"
+	"github.com/vmdump/vmdump/vmctl"
+)
+
+// helpURL is what Wireshark's Help button in the options dialog opens.
+const helpURL = "https://github.com/vmdump/vmdump#readme"
+
+// runExtcap answers one call from Wireshark. Probes (interfaces, config,
+// dlts) only read local files: Wireshark runs them at every start with no
+// timeout. A non-zero exit makes Wireshark throw the whole answer away, so
+// probes exit 0 whenever they produced something useful.
+func runExtcap(argv []string, stdout, stderr io.Writer) int {
+	a, err := extcap.ParseArgs(argv)
+	if err != nil {
+		fmt.Fprintln(stderr, "vmdump:", err)
+		return 1
+	}
+	log, closeLog := openLog(a.LogLevel, a.LogFile)
+	defer closeLog()
+	log.Debug("called by Wireshark", "mode", a.Mode(), "interface", a.Interface)
+	env := vmctl.HostEnv(log)
+
+	switch a.Mode() {
+	case extcap.ModeInterfaces:
+		return exitStatus(stderr, extcap.WriteInterfaces(stdout, version(), helpURL, interfaceList(vmctl.Discover(env)), nil))
+	case extcap.ModeDLTs:
+		return exitStatus(stderr, extcap.WriteDLTs(stdout, extcap.EthernetDLT))
+	case extcap.ModeConfig, extcap.ModeReload:
+		vm, _ := vmctl.Lookup(vmctl.Discover(env), a.Interface)
+		return exitStatus(stderr, extcap.WriteConfig(stdout, extcap.DialogArgs(dialogDefaults(vm))))
+	case extcap.ModeFilterCheck:
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		defer cancel()
+		problem, known := extcap.CheckFilter(ctx, a.CaptureFilter)
+		if !known {
+			return 1 // Wireshark shows "unable to check" (yellow)
+		}
+		if problem != "" {
+			fmt.Fprintln(stdout, problem)
+		}
+		return 0
+	case extcap.ModeCapture:
+		return capture(a, env, log, stderr)
+	}
+	fmt.Fprintln(stderr, "vmdump: nothing to do; run `vmdump help`")
+	return 1
+}
+
+// exitStatus turns a probe's write error into its exit status.
+func exitStatus(stderr io.Writer, err error) int {
+	if err != nil {
+		fmt.Fprintln(stderr, "vmdump:", err)
+		return 1
+	}
+	return 0
+}
+
+// interfaceList is one Wireshark interface per VM that vmdump could try to
+// capture from or that the user should at least see (a VM with a note).
+func interfaceList(vms []vmctl.VM) []extcap.Interface {
+	var out []extcap.Interface
+	for _, vm := range vms {
+		if vm.Skip != "" {
+			continue
+		}
+		out = append(out, extcap.Interface{Value: vm.ID, Display: displayName(vm)})
+	}
+	return out
+}
+
+// displayName says which VM, which manager and whether it runs, e.g.
+// "Docker VM default (boot2docker, running)".
+func displayName(vm vmctl.VM) string {
+	s := fmt.Sprintf("Docker VM %s (%s", vm.Name, vm.Manager)
+	if vm.State != "" && vm.State != vmctl.Unknown {
+		s += ", " + string(vm.State)
+	}
+	s += ")"
+	if vm.Note != "" {
+		s += " - " + vm.Note
+	}
+	return s
+}
+
+func dialogDefaults(vm vmctl.VM) extcap.DialogDefaults {
+	return extcap.DialogDefaults{RemoteInterface: naturalInterface(vm), User: vm.User, Port: vm.Port}
+}
+
+// naturalInterface is the interface captured when the user picked none:
+// the manager's choice (eth1, the host-only network, on boot2docker and
+// docker-machine) or eth0, the VM's first NIC everywhere else.
+func naturalInterface(vm vmctl.VM) string {
+	if vm.Interface != "" {
+		return vm.Interface
+	}
+	return "eth0"
+}
+
+// openLog returns the logger the user chose in the dialog's Debug group. Logs
+// never go to stderr: Wireshark shows stderr as an error.
+func openLog(level, file string) (*slog.Logger, func()) {
+	if file == "" {
+		return slog.New(slog.DiscardHandler), func() {}
+	}
+	f, err := os.OpenFile(file, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return slog.New(slog.DiscardHandler), func() {}
+	}
+	lv := slog.LevelWarn // Wireshark's "message"
+	switch level {
+	case "info":
+		lv = slog.LevelInfo
+	case "debug":
+		lv = slog.LevelDebug
+	case "noisy":
+		lv = slog.LevelDebug - 4
+	}
+	h := slog.NewTextHandler(f, &slog.HandlerOptions{Level: lv})
+	return slog.New(h).With("pid", os.Getpid()), func() { f.Close() }
+}
