@@ -12,6 +12,10 @@ type Env struct {
 	// (kill(pid, 0) on Unix). Never a network probe.
 	ProcessAlive func(pid int) bool
 	Log          *slog.Logger
+	// Root prefixes the system-wide paths discovery stats (Multipass's
+	// /var/snap/..., for instance) so tests can point them at a fixture.
+	// "" on the real machine.
+	Root string
 }
 
 // Provider finds the VMs of one VM manager by reading its files. It never

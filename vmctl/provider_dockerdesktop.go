@@ -1,0 +1,45 @@
+package vmctl
+
+import (
+	"path/filepath"
+)
+
+// findDockerDesktop notes that Docker Desktop is installed. Its LinuxKit VM
+// has no SSH server; the way in is the Docker Engine API (a privileged
+// host-network container), which this package does not do yet. Signs of an
+// installation: the desktop-linux context in the Docker context store
+// (docker/cli cli/context/store), ~/.docker/desktop (Linux), or the app's
+// container ~/Library/Containers/com.docker.docker (macOS).
+func findDockerDesktop(env Env) []VM {
+	source := ""
+	for _, m := range dockerContextMetas(env) {
+		if m.name == "desktop-linux" {
+			source = m.path
+			break
+		}
+	}
+	if source == "" {
+		var candidates []string
+		if d := dockerConfigDir(env); d != "" {
+			candidates = append(candidates, filepath.Join(d, "desktop"))
+		}
+		candidates = append(candidates, env.homePath("Library", "Containers", "com.docker.docker"))
+		for _, c := range candidates {
+			if c != "" && discIsDir(c) {
+				source = c
+				break
+			}
+		}
+	}
+	if source == "" {
+		return nil
+	}
+	return []VM{{
+		Manager: "docker-desktop",
+		Name:    "desktop-linux",
+		State:   Unknown,
+		OS:      "LinuxKit (Docker Desktop)",
+		Source:  source,
+		Note:    "no SSH: capture needs the Docker API transport",
+	}}
+}
