@@ -1,0 +1,157 @@
+package extcap
+
+import "strconv"
+
+// Arg numbers of vmdump's options dialog. They are stable: Wireshark uses
+// them to tie value sentences (and reload replies) to their arg.
+const (
+	ArgRemoteInterface = iota
+	ArgPayloadOnly
+	ArgSnaplen
+	ArgPriv
+	ArgReconnect
+	ArgSSHUser
+	ArgSSHPort
+	ArgSSHKey
+	ArgSSHPassword
+	ArgKeyPassphrase
+	ArgHostKeyPolicy
+	ArgLogLevel
+	ArgLogFile
+)
+
+// Dialog tab names, in the order Wireshark shows them (first appearance).
+const (
+	GroupCapture = "Capture"
+	GroupSSH     = "SSH"
+	GroupDebug   = "Debug"
+)
+
+// DialogDefaults are the per-VM facts the dialog shows as defaults. They
+// must be the same facts the capture uses when an option is absent, because
+// Wireshark leaves out options equal to their default (reference §3).
+type DialogDefaults struct {
+	RemoteInterface  string  // the VM's natural capture interface, e.g. "eth1"
+	RemoteInterfaces []Value // from an inventory cache; may be empty
+	User             string  // SSH user the VM manager configured, if known
+	Port             int     // SSH port the VM manager configured, if known
+}
+
+// DialogArgs is vmdump's options dialog for one interface. Its order and
+// numbers are deterministic: Wireshark asks for it before every capture and
+// matches saved values by call. No arg is required (tshark must capture with
+// no options at all), and every choice is a selector rather than a boolean,
+// so that "off" is passed as an explicit value and never as a second,
+// easily mis-parsed argv token.
+func DialogArgs(d DialogDefaults) []Arg {
+	args := []Arg{
+		remoteInterfaceArg(d),
+		{
+			Number: ArgPayloadOnly, Call: CallPayloadOnly, Display: "Packets to capture", Type: "selector",
+			Tooltip: "Only TCP segments that carry data (vmdump's seed filter), or every packet",
+			Group:   GroupCapture, Values: payloadOnlySelector.values(),
+		},
+		{
+			Number: ArgSnaplen, Call: CallSnaplen, Display: "Snapshot length", Type: "unsigned",
+			Tooltip: "Bytes kept of each packet (0 = whole packets)",
+			Default: strconv.Itoa(snaplenOption.absent), Range: snaplenOption.rangeText(), Group: GroupCapture,
+		},
+		{
+			Number: ArgPriv, Call: CallPriv, Display: "Capture privileges", Type: "selector",
+			Tooltip: "How tcpdump gets capture rights in the VM; sudo never prompts for a password",
+			Group:   GroupCapture, Values: privSelector.values(),
+		},
+		{
+			Number: ArgReconnect, Call: CallReconnect, Display: "Link loss", Type: "selector",
+			Tooltip: "What to do when the SSH connection to the VM drops",
+			Group:   GroupCapture, Values: reconnectSelector.values(),
+		},
+		{
+			Number: ArgSSHUser, Call: CallSSHUser, Display: "SSH user", Type: "string",
+			Tooltip: "User to log in as (default: the one the VM manager configured)",
+			Default: d.User, Group: GroupSSH,
+		},
+		sshPortArg(d),
+		{
+			Number: ArgSSHKey, Call: CallSSHKey, Display: "SSH private key", Type: "fileselect",
+			Tooltip:   "Private key file (default: the VM manager's key, then your SSH agent and ~/.ssh keys)",
+			MustExist: true, Group: GroupSSH,
+		},
+		{
+			Number: ArgSSHPassword, Call: CallSSHPassword, Display: "SSH password", Type: "password",
+			Tooltip: "Password, used only when no key works (never saved by Wireshark)", Group: GroupSSH,
+		},
+		{
+			Number: ArgKeyPassphrase, Call: CallKeyPassphrase, Display: "SSH key passphrase", Type: "password",
+			Tooltip: "Passphrase of the private key (never saved by Wireshark)", Group: GroupSSH,
+		},
+		{
+			Number: ArgHostKeyPolicy, Call: CallHostKeyPolicy, Display: "Host key check", Type: "selector",
+			Tooltip: "Whether an unknown VM host key is refused or trusted on first use",
+			Group:   GroupSSH, Values: hostKeySelector.values(),
+		},
+		// The two Debug args are byte-identical to Wireshark's own extcaps
+		// (extcap_config_debug, reference §1.2).
+		{
+			Number: ArgLogLevel, Call: CallLogLevel, Display: "Set the log level", Type: "selector",
+			Tooltip: "Set the log level", Group: GroupDebug, Values: logLevelSelector.values(),
+		},
+		{
+			Number: ArgLogFile, Call: CallLogFile, Display: "Use a file for logging", Type: "fileselect",
+			Tooltip: "Set a file where log messages are written", Group: GroupDebug,
+		},
+	}
+	return args
+}
+
+// remoteInterfaceArg is a reloadable selector when an inventory of the VM's
+// interfaces is known, a free text field otherwise.
+func remoteInterfaceArg(d DialogDefaults) Arg {
+	a := Arg{
+		Number: ArgRemoteInterface, Call: CallRemoteInterface, Display: "Interface in the VM",
+		Tooltip: "Network interface inside the VM to capture on", Group: GroupCapture,
+	}
+	if len(d.RemoteInterfaces) == 0 {
+		a.Type = "string"
+		a.Default = d.RemoteInterface
+		return a
+	}
+	a.Type = "selector"
+	a.Reload = true
+	a.Placeholder = "Reload interfaces"
+	a.Values = RemoteInterfaceValues(d)
+	return a
+}
+
+// RemoteInterfaceValues are the value sentences of the remote interface
+// selector, also the reply to --extcap-reload-option remote-interface: the
+// inventory with exactly the natural interface marked default (added first
+// if the inventory lacks it). Without a natural interface the inventory's
+// own default marks stay.
+func RemoteInterfaceValues(d DialogDefaults) []Value {
+	vs := make([]Value, 0, len(d.RemoteInterfaces)+1)
+	found := false
+	for _, v := range d.RemoteInterfaces {
+		if d.RemoteInterface != "" {
+			v.Default = v.Value == d.RemoteInterface
+			found = found || v.Default
+		}
+		vs = append(vs, v)
+	}
+	if d.RemoteInterface != "" && !found {
+		vs = append([]Value{{Value: d.RemoteInterface, Display: d.RemoteInterface, Default: true}}, vs...)
+	}
+	return vs
+}
+
+func sshPortArg(d DialogDefaults) Arg {
+	a := Arg{
+		Number: ArgSSHPort, Call: CallSSHPort, Display: "SSH port", Type: "unsigned",
+		Tooltip: "SSH port of the VM (default: the one the VM manager configured)",
+		Range:   sshPortOption.rangeText(), Group: GroupSSH,
+	}
+	if d.Port > 0 {
+		a.Default = strconv.Itoa(d.Port)
+	}
+	return a
+}

@@ -1,0 +1,28 @@
+// Package extcap is the Wireshark side of vmdump: everything Wireshark's
+// extcap protocol asks of a capture provider, and nothing about VMs or SSH
+// (this package must not import golang.org/x/crypto/ssh or vmctl).
+//
+// Wireshark runs the extcap binary many times: to list interfaces
+// (--extcap-interfaces), to describe the options dialog (--extcap-config),
+// to list link types (--extcap-dlts), to check a capture filter
+// (--extcap-capture-filter without --capture) and finally to capture
+// (--capture --fifo PATH). Each action lives in its own file and writes to an
+// io.Writer so that it can be tested without Wireshark:
+//
+//	args.go         ParseArgs: Wireshark's argv → Args, Mode
+//	settings.go     the defaults of every dialog option, in one place
+//	sentences.go    the {key=value} grammar and its sanitising
+//	interfaces.go   WriteInterfaces (extcap/interface/control sentences)
+//	config.go       WriteConfig, WriteValues (arg/value sentences)
+//	dialog.go       DialogArgs: vmdump's options dialog
+//	dlts.go         WriteDLTs
+//	filtercheck.go  CheckFilter (compiles the filter locally with tcpdump)
+//	fifo*.go        OpenFIFO, IsReaderGone
+//	stream.go       Writer: pcapng blocks onto the FIFO
+//	pump.go         Pump: remote tcpdump's pcap → pcapng, the hot path
+//	control.go      toolbar control pipes (GUI only)
+//
+// The facts this package relies on (what Wireshark 4.0–4.6 really sends and
+// parses) are collected in the project's shared reference, extcap.md; the
+// comments here cite its sections as "reference §N".
+package extcap

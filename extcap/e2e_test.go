@@ -1,0 +1,283 @@
+package extcap
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// TestMain lets tshark run this test binary as an extcap (see fakeExtcap).
+func TestMain(m *testing.M) {
+	if os.Getenv("VMDUMP_TEST_EXTCAP") == "1" {
+		os.Exit(fakeExtcap(os.Args[1:], os.Stdout, os.Stderr))
+	}
+	os.Exit(m.Run())
+}
+
+const (
+	e2eInterface = "vmdumptest"
+	e2ePerNIC    = 150
+)
+
+// fakeExtcap is a miniature vmdump main built only from this package, with
+// canned packets in place of SSH: what main.go will do, minus the VM. Each
+// call appends its argv to $VMDUMP_TEST_LOG.
+func fakeExtcap(argv []string, stdout, stderr io.Writer) int {
+	if log := os.Getenv("VMDUMP_TEST_LOG"); log != "" {
+		if f, err := os.OpenFile(log, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600); err == nil {
+			json.NewEncoder(f).Encode(argv)
+			f.Close()
+		}
+	}
+	a, err := ParseArgs(argv)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	switch a.Mode() {
+	case ModeInterfaces:
+		err = WriteInterfaces(stdout, "0.0-test", "https://example.org/vmdump",
+			[]Interface{{Value: e2eInterface, Display: "vmdump test {VM} eth1"}}, nil)
+	case ModeConfig:
+		err = WriteConfig(stdout, DialogArgs(DialogDefaults{RemoteInterface: "eth1", User: "docker", Port: 2222}))
+	case ModeReload:
+		err = WriteValues(stdout, ArgRemoteInterface, RemoteInterfaceValues(DialogDefaults{RemoteInterface: "eth1", RemoteInterfaces: []Value{{Value: "eth0"}}}))
+	case ModeDLTs:
+		err = WriteDLTs(stdout, EthernetDLT)
+	case ModeFilterCheck:
+		problem, known := CheckFilter(context.Background(), a.CaptureFilter)
+		if !known {
+			return 1
+		}
+		if problem != "" {
+			fmt.Fprintln(stdout, problem)
+		}
+	case ModeCapture:
+		return fakeCapture(a, stderr)
+	default:
+		fmt.Fprintln(stderr, "nothing to do")
+		return 1
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	return 0
+}
+
+// fakeCapture opens the FIFO first, then pumps two canned NICs into it, or
+// fails the way a misconfigured VM does.
+func fakeCapture(a Args, stderr io.Writer) int {
+	fifo, err := OpenFIFO(a.Fifo)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	defer fifo.Close()
+	if err := a.Validate(); err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	w := NewWriter(fifo, "vmdump test")
+	if os.Getenv("VMDUMP_TEST_FAIL") == "1" {
+		_, err := Pump(w, strings.NewReader("sudo: a password is required\n"), NIC{Name: "default:eth0"})
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	for n, linkType := range []uint32{1, 276} {
+		pkts := make([]testPacket, e2ePerNIC)
+		for i := range pkts {
+			data := ethernetFrame(60, byte(i))
+			if linkType == 276 {
+				data = append(make([]byte, 20), data[14:]...)
+				binary.BigEndian.PutUint16(data[0:], 0x0800)
+			}
+			pkts[i] = testPacket{ts: time.Unix(1700000000, int64(i)*1000), data: data}
+		}
+		in := pcapBytes(binary.LittleEndian, false, linkType, 262144, pkts)
+		wg.Add(1)
+		go func(n int) {
+			defer wg.Done()
+			nic := NIC{Name: fmt.Sprintf("default:eth%d", n), Description: "Docker VM default eth" + fmt.Sprint(n), Filter: a.CaptureFilter, OS: "Linux"}
+			_, errs[n] = Pump(w, &smallReader{b: in, n: 300}, nic)
+		}(n)
+	}
+	wg.Wait()
+	for n := range errs {
+		if errs[n] != nil {
+			fmt.Fprintln(stderr, errs[n])
+			return 1
+		}
+		w.WriteStats(n, e2ePerNIC+5, 5, time.Unix(1700000000, 0), time.Now())
+	}
+	if err := w.Flush(); err != nil && !IsReaderGone(err) {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	return 0
+}
+
+// e2eEnv installs this test binary as a personal extcap of a private
+// Wireshark configuration directory (the global one is fixed for root).
+func e2eEnv(t *testing.T) (env []string, log string) {
+	t.Helper()
+	needTool(t, "tshark")
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := t.TempDir()
+	log = filepath.Join(cfg, "argv.log")
+	if err := os.MkdirAll(filepath.Join(cfg, "extcap"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	script := fmt.Sprintf("#!/bin/sh\nVMDUMP_TEST_EXTCAP=1 VMDUMP_TEST_LOG='%s' exec '%s' \"$@\"\n", log, exe)
+	if err := os.WriteFile(filepath.Join(cfg, "extcap", e2eInterface), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return append(os.Environ(), "WIRESHARK_CONFIG_DIR="+cfg), log
+}
+
+func tsharkRun(t *testing.T, env []string, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
+	// The deadline only catches a hang (e.g. a FIFO nobody opens).
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var o, e bytes.Buffer
+	cmd := exec.CommandContext(ctx, "tshark", args...)
+	cmd.Env, cmd.Stdout, cmd.Stderr = env, &o, &e
+	err = cmd.Run()
+	return o.String(), e.String(), err
+}
+
+// loggedArgv is every argv the fake extcap was called with.
+func loggedArgv(t *testing.T, log string) [][]string {
+	t.Helper()
+	b, err := os.ReadFile(log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var calls [][]string
+	dec := json.NewDecoder(bytes.NewReader(b))
+	for dec.More() {
+		var argv []string
+		if err := dec.Decode(&argv); err != nil {
+			t.Fatal(err)
+		}
+		calls = append(calls, argv)
+	}
+	return calls
+}
+
+// Real tshark 4.0 lists the interface, reads the whole dialog (every arg
+// becomes a preference: none was dropped by Wireshark's parser) and the DLT.
+func TestTsharkProbes(t *testing.T) {
+	env, log := e2eEnv(t)
+	out, stderr, err := tsharkRun(t, env, "-D")
+	if err != nil {
+		t.Fatalf("tshark -D: %v\n%s", err, stderr)
+	}
+	if !strings.Contains(out, ". "+e2eInterface+" (vmdump test (VM) eth1)\n") {
+		t.Errorf("tshark -D does not list the interface:\n%s", out)
+	}
+	prefs, _, err := tsharkRun(t, env, "-G", "currentprefs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range DialogArgs(DialogDefaults{}) {
+		pref := "#extcap." + e2eInterface + "." + strings.ReplaceAll(a.Call, "-", "") + ":"
+		if !strings.Contains(prefs, pref) {
+			t.Errorf("Wireshark dropped the arg %s (no preference %s)", a.Call, pref)
+		}
+	}
+	for _, want := range []string{"remoteinterface: eth1\n", "snaplen: 0\n", "sshuser: docker\n", "sshport: 2222\n"} {
+		if !strings.Contains(prefs, "#extcap."+e2eInterface+"."+want) {
+			t.Errorf("preference default %q missing", want)
+		}
+	}
+	out, stderr, err = tsharkRun(t, env, "-i", e2eInterface, "-L")
+	if err != nil || !strings.Contains(out, "EN10MB (Ethernet)") {
+		t.Errorf("tshark -L: %v\n%s%s", err, out, stderr)
+	}
+	for _, argv := range loggedArgv(t, log) {
+		if _, err := ParseArgs(argv); err != nil {
+			t.Errorf("ParseArgs(%q) of a real tshark call: %v", argv, err)
+		}
+	}
+}
+
+// A capture through tshark and dumpcap: the argv tshark builds parses into
+// a capture with the filter and the -o options, and the packets of both
+// NICs arrive in the file tshark writes.
+func TestTsharkCapture(t *testing.T) {
+	needTool(t, "dumpcap")
+	env, log := e2eEnv(t)
+	file := filepath.Join(t.TempDir(), "capture.pcapng")
+	_, stderr, err := tsharkRun(t, env, "-i", e2eInterface, "-f", "udp port 9999", "-o", "extcap."+e2eInterface+".snaplen:96",
+		"-o", "extcap."+e2eInterface+".payloadonly:off", "-w", file)
+	if err != nil {
+		t.Fatalf("tshark capture: %v\n%s", err, stderr)
+	}
+	if strings.Contains(stderr, "Error") {
+		t.Errorf("tshark reported an error:\n%s", stderr)
+	}
+	var capture *Args
+	for _, argv := range loggedArgv(t, log) {
+		a, err := ParseArgs(argv)
+		if err != nil {
+			t.Fatalf("ParseArgs(%q): %v", argv, err)
+		}
+		if a.Mode() == ModeCapture {
+			capture = &a
+			t.Logf("capture argv: %q", argv)
+		}
+	}
+	if capture == nil {
+		t.Fatal("no capture call")
+	}
+	if capture.CaptureFilter != "udp port 9999" || capture.Snaplen != "96" || capture.PayloadOnly != "off" ||
+		capture.Fifo == "" || capture.Interface != e2eInterface || capture.Validate() != nil {
+		t.Errorf("capture args %+v", *capture)
+	}
+	if capture.SSHUser != "docker" || capture.RemoteInterface != "eth1" {
+		t.Errorf("saved defaults not passed as the reference says: %+v", *capture)
+	}
+
+	counts := map[string]int{}
+	out, _, err := tsharkRun(t, env, "-r", file, "-T", "fields", "-e", "frame.interface_name", "-e", "frame.protocols")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range splitLines(out) {
+		counts[line]++
+	}
+	want := map[string]int{"default:eth0\teth:ethertype:ip:udp:data": e2ePerNIC, "default:eth1\tsll:ethertype:ip:udp:data": e2ePerNIC}
+	if fmt.Sprint(counts) != fmt.Sprint(want) {
+		t.Errorf("frames per interface in tshark's file = %v, want %v", counts, want)
+	}
+}
+
+// The failure path Wireshark users see: the FIFO is opened first, the one
+// line error goes to stderr, and tshark returns at once and shows it.
+func TestTsharkShowsCaptureError(t *testing.T) {
+	needTool(t, "dumpcap")
+	env, _ := e2eEnv(t)
+	env = append(env, "VMDUMP_TEST_FAIL=1")
+	_, stderr, _ := tsharkRun(t, env, "-i", e2eInterface, "-w", filepath.Join(t.TempDir(), "x.pcapng"))
+	want := `remote side sent text instead of pcap: "sudo: a password is required"`
+	if !strings.Contains(stderr, "extcap pipe: "+want) {
+		t.Errorf("tshark stderr lacks the error:\n%s", stderr)
+	}
+}

@@ -1,0 +1,238 @@
+package extcap
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+)
+
+// The calls of vmdump's own options, as Wireshark puts them on the command
+// line. The struct tags of Args spell the same names; a test keeps the two in
+// step.
+const (
+	CallRemoteInterface = "--remote-interface"
+	CallPayloadOnly     = "--payload-only"
+	CallSnaplen         = "--snaplen"
+	CallPriv            = "--remote-priv"
+	CallReconnect       = "--reconnect"
+	CallSSHUser         = "--ssh-user"
+	CallSSHPort         = "--ssh-port"
+	CallSSHKey          = "--ssh-key"
+	CallSSHPassword     = "--ssh-password"
+	CallKeyPassphrase   = "--ssh-key-passphrase"
+	CallHostKeyPolicy   = "--host-key-policy"
+	CallLogLevel        = "--log-level"
+	CallLogFile         = "--log-file"
+)
+
+// maxSnaplen is the largest capture length vmdump accepts, both as the
+// --snaplen option and for a single packet in the remote stream. It is
+// tcpdump's own maximum (MAXIMUM_SNAPLEN).
+const maxSnaplen = 262144
+
+// Priv is how the remote side gains capture privileges.
+type Priv string
+
+const (
+	PrivAuto Priv = "auto" // sudo -n unless the SSH user is root (the default)
+	PrivNone Priv = "none" // run tcpdump as the SSH user
+	PrivSudo Priv = "sudo" // always sudo -n
+)
+
+// Wireshark's log levels that have no slog equivalent. "message" is the
+// default of Wireshark's own extcaps: it shows more than warnings and less
+// than info.
+const (
+	LevelMessage = slog.LevelInfo + 2
+	LevelNoisy   = slog.LevelDebug - 4
+)
+
+// choice is one entry of a selector; the first choice of a selector is its
+// default.
+type choice struct{ value, display string }
+
+// selector is a dialog option with a fixed set of values. The dialog and the
+// parsing of Wireshark's argv both come from it, so the default Wireshark
+// shows and the default vmdump applies when the option is absent cannot
+// drift apart (Wireshark omits options equal to their default, reference §3).
+type selector struct {
+	call    string
+	choices []choice
+}
+
+var (
+	payloadOnlySelector = selector{CallPayloadOnly, []choice{
+		{"on", "Only TCP segments that carry data (seed filter)"},
+		{"off", "All packets"},
+	}}
+	privSelector = selector{CallPriv, []choice{
+		{string(PrivAuto), "Automatic: sudo -n when not root"},
+		{string(PrivNone), "None: run tcpdump as the SSH user"},
+		{string(PrivSudo), "Always sudo -n"},
+	}}
+	reconnectSelector = selector{CallReconnect, []choice{
+		{"off", "Stop when the link is lost"},
+		{"on", "Reconnect after link loss"},
+	}}
+	hostKeySelector = selector{CallHostKeyPolicy, []choice{
+		{"strict", "Strict: the host key must already be known"},
+		{"accept-new", "Accept a new host key and remember it"},
+	}}
+	// logLevelSelector matches Wireshark's extcap_config_debug() exactly.
+	logLevelSelector = selector{CallLogLevel, []choice{
+		{"message", "Message"},
+		{"info", "Info"},
+		{"debug", "Debug"},
+		{"noisy", "Noisy"},
+	}}
+)
+
+// parse returns the canonical value for v: the default when v is empty
+// (Wireshark left the option out), the matching choice otherwise.
+func (s selector) parse(v string) (string, error) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return s.choices[0].value, nil
+	}
+	for _, c := range s.choices {
+		if strings.EqualFold(c.value, v) {
+			return c.value, nil
+		}
+	}
+	names := make([]string, len(s.choices))
+	for i, c := range s.choices {
+		names[i] = c.value
+	}
+	return "", fmt.Errorf("%s must be %s, not %q", s.call, orList(names), v)
+}
+
+// is reports whether v selects want, falling back to the default for an
+// invalid v (Validate reports that case).
+func (s selector) is(v, want string) bool {
+	got, err := s.parse(v)
+	if err != nil {
+		got = s.choices[0].value
+	}
+	return got == want
+}
+
+// values are the value sentences of the selector, the default marked.
+func (s selector) values() []Value {
+	vs := make([]Value, len(s.choices))
+	for i, c := range s.choices {
+		vs[i] = Value{Value: c.value, Display: c.display, Default: i == 0}
+	}
+	return vs
+}
+
+func orList(names []string) string {
+	if len(names) <= 1 {
+		return strings.Join(names, "")
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
+}
+
+// unsigned is a numeric dialog option with an inclusive range. absent is the
+// value used when Wireshark leaves the option out.
+type unsigned struct {
+	call     string
+	min, max int
+	absent   int
+}
+
+var (
+	snaplenOption = unsigned{CallSnaplen, 0, maxSnaplen, 0}
+	// sshPortOption: absent means "the VM's own port" (0); its dialog default
+	// is that port, so leaving it out and passing it agree.
+	sshPortOption = unsigned{CallSSHPort, 1, 65535, 0}
+)
+
+func (u unsigned) parse(v string) (int, error) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return u.absent, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < u.min || n > u.max {
+		return 0, fmt.Errorf("%s must be a whole number from %d to %d, not %q", u.call, u.min, u.max, v)
+	}
+	return n, nil
+}
+
+func (u unsigned) rangeText() string { return fmt.Sprintf("%d,%d", u.min, u.max) }
+
+// PayloadOnlyOn reports whether only data-carrying TCP segments are captured
+// (the seed filter). Absent means on. An invalid value also yields the
+// default; Validate reports it.
+func (a Args) PayloadOnlyOn() bool { return payloadOnlySelector.is(a.PayloadOnly, "on") }
+
+// ReconnectOn reports whether the capture reconnects after link loss. Absent
+// means off.
+func (a Args) ReconnectOn() bool { return reconnectSelector.is(a.Reconnect, "on") }
+
+// HostKeyAcceptNew reports whether an unknown host key is accepted and
+// remembered. Absent (or invalid) means strict.
+func (a Args) HostKeyAcceptNew() bool { return hostKeySelector.is(a.AcceptNewHostKey, "accept-new") }
+
+// SnaplenValue is the number of bytes kept per packet; 0 (the default) keeps
+// whole packets.
+func (a Args) SnaplenValue() (int, error) { return snaplenOption.parse(a.Snaplen) }
+
+// SSHPortValue is the SSH port the user chose, or 0 when absent: then the
+// VM's own port applies, which is also what the dialog shows as default.
+func (a Args) SSHPortValue() (int, error) { return sshPortOption.parse(a.SSHPort) }
+
+// PrivValue is how tcpdump gains privileges remotely; absent means PrivAuto.
+func (a Args) PrivValue() (Priv, error) {
+	v, err := privSelector.parse(a.Priv)
+	return Priv(v), err
+}
+
+// LogLevelValue maps Wireshark's log levels to slog: message (the default)
+// → LevelMessage, info → Info, debug → Debug, noisy → LevelNoisy.
+func (a Args) LogLevelValue() (slog.Level, error) {
+	v, err := logLevelSelector.parse(a.LogLevel)
+	if err != nil {
+		return LevelMessage, err
+	}
+	switch v {
+	case "info":
+		return slog.LevelInfo, nil
+	case "debug":
+		return slog.LevelDebug, nil
+	case "noisy":
+		return LevelNoisy, nil
+	}
+	return LevelMessage, nil
+}
+
+// Validate checks every option value, and for a capture that Wireshark gave
+// the interface and the FIFO. It returns the first problem as one line that
+// names the option and what is allowed.
+func (a Args) Validate() error {
+	if a.Mode() == ModeCapture {
+		if a.Interface == "" {
+			return errors.New("--extcap-interface is missing: start captures from Wireshark or tshark -i")
+		}
+		if a.Fifo == "" {
+			return errors.New("--fifo is missing: start captures from Wireshark or tshark -i")
+		}
+	}
+	checks := []func() error{
+		func() error { _, err := payloadOnlySelector.parse(a.PayloadOnly); return err },
+		func() error { _, err := a.SnaplenValue(); return err },
+		func() error { _, err := a.PrivValue(); return err },
+		func() error { _, err := reconnectSelector.parse(a.Reconnect); return err },
+		func() error { _, err := a.SSHPortValue(); return err },
+		func() error { _, err := hostKeySelector.parse(a.AcceptNewHostKey); return err },
+		func() error { _, err := a.LogLevelValue(); return err },
+	}
+	for _, check := range checks {
+		if err := check(); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,147 @@
+package extcap
+
+import (
+	"log/slog"
+	"testing"
+)
+
+// effective is what vmdump does with the options, defaults applied.
+type effective struct {
+	payloadOnly, reconnect, acceptNew bool
+	snaplen                           int
+	priv                              Priv
+	level                             slog.Level
+}
+
+func effectiveOf(t *testing.T, argv ...string) effective {
+	t.Helper()
+	a, err := ParseArgs(argv)
+	if err != nil {
+		t.Fatalf("ParseArgs(%q): %v", argv, err)
+	}
+	if err := a.Validate(); err != nil {
+		t.Fatalf("Validate(%q): %v", argv, err)
+	}
+	e := effective{payloadOnly: a.PayloadOnlyOn(), reconnect: a.ReconnectOn(), acceptNew: a.HostKeyAcceptNew()}
+	var err1, err2, err3 error
+	e.snaplen, err1 = a.SnaplenValue()
+	e.priv, err2 = a.PrivValue()
+	e.level, err3 = a.LogLevelValue()
+	for _, err := range []error{err1, err2, err3} {
+		if err != nil {
+			t.Fatalf("%q: %v", argv, err)
+		}
+	}
+	return e
+}
+
+func TestDefaults(t *testing.T) {
+	want := effective{payloadOnly: true, reconnect: false, acceptNew: false, snaplen: 0, priv: PrivAuto, level: LevelMessage}
+	if got := effectiveOf(t, "--extcap-config"); got != want {
+		t.Errorf("defaults = %+v, want %+v", got, want)
+	}
+}
+
+// Wireshark leaves out an option whose value equals the advertised default
+// (reference §3), or passes it explicitly (tshark, saved preferences). Both
+// must mean the same: pass every advertised default explicitly and compare.
+func TestAdvertisedDefaultsEqualAbsent(t *testing.T) {
+	absent := effectiveOf(t, "--extcap-config")
+	for _, a := range DialogArgs(DialogDefaults{}) {
+		def := a.Default
+		for _, v := range a.Values {
+			if v.Default {
+				def = v.Value
+			}
+		}
+		if def == "" {
+			continue
+		}
+		t.Run(a.Call, func(t *testing.T) {
+			if got := effectiveOf(t, "--extcap-config", a.Call, def); got != absent {
+				t.Errorf("%s %s gives %+v, absent gives %+v", a.Call, def, got, absent)
+			}
+		})
+	}
+}
+
+func TestAccessors(t *testing.T) {
+	tests := []struct {
+		argv []string
+		want effective
+	}{
+		{[]string{"--payload-only", "off"}, effective{payloadOnly: false, priv: PrivAuto, level: LevelMessage}},
+		{[]string{"--payload-only", "ON"}, effective{payloadOnly: true, priv: PrivAuto, level: LevelMessage}},
+		{[]string{"--reconnect", "on", "--host-key-policy", "accept-new"}, effective{payloadOnly: true, reconnect: true, acceptNew: true, priv: PrivAuto, level: LevelMessage}},
+		{[]string{"--snaplen", "262144", "--remote-priv", "sudo"}, effective{payloadOnly: true, snaplen: 262144, priv: PrivSudo, level: LevelMessage}},
+		{[]string{"--snaplen", " 96 ", "--remote-priv", "none", "--log-level", "noisy"}, effective{payloadOnly: true, snaplen: 96, priv: PrivNone, level: LevelNoisy}},
+		{[]string{"--log-level", "info"}, effective{payloadOnly: true, priv: PrivAuto, level: slog.LevelInfo}},
+		{[]string{"--log-level", "debug"}, effective{payloadOnly: true, priv: PrivAuto, level: slog.LevelDebug}},
+	}
+	for _, tt := range tests {
+		if got := effectiveOf(t, tt.argv...); got != tt.want {
+			t.Errorf("%q = %+v, want %+v", tt.argv, got, tt.want)
+		}
+	}
+}
+
+func TestSSHPortValue(t *testing.T) {
+	tests := []struct {
+		port string
+		want int
+		err  string
+	}{
+		{"", 0, ""},
+		{"22", 22, ""},
+		{"65535", 65535, ""},
+		{"0", 0, `--ssh-port must be a whole number from 1 to 65535, not "0"`},
+		{"65536", 0, `--ssh-port must be a whole number from 1 to 65535, not "65536"`},
+		{"ssh", 0, `--ssh-port must be a whole number from 1 to 65535, not "ssh"`},
+	}
+	for _, tt := range tests {
+		got, err := Args{SSHPort: tt.port}.SSHPortValue()
+		if got != tt.want || errText(err) != tt.err {
+			t.Errorf("SSHPortValue(%q) = %d, %v; want %d, %q", tt.port, got, err, tt.want, tt.err)
+		}
+	}
+}
+
+func TestValidate(t *testing.T) {
+	tests := []struct {
+		a    Args
+		want string
+	}{
+		{Args{}, ""},
+		{Args{Capture: true, Interface: "i", Fifo: "/f"}, ""},
+		{Args{Capture: true, Fifo: "/f"}, "--extcap-interface is missing: start captures from Wireshark or tshark -i"},
+		{Args{Capture: true, Interface: "i"}, "--fifo is missing: start captures from Wireshark or tshark -i"},
+		{Args{PayloadOnly: "maybe"}, `--payload-only must be on or off, not "maybe"`},
+		{Args{Snaplen: "-1"}, `--snaplen must be a whole number from 0 to 262144, not "-1"`},
+		{Args{Snaplen: "262145"}, `--snaplen must be a whole number from 0 to 262144, not "262145"`},
+		{Args{Priv: "doas"}, `--remote-priv must be auto, none or sudo, not "doas"`},
+		{Args{Reconnect: "true"}, `--reconnect must be off or on, not "true"`},
+		{Args{SSHPort: "x"}, `--ssh-port must be a whole number from 1 to 65535, not "x"`},
+		{Args{AcceptNewHostKey: "yes"}, `--host-key-policy must be strict or accept-new, not "yes"`},
+		{Args{LogLevel: "warning"}, `--log-level must be message, info, debug or noisy, not "warning"`},
+	}
+	for _, tt := range tests {
+		if got := errText(tt.a.Validate()); got != tt.want {
+			t.Errorf("Validate(%+v) = %q, want %q", tt.a, got, tt.want)
+		}
+	}
+}
+
+// Invalid values that Validate reports still give the safe default.
+func TestInvalidSelectorsFallBackToDefault(t *testing.T) {
+	a := Args{PayloadOnly: "x", Reconnect: "x", AcceptNewHostKey: "x"}
+	if !a.PayloadOnlyOn() || a.ReconnectOn() || a.HostKeyAcceptNew() {
+		t.Errorf("invalid selectors: payload %v reconnect %v accept-new %v", a.PayloadOnlyOn(), a.ReconnectOn(), a.HostKeyAcceptNew())
+	}
+}
+
+func errText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
