@@ -69,7 +69,10 @@ func DialogArgs(d DialogDefaults) []Arg {
 		{
 			Number: ArgSSHUser, Call: CallSSHUser, Display: "SSH user", Type: "string",
 			Tooltip: "User to log in as (default: the one the VM manager configured)",
-			Default: d.User, Group: GroupSSH,
+			// A placeholder, not a default: Wireshark saves defaults as
+			// preferences and passes them back on every tshark capture, so a
+			// default would freeze today's value over the manager's files.
+			Placeholder: d.User, Group: GroupSSH,
 		},
 		sshPortArg(d),
 		{
@@ -151,7 +154,7 @@ func sshPortArg(d DialogDefaults) Arg {
 		Range:   sshPortOption.rangeText(), Group: GroupSSH,
 	}
 	if d.Port > 0 {
-		a.Default = strconv.Itoa(d.Port)
+		a.Placeholder = strconv.Itoa(d.Port) // see the SSH user: never a saved default
 	}
 	return a
 }

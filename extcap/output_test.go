@@ -127,7 +127,7 @@ func TestWriteConfigGolden(t *testing.T) {
 			d:    DialogDefaults{RemoteInterface: "eth1", User: "docker", Port: 2222},
 			want: dialogWant([]string{
 				"arg {number=0}{call=--remote-interface}{display=Interface in the VM}{type=string}{tooltip=Network interface inside the VM to capture on}{default=eth1}{required=false}{group=Capture}",
-			}, "{default=docker}", "{default=2222}"),
+			}, "{placeholder=docker}", "{placeholder=2222}"),
 		},
 		{
 			name: "nothing known",
@@ -154,7 +154,7 @@ func TestWriteConfigGolden(t *testing.T) {
 				"arg {number=0}{call=--remote-interface}{display=Interface in the VM}{type=selector}{tooltip=Network interface inside the VM to capture on}{placeholder=Reload interfaces}{required=false}{reload=true}{group=Capture}",
 				"value {arg=0}{value=enp0s8}{display=enp0s8}{default=true}",
 				"value {arg=0}{value=lo}{display=lo}",
-			}, "", "{default=22}"),
+			}, "", "{placeholder=22}"),
 		},
 	}
 	for _, tt := range tests {
