@@ -1,0 +1,412 @@
+package vmctl
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/user"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/kevinburke/ssh_config"
+	"golang.org/x/crypto/ssh"
+)
+
+// DialOptions are the user's SSH settings for one capture. Empty fields mean
+// "not set here": the VM's own fields, then ~/.ssh/config, then defaults apply.
+type DialOptions struct {
+	User          string // overrides VM.User and ~/.ssh/config
+	Port          int    // overrides VM.Port and ~/.ssh/config
+	KeyFile       string // tried before every other key
+	Password      string // offered as password and keyboard-interactive; never logged
+	KeyPassphrase string // for encrypted key files; never logged
+	// KnownHostsFile is the user's known_hosts (default ~/.ssh/known_hosts).
+	// When it is empty or that default, ~/.ssh/config's UserKnownHostsFile
+	// for the host, if any, is used instead, as OpenSSH would.
+	KnownHostsFile string
+	// PinnedKeysFile is vmdump's own file of host keys pinned per VM
+	// (Loopback VMs). Default: <user config dir>/vmdump/known_hosts.
+	PinnedKeysFile string
+	// AcceptNew records an unknown host's key in KnownHostsFile instead of
+	// refusing it (OpenSSH's StrictHostKeyChecking=accept-new). A changed
+	// key is refused regardless.
+	AcceptNew bool
+	// SSHConfigFile is the ssh client config to apply (default
+	// ~/.ssh/config; none when Home is unknown too).
+	SSHConfigFile string
+	Home          string // the user's home ("" → os.UserHomeDir)
+	// Timeout bounds TCP connect + SSH handshake + login of each hop
+	// (default 10s).
+	Timeout time.Duration
+	// Keepalive is the interval of keepalive@openssh.com requests; three
+	// unanswered ones mark the link lost (default 5s).
+	Keepalive time.Duration
+	Log       *slog.Logger // nil: discard
+}
+
+func (o DialOptions) withDefaults() DialOptions {
+	if o.Timeout <= 0 {
+		o.Timeout = 10 * time.Second
+	}
+	if o.Keepalive <= 0 {
+		o.Keepalive = 5 * time.Second
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if o.Home == "" {
+		o.Home, _ = os.UserHomeDir()
+	}
+	if o.SSHConfigFile == "" && o.Home != "" {
+		o.SSHConfigFile = filepath.Join(o.Home, ".ssh", "config")
+	}
+	if o.PinnedKeysFile == "" {
+		if dir, err := os.UserConfigDir(); err == nil {
+			o.PinnedKeysFile = filepath.Join(dir, "vmdump", "known_hosts")
+		}
+	}
+	return o
+}
+
+func (o DialOptions) defaultKnownHosts() string {
+	if o.Home == "" {
+		return ""
+	}
+	return filepath.Join(o.Home, ".ssh", "known_hosts")
+}
+
+// Conn is an SSH connection to a VM (through its jump hosts, if any), kept
+// alive and watched: Dead tells the capture when the link is gone even
+// though no packet flows.
+type Conn struct {
+	client *ssh.Client
+	jumps  []*ssh.Client // outermost first; closed after client
+	vm     VM
+	label  string // "VM default" for messages
+	log    *slog.Logger
+
+	dead      chan struct{}
+	deadOnce  sync.Once
+	closed    chan struct{}
+	closeOnce sync.Once
+}
+
+// Dial connects and logs in to vm. Settings are taken, first set wins, from
+// opt, the VM's fields, ~/.ssh/config for vm.Host, then defaults (port 22,
+// the local user). Every error is one line saying what to do.
+func Dial(ctx context.Context, vm VM, opt DialOptions) (*Conn, error) {
+	opt = opt.withDefaults()
+	label := "VM " + firstNonEmptyString(vm.Name, vm.Host)
+	if vm.Host == "" {
+		return nil, fmt.Errorf("%s has no SSH address", label)
+	}
+	localUser := localUserName()
+	cfg := loadUserSSHConfig(opt.SSHConfigFile, opt.Log)
+
+	t := resolveSSHConfig(cfg, vm.Host, opt.Home, localUser)
+	if vm.Loopback {
+		// A manager's forward on this machine: never renamed or relayed
+		// by a Host * block meant for remote machines.
+		t.HostName, t.ProxyJump, t.ProxyCommand = vm.Host, "", ""
+	}
+	if vm.Port > 0 {
+		t.Port = vm.Port
+	}
+	if opt.Port > 0 {
+		t.Port = opt.Port
+	}
+	if vm.User != "" {
+		t.User = vm.User
+	}
+	if opt.User != "" {
+		t.User = opt.User
+	}
+	if vm.ProxyJump != "" {
+		t.ProxyJump = vm.ProxyJump
+	}
+	hops, err := parseProxyJump(t.ProxyJump)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", label, err)
+	}
+
+	d := &dialer{opt: opt, cfg: cfg, localUser: localUser, vmLabel: label}
+	var jumps []*ssh.Client
+	closeJumps := func() {
+		for i := len(jumps) - 1; i >= 0; i-- {
+			_ = jumps[i].Close()
+		}
+	}
+	var via *ssh.Client
+	for _, h := range hops {
+		ht := resolveSSHConfig(cfg, h.Host, opt.Home, localUser)
+		if h.User != "" {
+			ht.User = h.User
+		}
+		if h.Port > 0 {
+			ht.Port = h.Port
+		}
+		hopLabel := fmt.Sprintf("jump host %s (for %s)", h.Host, label)
+		c, err := d.connect(ctx, via, ht, hopLabel, d.hopAuth(ht), d.knownHostsFor(ht))
+		if err != nil {
+			closeJumps()
+			return nil, err
+		}
+		jumps = append(jumps, c)
+		via = c
+	}
+
+	var hk func() (hostKeyCheck, error)
+	if vm.Loopback {
+		hk = func() (hostKeyCheck, error) {
+			if opt.PinnedKeysFile == "" {
+				return hostKeyCheck{}, errors.New("no file to pin the VM's host key in (no user config directory)")
+			}
+			return pinnedHostKeyCheck(opt.PinnedKeysFile, vm.Manager, vm.Name, opt.Log)
+		}
+	} else {
+		hk = d.knownHostsFor(t)
+	}
+	explicit := []string{}
+	if opt.KeyFile != "" {
+		explicit = append(explicit, sshTokens{home: opt.Home}.expand(opt.KeyFile))
+	}
+	for _, k := range vm.KeyFiles {
+		explicit = append(explicit, sshTokens{home: opt.Home}.expand(k))
+	}
+	explicit = append(explicit, t.IdentityFiles...)
+	auth := authInput{
+		Explicit:       explicit,
+		Defaults:       defaultKeyFiles(opt.Home),
+		IdentitiesOnly: t.IdentitiesOnly,
+		UseAgent:       true,
+		Password:       opt.Password,
+		Passphrase:     opt.KeyPassphrase,
+	}
+	client, err := d.connect(ctx, via, t, label, auth, hk)
+	if err != nil {
+		closeJumps()
+		return nil, err
+	}
+	opt.Log.Debug("ssh connected", "vm", vm.ID, "addr", t.addr(), "user", t.User, "jumps", len(jumps))
+	c := &Conn{
+		client: client,
+		jumps:  jumps,
+		vm:     vm,
+		label:  label,
+		log:    opt.Log,
+		dead:   make(chan struct{}),
+		closed: make(chan struct{}),
+	}
+	go c.watch(opt.Keepalive)
+	return c, nil
+}
+
+// Close ends the connection and its jump hosts. It does not close Dead.
+func (c *Conn) Close() error {
+	var err error
+	c.closeOnce.Do(func() {
+		close(c.closed)
+		err = c.client.Close()
+		for i := len(c.jumps) - 1; i >= 0; i-- {
+			_ = c.jumps[i].Close()
+		}
+		if errors.Is(err, net.ErrClosed) {
+			err = nil
+		}
+	})
+	return err
+}
+
+// Dead is closed when the link to the VM is lost: three keepalives in a row
+// went unanswered (about 15-20 s with the default interval) or the SSH
+// transport ended without Close. The connection is then closed, so every
+// read on it ends too. Close itself never closes Dead.
+func (c *Conn) Dead() <-chan struct{} { return c.dead }
+
+func (c *Conn) markDead(reason string) {
+	select {
+	case <-c.closed:
+		return
+	default:
+	}
+	c.deadOnce.Do(func() {
+		c.log.Warn("ssh link lost", "vm", c.vm.ID, "reason", reason)
+		close(c.dead)
+	})
+	_ = c.client.Close()
+}
+
+// watch sends keepalive@openssh.com every interval, one at a time, and marks
+// the connection dead after three intervals without an answer. Any answer
+// counts (OpenSSH replies "failure" to this request name): it proves the
+// link and the server are alive.
+func (c *Conn) watch(interval time.Duration) {
+	ended := make(chan struct{})
+	go func() {
+		_ = c.client.Wait()
+		close(ended)
+	}()
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	replies := make(chan error, 1)
+	pending, missed := false, 0
+	for {
+		select {
+		case <-c.closed:
+			return
+		case <-ended:
+			c.markDead("the SSH connection ended")
+			return
+		case err := <-replies:
+			pending = false
+			if err != nil {
+				c.markDead("keepalive failed: " + err.Error())
+				return
+			}
+			missed = 0
+		case <-tick.C:
+			if pending {
+				missed++
+				if missed >= 3 {
+					c.markDead(fmt.Sprintf("no answer to %d keepalives", missed))
+					return
+				}
+				continue
+			}
+			pending = true
+			go func() {
+				_, _, err := c.client.SendRequest("keepalive@openssh.com", true, nil)
+				replies <- err
+			}()
+		}
+	}
+}
+
+// dialer holds what every hop of one Dial shares.
+type dialer struct {
+	opt       DialOptions
+	cfg       *ssh_config.Config
+	localUser string
+	vmLabel   string
+}
+
+// hopAuth is the login for a jump host: keys and agent, never the VM's
+// password (it was typed for the VM, not for a bastion).
+func (d *dialer) hopAuth(t sshTarget) authInput {
+	explicit := []string{}
+	if d.opt.KeyFile != "" {
+		explicit = append(explicit, sshTokens{home: d.opt.Home}.expand(d.opt.KeyFile))
+	}
+	return authInput{
+		Explicit:       append(explicit, t.IdentityFiles...),
+		Defaults:       defaultKeyFiles(d.opt.Home),
+		IdentitiesOnly: t.IdentitiesOnly,
+		UseAgent:       true,
+		Passphrase:     d.opt.KeyPassphrase,
+	}
+}
+
+// knownHostsFor returns the known_hosts check for a non-loopback target.
+// The user's file is the dialog's, else ~/.ssh/config's UserKnownHostsFile,
+// else ~/.ssh/known_hosts; /etc/ssh/ssh_known_hosts is read as well.
+// StrictHostKeyChecking accept-new (or no) in ~/.ssh/config for the host
+// turns on accept-new, never acceptance of a changed key.
+func (d *dialer) knownHostsFor(t sshTarget) func() (hostKeyCheck, error) {
+	return func() (hostKeyCheck, error) {
+		def := d.opt.defaultKnownHosts()
+		files := []string{d.opt.KnownHostsFile}
+		if d.opt.KnownHostsFile == "" || (def != "" && filepath.Clean(d.opt.KnownHostsFile) == filepath.Clean(def)) {
+			files = []string{def}
+			if len(t.KnownHostsFiles) > 0 {
+				files = t.KnownHostsFiles
+			}
+		}
+		kc := knownHostsConfig{
+			WriteFile:   files[0],
+			DefaultFile: def,
+			AcceptNew:   d.opt.AcceptNew || t.StrictHostKeyChecking == "accept-new" || t.StrictHostKeyChecking == "no" || t.StrictHostKeyChecking == "off",
+		}
+		kc.Files = append(append(kc.Files, files...), systemKnownHosts)
+		return knownHostsCheck(kc, t.addr(), d.opt.Log)
+	}
+}
+
+// connect opens one SSH client to t, directly or through via, within
+// opt.Timeout, and words any failure for the user.
+func (d *dialer) connect(ctx context.Context, via *ssh.Client, t sshTarget, label string, in authInput, hostKey func() (hostKeyCheck, error)) (*ssh.Client, error) {
+	hk, err := hostKey()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", label, err)
+	}
+	hctx, cancel := context.WithTimeout(ctx, d.opt.Timeout)
+	defer cancel()
+	deadline, _ := hctx.Deadline()
+	in.Deadline = deadline
+	plan := buildAuth(in, d.opt.Log)
+	defer plan.close()
+
+	addr := t.addr()
+	var conn net.Conn
+	if via == nil {
+		conn, err = (&net.Dialer{}).DialContext(hctx, "tcp", addr)
+	} else {
+		conn, err = via.DialContext(hctx, "tcp", addr)
+	}
+	if err != nil {
+		return nil, dialError(ctx, hctx, stageConnect, label, t, err, plan, hk, d.opt.Timeout)
+	}
+	stop := context.AfterFunc(hctx, func() { _ = conn.Close() })
+	config := &ssh.ClientConfig{
+		User:              t.User,
+		Auth:              plan.methods,
+		HostKeyCallback:   hk.callback,
+		HostKeyAlgorithms: hk.algorithms,
+		ClientVersion:     "SSH-2.0-vmdump",
+		Timeout:           d.opt.Timeout,
+	}
+	config.Ciphers = preferredCiphers()
+	sc, chans, reqs, err := ssh.NewClientConn(conn, addr, config)
+	if !stop() {
+		// The timeout or the caller's cancel closed the connection
+		// under the handshake; whatever err says, that is the cause.
+		if sc != nil {
+			_ = sc.Close()
+		}
+		_ = conn.Close()
+		if err == nil {
+			err = hctx.Err()
+		}
+		return nil, dialError(ctx, hctx, stageHandshake, label, t, err, plan, hk, d.opt.Timeout)
+	}
+	if err != nil {
+		_ = conn.Close()
+		return nil, dialError(ctx, hctx, stageHandshake, label, t, err, plan, hk, d.opt.Timeout)
+	}
+	return ssh.NewClient(sc, chans, reqs), nil
+}
+
+func localUserName() string {
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		name := u.Username
+		if i := strings.LastIndexByte(name, '\\'); i >= 0 { // Windows DOMAIN\user
+			name = name[i+1:]
+		}
+		return name
+	}
+	return firstNonEmptyString(os.Getenv("USER"), os.Getenv("USERNAME"))
+}
+
+func firstNonEmptyString(s ...string) string {
+	for _, v := range s {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}

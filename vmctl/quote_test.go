@@ -1,0 +1,130 @@
+package vmctl
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// unquotePOSIX parses a string made only of single-quoted parts, \' escapes
+// and unquoted safe characters back into the word a POSIX shell would see.
+// ok is false when s would not be exactly one literal word.
+func unquotePOSIX(s string) (string, bool) {
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		switch c := s[i]; {
+		case c == '\'':
+			j := strings.IndexByte(s[i+1:], '\'')
+			if j < 0 {
+				return "", false
+			}
+			b.WriteString(s[i+1 : i+1+j])
+			i += j + 2
+		case c == '\\' && i+1 < len(s) && s[i+1] == '\'':
+			b.WriteByte('\'')
+			i += 2
+		case isShellSafe(string(c)):
+			b.WriteByte(c)
+			i++
+		default:
+			return "", false
+		}
+	}
+	return b.String(), true
+}
+
+var quoteCases = []string{
+	"", "eth0", "a b", "it's", "'", "''", "$(touch x)", "`id`", "a;b", "a\nb", "*", "~root",
+	"-x", "a\\b", "\"dq\"", "&&", "|", "$HOME", "!bang", "tab\there", "ünï", "{a,b}", "#c",
+}
+
+func TestShellQuoteRoundTrip(t *testing.T) {
+	for _, s := range quoteCases {
+		q := ShellQuote(s)
+		got, ok := unquotePOSIX(q)
+		if !ok || got != s {
+			t.Errorf("ShellQuote(%q) = %s, parses back to %q (ok=%v)", s, q, got, ok)
+		}
+	}
+}
+
+// TestShellQuoteRealShells checks that each shell prints the word back
+// unchanged and runs nothing.
+func TestShellQuoteRealShells(t *testing.T) {
+	for _, sh := range availableShells(t) {
+		for _, s := range quoteCases {
+			if strings.ContainsRune(s, 0) {
+				continue
+			}
+			out, err := exec.Command(sh[0], append(sh[1:], "-c", "printf '%s' "+ShellQuote(s))...).Output()
+			if err != nil {
+				t.Errorf("%v: printf %s: %v", sh, ShellQuote(s), err)
+				continue
+			}
+			if string(out) != s {
+				t.Errorf("%v: %s printed %q, want %q", sh, ShellQuote(s), out, s)
+			}
+		}
+	}
+}
+
+func FuzzShellQuote(f *testing.F) {
+	for _, s := range quoteCases {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		q := ShellQuote(s)
+		got, ok := unquotePOSIX(q)
+		if !ok || got != s {
+			t.Fatalf("ShellQuote(%q) = %s parses back to %q (ok=%v)", s, q, got, ok)
+		}
+	})
+}
+
+func TestQuoteCheckInterfaceName(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		ok   bool
+	}{
+		{"eth0", true}, {"any", true}, {"br-1a2b3c", true}, {"veth1@if5", true}, {"lima0", true},
+		{"", false}, {"-i", false}, {"--help", false}, {"eth0\n", false}, {"a\x00b", false}, {"x\ry", false}, {"tab\t", false},
+	} {
+		err := checkInterfaceName(tc.name)
+		if (err == nil) != tc.ok {
+			t.Errorf("checkInterfaceName(%q) = %v, want ok=%v", tc.name, err, tc.ok)
+		}
+		if err != nil && strings.Contains(err.Error(), "\n") {
+			t.Errorf("error for %q is not one line: %q", tc.name, err)
+		}
+	}
+}
+
+func TestQuoteShellOneLine(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"a\nb\n", "a; b"},
+		{"\n  # comment\nif x; then\n  y\nfi\n", "if x; then y; fi"},
+		{"while a; do\nb\ndone &\nc", "while a; do b; done & c"},
+		{"x &&\ny ||\nz |\nw", "x && y || z | w"},
+		{"f() {\ng\n}", "f() { g; }"},
+	} {
+		if got := shellOneLine(tc.in); got != tc.want {
+			t.Errorf("shellOneLine(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+// availableShells lists the POSIX shells present here that the remote
+// scripts must work under (dash as sh, bash, busybox ash).
+func availableShells(t *testing.T) [][]string {
+	t.Helper()
+	var out [][]string
+	for _, sh := range [][]string{{"dash"}, {"bash"}, {"busybox", "sh"}} {
+		if _, err := exec.LookPath(sh[0]); err == nil {
+			out = append(out, sh)
+		}
+	}
+	if len(out) == 0 {
+		t.Skip("no POSIX shell found")
+	}
+	return out
+}
