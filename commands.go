@@ -120,10 +120,10 @@ func cmdInstall(ctx context.Context, dryRun bool, stdout, stderr io.Writer) int 
 	if err != nil {
 		return exitStatus(stderr, err)
 	}
-	if seen != "" {
-		fmt.Fprintln(stdout, "tshark -D now lists:")
-		fmt.Fprintln(stdout, seen)
+	if seen == "" {
+		seen = "tshark not found: could not check that Wireshark sees vmdump"
 	}
+	fmt.Fprintln(stdout, seen)
 	return 0
 }
 

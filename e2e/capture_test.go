@@ -66,14 +66,14 @@ func TestCaptureFilterCombined(t *testing.T) {
 	l := lab.Start(t, lab.Options{})
 	u := newUser(t, l)
 	// Only the echoes (from the server in container 2) pass.
-	ts := u.startTshark("-a", "duration:8", "-f", "src host "+l.ContainerAddr(1))
+	ts := u.startTshark("-a", "duration:8", "-f", "src host "+l.ContainerAddr(2))
 	u.waitRemoteCapture(ts)
 	l.Send(t, 5, 20*time.Millisecond)
 	ts.wait(t, 40*time.Second)
 	if got := count(t, ts.out, ""); got != 5 {
-		t.Fatalf("%d packets, want the 5 echoes from %s", got, l.ContainerAddr(1))
+		t.Fatalf("%d packets, want the 5 echoes from %s", got, l.ContainerAddr(2))
 	}
-	if got := count(t, ts.out, "ip.src == "+l.ContainerAddr(0)); got != 0 {
+	if got := count(t, ts.out, "ip.src == "+l.ContainerAddr(1)); got != 0 {
 		t.Fatalf("%d packets from the client passed a filter on the server", got)
 	}
 }

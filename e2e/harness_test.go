@@ -83,7 +83,7 @@ func newUser(t *testing.T, l *lab.Lab, vms ...vmConfig) *user {
 		t.Fatalf("vmdump install: %v\n%s", err, out)
 	}
 	if len(vms) == 0 {
-		vms = []vmConfig{{Name: "lab", Host: l.VMAddr, Port: l.SSHPort, User: l.User, Key: l.KeyFile, Interface: l.ContainerVeth(0)}}
+		vms = []vmConfig{{Name: "lab", Host: l.VMAddr, Port: l.SSHPort, User: l.User, Key: l.KeyFile, Interface: l.ContainerVeth(1)}}
 	}
 	var cfg strings.Builder
 	for _, vm := range vms {
@@ -143,7 +143,8 @@ type tshark struct {
 	cmd    *exec.Cmd
 	out    string // the pcapng file
 	stderr bytes.Buffer
-	done   chan error
+	done   chan struct{} // closed when tshark has exited
+	err    error         // its exit status, once done
 }
 
 // startTshark starts `tshark -i <vm> -w out <args>` in its own process group
@@ -151,7 +152,7 @@ type tshark struct {
 // background job).
 func (u *user) startTshark(args ...string) *tshark {
 	u.t.Helper()
-	ts := &tshark{out: filepath.Join(u.t.TempDir(), "out.pcapng"), done: make(chan error, 1)}
+	ts := &tshark{out: filepath.Join(u.t.TempDir(), "out.pcapng"), done: make(chan struct{})}
 	argv := append([]string{"-i", u.vmID, "-w", ts.out}, args...)
 	ts.cmd = exec.Command("tshark", argv...)
 	ts.cmd.Env = u.env
@@ -160,7 +161,7 @@ func (u *user) startTshark(args ...string) *tshark {
 	if err := ts.cmd.Start(); err != nil {
 		u.t.Fatal(err)
 	}
-	go func() { ts.done <- ts.cmd.Wait() }()
+	go func() { ts.err = ts.cmd.Wait(); close(ts.done) }()
 	u.t.Cleanup(func() {
 		select {
 		case <-ts.done:

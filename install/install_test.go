@@ -599,15 +599,21 @@ func TestWriteActions(t *testing.T) {
 }
 
 func TestVerify(t *testing.T) {
-	tshark := func(out string, err error) func(context.Context, ...string) ([]byte, error) {
+	const plugins = "sshdump         \t1.1.0\textcap\t/usr/lib/x86_64-linux-gnu/wireshark/extcap/sshdump\n" +
+		"vmdump          \t0.1.0\textcap\t/home/u/.local/lib/wireshark/extcap/vmdump\r\n"
+	const list = "1. eth0\n2. lo (Loopback)\n16. sshdump (SSH remote capture)\n19. vmdump_colima (Docker VM colima)\r\n20. vmdump_lima-default (Docker VM lima default)\n"
+	tshark := func(plugins, devices string, err error) func(context.Context, ...string) ([]byte, error) {
 		return func(_ context.Context, args ...string) ([]byte, error) {
-			if strings.Join(args, " ") != "-D" {
-				return nil, errors.New("unexpected args")
+			switch strings.Join(args, " ") {
+			case "-G plugins":
+				return []byte(plugins), err
+			case "-D":
+				return []byte(devices), err
 			}
-			return []byte(out), err
+			return nil, errors.New("unexpected args")
 		}
 	}
-	list := "1. eth0\n2. lo (Loopback)\n16. sshdump (SSH remote capture)\n19. vmdump_colima (Docker VM colima)\r\n20. vmdump_lima-default (Docker VM lima default)\n"
+	const loaded = "Wireshark loads /home/u/.local/lib/wireshark/extcap/vmdump\n"
 	tests := []struct {
 		name    string
 		run     func(context.Context, ...string) ([]byte, error)
@@ -615,11 +621,12 @@ func TestVerify(t *testing.T) {
 		wantErr string
 	}{
 		{"no tshark", nil, "", ""},
-		{"listed", tshark(list, nil), "19. vmdump_colima (Docker VM colima)\n20. vmdump_lima-default (Docker VM lima default)", ""},
-		{"listed by display name only", tshark("3. vm1 (Docker VM x)\n", nil), "3. vm1 (Docker VM x)", ""},
-		{"listed despite tshark error", tshark(list, errors.New("exit status 2")), "19. vmdump_colima (Docker VM colima)\n20. vmdump_lima-default (Docker VM lima default)", ""},
-		{"not listed", tshark("1. eth0\n", nil), "", "lists no vmdump interface"},
-		{"tshark failed", tshark("", errors.New("exit status 2")), "", "tshark -D failed"},
+		{"listed", tshark(plugins, list, nil), loaded + "tshark -D lists:\n  19. vmdump_colima (Docker VM colima)\n  20. vmdump_lima-default (Docker VM lima default)", ""},
+		{"listed by display name only", tshark(plugins, "3. vm1 (Docker VM x)\n", nil), loaded + "tshark -D lists:\n  3. vm1 (Docker VM x)", ""},
+		{"listed despite tshark error", tshark(plugins, list, errors.New("exit status 2")), loaded + "tshark -D lists:\n  19. vmdump_colima (Docker VM colima)\n  20. vmdump_lima-default (Docker VM lima default)", ""},
+		{"loaded, no VM yet", tshark(plugins, "1. eth0\n", nil), loaded + "no Docker VM found yet: `vmdump list` shows what vmdump looks for", ""},
+		{"not loaded", tshark("sshdump\t1.1.0\textcap\t/x/sshdump\n", "1. eth0\n", nil), "", "does not load vmdump"},
+		{"tshark failed", tshark("", "", errors.New("exit status 2")), "", "tshark -G plugins failed"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

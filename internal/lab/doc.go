@@ -1,0 +1,34 @@
+// Package lab builds, for tests, a stand-in for a Docker VM out of real
+// programs on the local machine, and tears it down without a trace.
+//
+// A lab is:
+//
+//	root namespace                VM namespace (Lab.Namespace)
+//	  vmdh<N> 10.231.N.1/30 ──veth── eth1 10.231.N.2/30, sshd on :22
+//	  [socat 127.0.0.1:P → VM:22]    docker0 bridge 172.31.N.1/24
+//	                                   ├─ veth<7 hex> ── eth0 172.31.N.2  namespace c1
+//	                                   └─ veth<7 hex> ── eth0 172.31.N.3  namespace c2
+//
+// sshd is Debian's OpenSSH with a config, host key and authorized key of the
+// lab's own; the lab user vmdlab<N> has passwordless sudo, so
+// `ssh vmdlab<N>@10.231.N.2 sudo -n tcpdump -i docker0 ...` works as on a
+// real Docker VM. Traffic between the containers comes from
+// internal/trafficgen (an echo server in c2, a client in c1), compiled with
+// the go command on first use and shared by the process's open labs (it is
+// deleted when the last of them closes; a rebuild then takes ~0.3 s thanks
+// to Go's build cache); see Lab.Send and the message layout in
+// internal/trafficgen/payload. IPv6 is off in the lab's namespaces and on
+// the host veth, so captures hold only the lab's IPv4 traffic (and ARP).
+//
+// Building a lab needs root, ip, sshd, ssh-keygen, tcpdump, sudo, sysctl,
+// useradd/usermod (plus socat for Forward, chpasswd for Password, and the go
+// command for traffic). Start skips the test when they are missing, except
+// under CI (CI set), where it fails.
+//
+// Nothing outlives a lab: Close kills every process in its namespaces,
+// deletes namespaces, veths, its sudoers file and its directory. If the test
+// process dies before Close, its sshd, socat and trafficgen die with it
+// (parent-death signal), and the next lab built on the machine reaps the
+// rest (see reap.go). Kept on purpose: the lab users vmdlab<N> (see
+// user.go) and sshd's system directory /run/sshd.
+package lab

@@ -1,0 +1,120 @@
+package lab
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// reapStale removes what labs of dead processes left behind: a test binary
+// killed by `go test -timeout` or SIGKILL never runs its Close. The
+// long-running processes a lab starts die with it (Pdeathsig), but what they
+// started (ssh sessions, a tcpdump) lives on in the lab's namespaces, and the
+// namespaces, veth, sudoers file and directories stay. Only things whose
+// owner pid (see names.go) is dead are touched. Callers hold labLock.
+func reapStale() error {
+	var errs []error
+	var deadNS []string
+	if entries, err := os.ReadDir(netnsDir); err == nil {
+		for _, e := range entries {
+			if pid := ownerPid(e.Name(), nsNameRE); pid != 0 && !pidAlive(pid) {
+				deadNS = append(deadNS, e.Name())
+			}
+		}
+	}
+	if len(deadNS) > 0 {
+		errs = append(errs, emptyNamespaces(deadNS))
+	}
+	// Host veths first: deleting one is synchronous, while a deleted
+	// namespace takes its veths down only when the kernel gets to it.
+	if links, err := os.ReadDir("/sys/class/net"); err == nil {
+		for _, l := range links {
+			if !strings.HasPrefix(l.Name(), hostVethPrefix) {
+				continue
+			}
+			alias, _ := os.ReadFile(filepath.Join("/sys/class/net", l.Name(), "ifalias"))
+			if pid := ownerPid(strings.TrimSpace(string(alias)), nsNameRE); pid != 0 && !pidAlive(pid) {
+				_, err := run("ip", "link", "del", l.Name())
+				errs = append(errs, err)
+			}
+		}
+	}
+	errs = append(errs, reapFallbackRoutes())
+	for _, ns := range deadNS {
+		_, err := run("ip", "netns", "del", ns)
+		errs = append(errs, err)
+	}
+	if files, err := filepath.Glob(filepath.Join(sudoersDir, userPrefix+"*")); err == nil {
+		for _, f := range files {
+			if pid := ownerPid(sudoersOwner(f), nsNameRE); pid != 0 && !pidAlive(pid) {
+				user := filepath.Base(f)
+				errs = append(errs, os.Remove(f), resetUser(user))
+			}
+		}
+	}
+	if dirs, err := filepath.Glob(filepath.Join(os.TempDir(), "vmd*")); err == nil {
+		for _, d := range dirs {
+			if pid := ownerPid(filepath.Base(d), tmpNameRE); pid != 0 && !pidAlive(pid) {
+				errs = append(errs, os.RemoveAll(d))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// sudoersOwner reads the VM namespace name from a lab sudoers file's first
+// line, "# vmdump lab <namespace>".
+func sudoersOwner(path string) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	line, _ := bufio.NewReader(f).ReadString('\n')
+	return strings.TrimSpace(strings.TrimPrefix(line, sudoersHeader))
+}
+
+// reapFallbackRoutes deletes lab unreachable routes (10.231.N.0/30 metric 4242)
+// whose host veth vmdh<N> is gone.
+func reapFallbackRoutes() error {
+	out, err := run("ip", "-j", "route", "show", "type", "unreachable")
+	if err != nil {
+		return err
+	}
+	var routes []struct {
+		Dst    string `json:"dst"`
+		Metric int    `json:"metric"`
+	}
+	if err := json.Unmarshal(out, &routes); err != nil {
+		return fmt.Errorf("ip -j route: %w", err)
+	}
+	var errs []error
+	for _, r := range routes {
+		n, ok := labIndexOfNet(r.Dst)
+		if !ok || strconv.Itoa(r.Metric) != fallbackMetric ||
+			exists(filepath.Join("/sys/class/net", hostVethPrefix+strconv.Itoa(n))) {
+			continue
+		}
+		_, err := run("ip", "route", "del", "unreachable", r.Dst, "metric", fallbackMetric)
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// labIndexOfNet reads N out of "10.231.N.0/30".
+func labIndexOfNet(dst string) (int, bool) {
+	m := linkNetRE.FindStringSubmatch(dst)
+	if m == nil {
+		return 0, false
+	}
+	n, err := strconv.Atoi(m[1])
+	return n, err == nil && n >= 1 && n <= maxIndex
+}
+
+var linkNetRE = regexp.MustCompile(`^10\.231\.([0-9]+)\.0/30$`)

@@ -1,0 +1,195 @@
+package lab
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// startSSHD runs Debian's OpenSSH sshd in the VM namespace with keys and
+// config of the lab's own, and waits until it listens.
+func (l *Lab) startSSHD(opt Options) error {
+	hostKey := filepath.Join(l.Dir, "ssh_host_ed25519_key")
+	l.KeyFile = filepath.Join(l.Dir, "id_ed25519")
+	keys := []string{hostKey, l.KeyFile}
+	if err := parallel(len(keys), func(i int) error {
+		_, err := run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "vmdump-lab-"+l.Namespace, "-f", keys[i])
+		return err
+	}); err != nil {
+		return err
+	}
+	hostPub, err := readPublicKey(hostKey + ".pub")
+	if err != nil {
+		return err
+	}
+	l.hostKeyPub = hostPub
+	clientPub, err := os.ReadFile(l.KeyFile + ".pub")
+	if err != nil {
+		return err
+	}
+	authorized := filepath.Join(l.Dir, "authorized_keys")
+	if err := os.WriteFile(authorized, clientPub, 0o644); err != nil {
+		return err
+	}
+	config := filepath.Join(l.Dir, "sshd_config")
+	if err := os.WriteFile(config, []byte(l.sshdConfig(hostKey, authorized, opt)), 0o644); err != nil {
+		return err
+	}
+	// sshd insists on its privilege-separation directory; Debian creates it
+	// only when its own sshd service starts. A system directory: left in place.
+	if err := os.MkdirAll("/run/sshd", 0o755); err != nil {
+		return err
+	}
+	logFile, err := os.Create(filepath.Join(l.Dir, "sshd.log"))
+	if err != nil {
+		return err
+	}
+	defer logFile.Close() // sshd has its own descriptor once started
+	cmd := exec.Command("ip", "netns", "exec", l.Namespace, sshdPath, "-D", "-e", "-f", config)
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	p, err := l.start("sshd", cmd)
+	if err != nil {
+		return err
+	}
+	l.sshd = p
+	// `ip netns exec` execs sshd in place, so the pid is sshd's. Readiness
+	// is read from its socket table rather than by connecting, which would
+	// leave a short-lived preauth sshd among the VM's processes.
+	return waitListening(p, l.VMAddr, l.SSHPort, l.SSHDLog)
+}
+
+func (l *Lab) sshdConfig(hostKey, authorized string, opt Options) string {
+	yesNo := map[bool]string{true: "yes", false: "no"}
+	lines := []string{
+		"# vmdump lab " + l.Namespace,
+		fmt.Sprintf("ListenAddress %s:%d", l.VMAddr, l.SSHPort),
+		"HostKey " + hostKey,
+		"PidFile none",
+		"UsePAM no",
+		"PermitRootLogin no",
+		"AllowUsers " + l.User,
+		"PubkeyAuthentication yes",
+		"AuthorizedKeysFile " + authorized,
+		"PasswordAuthentication " + yesNo[opt.Password != ""],
+		"KbdInteractiveAuthentication no",
+		"StrictModes no",
+		"UseDNS no",
+		"PrintMotd no",
+		"PrintLastLog no",
+		"Subsystem sftp internal-sftp",
+	}
+	lines = append(lines, opt.SSHDConfig...)
+	return strings.Join(lines, "\n") + "\n"
+}
+
+// readPublicKey returns "type base64" from an OpenSSH .pub file, without
+// the comment.
+func readPublicKey(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 2 {
+		return "", fmt.Errorf("%s is not an OpenSSH public key", path)
+	}
+	return f[0] + " " + f[1], nil
+}
+
+// HostKeyLine is the known_hosts line for the VM's sshd at VMAddr:22.
+func (l *Lab) HostKeyLine() string {
+	return l.KnownHostsLine(l.VMAddr, l.SSHPort)
+}
+
+// KnownHostsLine is the known_hosts line for the VM's host key reached at
+// host:port, e.g. KnownHostsLine("127.0.0.1", l.ForwardPort).
+func (l *Lab) KnownHostsLine(host string, port int) string {
+	if port != 22 {
+		host = fmt.Sprintf("[%s]:%d", host, port)
+	}
+	return host + " " + l.hostKeyPub
+}
+
+// KillSSHSessions SIGKILLs the per-connection sshd processes (every sshd
+// below the listener), as if they crashed; the listener keeps accepting.
+// What the sessions ran (shell, sudo, tcpdump) is left alone: whether it
+// survives is what the tests want to see. It returns how many processes it
+// killed.
+func (l *Lab) KillSSHSessions() (int, error) {
+	if l.sshd == nil || l.sshd.exited() {
+		return 0, errors.New("lab: sshd is not running")
+	}
+	parent, comm := processTable()
+	var errs []error
+	killed := 0
+	for _, pid := range descendants(l.sshd.cmd.Process.Pid, parent) {
+		if comm[pid] != "sshd" {
+			continue
+		}
+		if err := killPid(pid); err == nil {
+			killed++
+		} else if !errors.Is(err, syscall.ESRCH) { // ESRCH: it ended on its own meanwhile
+			errs = append(errs, fmt.Errorf("kill sshd session %d: %w", pid, err))
+		}
+	}
+	return killed, errors.Join(errs...)
+}
+
+// waitListening waits until p has a TCP socket listening on addr:port, or
+// fails when p exits first (with the last line of its log).
+func waitListening(p *proc, addr string, port int, log func() string) error {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if p.exited() {
+			return errors.New(describeExit(p, log()))
+		}
+		if ok, err := socketListening(p.cmd.Process.Pid, addr, port); err != nil {
+			return err
+		} else if ok {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s does not listen on %s:%d after 10s: %s", p.name, addr, port, oneLine(log()))
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// socketListening reads /proc/<pid>/net/tcp — the TCP table of pid's
+// network namespace — for a listening socket on addr:port. The kernel prints
+// an address as its four bytes read as one native-endian number, in hex.
+func socketListening(pid int, addr string, port int) (bool, error) {
+	ip := net.ParseIP(addr).To4()
+	if ip == nil {
+		return false, fmt.Errorf("%q is not an IPv4 address", addr)
+	}
+	want := fmt.Sprintf("%08X:%04X", binary.NativeEndian.Uint32(ip), port)
+	f, err := os.Open(filepath.Join("/proc", strconv.Itoa(pid), "net", "tcp"))
+	if err != nil {
+		return false, nil // not started yet, or gone: the caller looks again
+	}
+	defer f.Close()
+	return tcpTableHasListener(bufio.NewScanner(f), want), nil
+}
+
+// tcpTableHasListener scans /proc/net/tcp lines
+// ("sl local_address rem_address st ...") for local == want in state 0A
+// (LISTEN).
+func tcpTableHasListener(sc *bufio.Scanner, want string) bool {
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) >= 4 && f[1] == want && f[3] == "0A" {
+			return true
+		}
+	}
+	return false
+}
