@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 
@@ -28,6 +29,10 @@ func capture(a extcap.Args, env vmctl.Env, log *slog.Logger, stderr io.Writer) i
 		return fail(stderr, fmt.Errorf("cannot open Wireshark's pipe %s: %v", a.Fifo, err))
 	}
 	defer fifo.Close()
+	w := extcap.NewWriter(fifo, "vmdump "+version())
+	if err := w.Begin(runtime.GOOS); err != nil {
+		return 0 // Wireshark is gone already
+	}
 
 	// SIGTERM is Wireshark's stop; SIGINT is Ctrl-C in tshark's terminal.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -75,7 +80,6 @@ func capture(a extcap.Args, env vmctl.Env, log *slog.Logger, stderr io.Writer) i
 		remote.Stop()
 	}()
 
-	w := extcap.NewWriter(fifo, "vmdump "+version())
 	_, pumpErr := extcap.Pump(w, remote.Stdout(), extcap.NIC{
 		Name:        vm.Name + ":" + spec.Interface,
 		Description: fmt.Sprintf("%s %s", displayName(vm), spec.Interface),

@@ -73,9 +73,44 @@ const (
 
 // NewWriter returns a Writer on w (normally the FIFO). app goes into the
 // section header's shb_userappl, e.g. "vmdump 1.2.0"; the section header is
-// written together with the first interface.
+// written by Begin, or together with the first interface.
 func NewWriter(w io.Writer, app string) *Writer {
 	return &Writer{bw: bufio.NewWriterSize(w, writerBufferSize), app: app}
+}
+
+// Begin writes the section header at once and flushes it. dumpcap creates
+// the capture file only once it has read a header from the FIFO, and
+// tcpdump's own header reaches vmdump only with its first packet (-U flushes
+// per packet), so without Begin a quiet capture that is stopped leaves no
+// file at all. hostOS goes into shb_os (the OS of the machine writing the
+// file); the VM's OS is each interface's if_os.
+func (w *Writer) Begin(hostOS string) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err := w.begin(hostOS); err != nil {
+		return err
+	}
+	return w.bw.Flush()
+}
+
+func (w *Writer) begin(hostOS string) error {
+	if w.shb {
+		return nil
+	}
+	var opts options
+	opts.text(shbOS, hostOS)
+	opts.text(shbUserAppl, w.app)
+	b := block(blockSectionHeader, func(b []byte) []byte {
+		b = binary.LittleEndian.AppendUint32(b, byteOrderMagic)
+		b = binary.LittleEndian.AppendUint16(b, 1) // major version
+		b = binary.LittleEndian.AppendUint16(b, 0) // minor version
+		return binary.LittleEndian.AppendUint64(b, ^uint64(0))
+	}, opts)
+	if err := w.write(b); err != nil {
+		return err
+	}
+	w.shb = true
+	return nil
 }
 
 // AddNIC describes one more interface and returns its number for
@@ -85,20 +120,8 @@ func NewWriter(w io.Writer, app string) *Writer {
 func (w *Writer) AddNIC(linkType uint16, snaplen uint32, nic NIC) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if !w.shb {
-		var opts options
-		opts.text(shbOS, nic.OS)
-		opts.text(shbUserAppl, w.app)
-		b := block(blockSectionHeader, func(b []byte) []byte {
-			b = binary.LittleEndian.AppendUint32(b, byteOrderMagic)
-			b = binary.LittleEndian.AppendUint16(b, 1) // major version
-			b = binary.LittleEndian.AppendUint16(b, 0) // minor version
-			return binary.LittleEndian.AppendUint64(b, ^uint64(0))
-		}, opts)
-		if err := w.write(b); err != nil {
-			return 0, err
-		}
-		w.shb = true
+	if err := w.begin(nic.OS); err != nil {
+		return 0, err
 	}
 	var opts options
 	opts.text(ifName, nic.Name)

@@ -163,3 +163,32 @@ func TestWriterErrorsAreSticky(t *testing.T) {
 		t.Errorf("large WritePacket after a failed flush: %v", err)
 	}
 }
+
+// Begin puts a section header into the FIFO at once, before any interface
+// is known, so that dumpcap creates the capture file even if no packet ever
+// arrives; a later AddNIC does not write a second one.
+func TestWriterBegin(t *testing.T) {
+	var out bytes.Buffer
+	w := NewWriter(&out, "vmdump 9.9")
+	if err := w.Begin("linux"); err != nil {
+		t.Fatal(err)
+	}
+	f, err := parsePcapng(out.Bytes())
+	if err != nil {
+		t.Fatalf("after Begin: %v", err)
+	}
+	if len(f.blocks) != 1 || f.blocks[0] != blockSectionHeader || string(f.shbOptions[shbOS]) != "linux" {
+		t.Fatalf("after Begin: blocks %x, shb_os %q", f.blocks, f.shbOptions[shbOS])
+	}
+	if _, err := w.AddNIC(1, 0, NIC{Name: "a", OS: "Alpine"}); err != nil {
+		t.Fatal(err)
+	}
+	w.Flush()
+	f, err = parsePcapng(out.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f.blocks) != 2 || f.blocks[1] != blockInterface || string(f.shbOptions[shbOS]) != "linux" {
+		t.Fatalf("blocks %x, shb_os %q", f.blocks, f.shbOptions[shbOS])
+	}
+}
