@@ -348,7 +348,7 @@ func TestCaptureCommandHostileFiltersLocal(t *testing.T) {
 				}
 				argv := strings.Split(strings.TrimSuffix(string(raw), "\x00"), "\x00")
 				wantFilter := strings.TrimSpace(strings.ReplaceAll(filter, "\n", " "))
-				want := []string{"-U", "-s", "262144", "-i", iface, "-w", "-", "--", wantFilter}
+				want := []string{"-U", "-B", "16384", "-s", "262144", "-i", iface, "-w", "-", "--", wantFilter}
 				if strings.Join(argv, "\x00") != strings.Join(want, "\x00") {
 					t.Errorf("%v: tcpdump got argv %q, want %q", sh, argv, want)
 				}

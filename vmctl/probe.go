@@ -81,40 +81,65 @@ func (c *Conn) Probe(ctx context.Context) (Probe, error) {
 		ctx, cancel = context.WithTimeout(ctx, 30*time.Second)
 		defer cancel()
 	}
-	sess, err := c.client.NewSession()
+	run, err := c.runProbeCommand(ctx, probeCommand(), 64<<10)
 	if err != nil {
-		return Probe{}, fmt.Errorf("cannot open an SSH session on %s: %s", c.label, oneLineErr(err))
+		return Probe{}, err
 	}
-	defer sess.Close()
-	stdout := &tailBuffer{max: 64 << 10}
-	stderr := &tailBuffer{max: 8 << 10}
-	sess.Stdout, sess.Stderr = stdout, stderr
-	done := make(chan error, 1)
-	go func() { done <- sess.Run(probeCommand()) }()
-	select {
-	case err = <-done:
-	case <-ctx.Done():
-		_ = sess.Close()
-		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			return Probe{}, fmt.Errorf("probing %s: no answer from the VM's shell in time", c.label)
-		}
-		return Probe{}, fmt.Errorf("probing %s: %w", c.label, ctx.Err())
-	}
-	p, perr := ParseProbe(stdout.Bytes())
+	p, perr := ParseProbe(run.stdout)
 	if perr != nil {
-		why := lastLines(stderr.String(), 1)
-		if why == "" && err != nil {
-			why = oneLineErr(err)
-		}
-		if why == "" {
-			why = perr.Error()
-		}
-		return Probe{}, fmt.Errorf("probing %s failed: %s", c.label, why)
+		return Probe{}, c.probeFailed(perr, run)
 	}
 	p.label = c.label
 	c.log.Debug("probe", "vm", c.vm.ID, "uid", p.UID, "tcpdump", p.Tcpdump, "immediate", p.ImmediateMode,
 		"sudo", p.SudoNoPassword, "os", p.OSID, "kernel", p.Kernel, "interfaces", p.Interfaces)
 	return p, nil
+}
+
+// probeRun is what a probe command left behind.
+type probeRun struct {
+	stdout, stderr []byte
+	err            error // the session's result (exit status, signal)
+}
+
+// runProbeCommand runs cmd in a new session, keeping at most maxOut bytes of
+// its stdout. The error is for a session that could not start or a ctx
+// that ended first; in the latter case run still holds the output that
+// arrived until then.
+func (c *Conn) runProbeCommand(ctx context.Context, cmd string, maxOut int) (run probeRun, err error) {
+	sess, err := c.client.NewSession()
+	if err != nil {
+		return run, fmt.Errorf("cannot open an SSH session on %s: %s", c.label, oneLineErr(err))
+	}
+	defer sess.Close()
+	stdout := &tailBuffer{max: maxOut}
+	stderr := &tailBuffer{max: 8 << 10}
+	sess.Stdout, sess.Stderr = stdout, stderr
+	done := make(chan error, 1)
+	go func() { done <- sess.Run(cmd) }()
+	select {
+	case run.err = <-done:
+	case <-ctx.Done():
+		_ = sess.Close()
+		err = fmt.Errorf("probing %s: %w", c.label, ctx.Err())
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			err = fmt.Errorf("probing %s: no answer from the VM's shell in time", c.label)
+		}
+	}
+	run.stdout, run.stderr = stdout.Bytes(), stderr.Bytes()
+	return run, err
+}
+
+// probeFailed explains output the parser refused: the shell's last error
+// line if there is one, else the session's error, else the parser's.
+func (c *Conn) probeFailed(perr error, run probeRun) error {
+	why := lastLines(string(run.stderr), 1)
+	if why == "" && run.err != nil {
+		why = oneLineErr(run.err)
+	}
+	if why == "" {
+		why = perr.Error()
+	}
+	return fmt.Errorf("probing %s failed: %s", c.label, why)
 }
 
 // ParseProbe reads the probe script's key=value output. Lines it does not

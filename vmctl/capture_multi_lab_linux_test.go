@@ -1,0 +1,116 @@
+package vmctl
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/gopacket/layers"
+
+	"github.com/vmdump/vmdump/internal/lab"
+)
+
+// The project's lab VM (a namespace with sshd, docker0 and two container
+// namespaces on veths; see internal/lab) as a non-root user with
+// passwordless sudo, the usual shape of a Docker VM.
+
+func labConn(t *testing.T, l *lab.Lab) *Conn {
+	t.Helper()
+	home := testHome(t)
+	kh := writeFile(t, filepath.Join(home, ".ssh", "known_hosts"), l.HostKeyLine()+"\n")
+	vm := VM{ID: "vmdump_test_lab", Manager: "test", Name: "lab", Host: l.VMAddr, Port: l.SSHPort, User: l.User, KeyFiles: []string{l.KeyFile}}
+	return dialOK(t, vm, DialOptions{Home: home, KnownHostsFile: kh, PinnedKeysFile: filepath.Join(home, "pins"), Timeout: 10 * time.Second, Log: discardLog()})
+}
+
+func TestInventoryLabVM(t *testing.T) {
+	l := lab.Start(t, lab.Options{})
+	c := labConn(t, l)
+	_, inv, err := c.ProbeInventory(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if inv.UID <= 0 || !inv.SudoNoPassword || !inv.Privileged {
+		t.Errorf("lab user: uid %d sudo %v privileged %v", inv.UID, inv.SudoNoPassword, inv.Privileged)
+	}
+	want := map[string]NIC{
+		"lo":               {Kind: "loopback"},
+		"eth1":             {Kind: "veth", State: "up"}, // the lab's link to the host is a veth too
+		"docker0":          {Kind: "bridge"},            // up or unknown, as bridges go
+		l.ContainerVeth(1): {Kind: "veth", State: "up", Master: "docker0"},
+		l.ContainerVeth(2): {Kind: "veth", State: "up", Master: "docker0"},
+	}
+	for name, w := range want {
+		n, ok := inv.NIC(name)
+		if !ok {
+			t.Errorf("no %s in %v", name, nicNames(inv))
+			continue
+		}
+		if n.Kind != w.Kind || (w.State != "" && n.State != w.State) || n.Master != w.Master || len(n.Containers) != 0 {
+			t.Errorf("%s: %+v, want kind %s state %s master %q", name, n, w.Kind, w.State, w.Master)
+		}
+	}
+	if len(inv.NICs) != len(want) {
+		t.Errorf("NICs %v", nicNames(inv))
+	}
+}
+
+// TestStartCapturesLabVeths: two tcpdumps under sudo, one per container
+// veth, over one connection; each stream is a whole pcap of its own with
+// every data segment of the conversation, and its own statistics.
+func TestStartCapturesLabVeths(t *testing.T) {
+	l := lab.Start(t, lab.Options{})
+	c := labConn(t, l)
+	p, err := c.Probe(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	filter := BuildFilter("", true, p)
+	specs := []CaptureSpec{{Interface: l.ContainerVeth(1), Filter: filter}, {Interface: l.ContainerVeth(2), Filter: filter}}
+	caps, err := c.StartCaptures(context.Background(), specs, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pumps := []*pump{startPump(caps[0].Stdout()), startPump(caps[1].Stdout())}
+	for _, r := range caps {
+		waitFor(t, "tcpdump to listen", func() bool { return strings.Contains(r.stderr.String(), "listening on") })
+	}
+	const messages = 5
+	l.Send(t, messages, 10*time.Millisecond)
+	waitFor(t, "every data segment on both veths", func() bool {
+		return len(decodePcap(t, pumps[0].buf.String(), false)) >= 2*messages && len(decodePcap(t, pumps[1].buf.String(), false)) >= 2*messages
+	})
+	for _, r := range caps {
+		_ = r.Stop()
+	}
+	for i, r := range caps {
+		pumps[i].waitEOF(t)
+		if err := r.Wait(); err != nil {
+			t.Errorf("%s: %v", specs[i].Interface, err)
+		}
+		if st := r.Stats(); !st.Valid || st.Received < 2*messages {
+			t.Errorf("%s: stats %+v", specs[i].Interface, st)
+		}
+		pkts := decodePcap(t, pumps[i].buf.String(), true)
+		if len(pkts) != 2*messages {
+			t.Errorf("%s: %d packets, want %d data segments", specs[i].Interface, len(pkts), 2*messages)
+		}
+		for _, pk := range pkts {
+			if pk.LinkLayer() == nil || pk.LinkLayer().LayerType() != layers.LayerTypeEthernet {
+				t.Fatalf("%s: not Ethernet: %v", specs[i].Interface, pk)
+			}
+		}
+	}
+}
+
+func TestStartCapturesRefusesDuplicatesAndNothing(t *testing.T) {
+	c := &Conn{label: "VM x"}
+	if _, err := c.StartCaptures(context.Background(), nil, Probe{}); err == nil {
+		t.Error("no specs accepted")
+	}
+	_, err := c.StartCaptures(context.Background(), []CaptureSpec{{Interface: "eth0"}, {Interface: "eth0"}}, Probe{})
+	if err == nil || !strings.Contains(err.Error(), "eth0 is listed twice") {
+		t.Errorf("duplicate: %v", err)
+	}
+}

@@ -1,0 +1,50 @@
+package vmctl
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// inventoryOutputMax bounds the inventory's output (sysfs lines are ~150
+// bytes per interface; the JSON fallback ~1 KiB).
+const inventoryOutputMax = 4 << 20
+
+// ProbeInventory runs the probe and the inventory in one SSH session (one
+// round trip) and returns both; inventory's FetchedAt is now. Without a
+// deadline in ctx it allows 30 s. When ctx ends after the VM listed its
+// interfaces but before its container engines answered, the inventory is
+// returned Partial and the probe is still good; ending earlier is an error.
+func (c *Conn) ProbeInventory(ctx context.Context) (Probe, Inventory, error) {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+	}
+	if err := ctx.Err(); err != nil {
+		return Probe{}, Inventory{}, fmt.Errorf("probing %s: %w", c.label, err)
+	}
+	run, err := c.runProbeCommand(ctx, inventoryCommand(), inventoryOutputMax)
+	if err != nil && run.stdout == nil {
+		return Probe{}, Inventory{}, err
+	}
+	p, perr := ParseProbe(run.stdout)
+	if perr != nil {
+		if err != nil {
+			return Probe{}, Inventory{}, err
+		}
+		return Probe{}, Inventory{}, c.probeFailed(perr, run)
+	}
+	inv, ierr := ParseInventory(run.stdout)
+	if ierr != nil {
+		if err != nil {
+			return Probe{}, Inventory{}, err
+		}
+		return Probe{}, Inventory{}, c.probeFailed(ierr, run)
+	}
+	inv.FetchedAt = time.Now().UTC()
+	p.label = c.label
+	c.log.Debug("inventory", "vm", c.vm.ID, "uid", p.UID, "os", p.OSID, "nics", len(inv.NICs),
+		"engines", len(inv.Engines), "partial", inv.Partial, "notes", inv.Notes)
+	return p, inv, nil
+}

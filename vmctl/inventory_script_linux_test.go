@@ -1,0 +1,116 @@
+package vmctl
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+func TestInventoryScriptHasNoSingleQuote(t *testing.T) {
+	if strings.Contains(inventoryScript, "'") {
+		t.Fatal("the inventory script must not contain a single quote (it travels as one single-quoted word)")
+	}
+}
+
+// TestInventoryScriptRunsUnderEachShell runs the probe + inventory command
+// as sshd would, with sh replaced by dash, bash and busybox ash, and with a
+// minimal PATH, and checks the result against this machine's sysfs.
+func TestInventoryScriptRunsUnderEachShell(t *testing.T) {
+	want := map[string]int{}
+	entries, err := os.ReadDir("/sys/class/net")
+	if err != nil {
+		t.Skip("no /sys/class/net here")
+	}
+	for _, e := range entries {
+		b, err := os.ReadFile(filepath.Join("/sys/class/net", e.Name(), "ifindex"))
+		if err != nil {
+			continue
+		}
+		n, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+		want[e.Name()] = n
+	}
+	for _, sh := range availableShells(t) {
+		t.Run(strings.Join(sh, "-"), func(t *testing.T) {
+			cmd := strings.Replace(inventoryCommand(), "exec sh -c ", "exec "+strings.Join(sh, " ")+" -c ", 1)
+			c := exec.Command("/bin/sh", "-c", cmd)
+			c.Env = append(os.Environ(), "PATH=/bin")
+			out, err := c.Output()
+			if err != nil {
+				t.Fatalf("%v: %v", sh, err)
+			}
+			inv, err := ParseInventory(out)
+			if err != nil {
+				t.Fatalf("%v\n%s", err, out)
+			}
+			if inv.Partial {
+				t.Errorf("partial inventory:\n%s", out)
+			}
+			got := map[string]int{}
+			for _, n := range inv.NICs {
+				got[n.Name] = n.Index
+			}
+			for name, idx := range want {
+				if got[name] != idx {
+					t.Errorf("NIC %s: index %d, want %d (sysfs)", name, got[name], idx)
+				}
+			}
+			if len(got) != len(want) {
+				t.Errorf("NICs %v, want %v", got, want)
+			}
+			if lo, _ := inv.NIC("lo"); lo.Kind != "loopback" {
+				t.Errorf("lo is %+v", lo)
+			}
+			if inv.UID != os.Getuid() || inv.Privileged != (os.Getuid() == 0 || inv.SudoNoPassword) {
+				t.Errorf("uid %d privileged %v", inv.UID, inv.Privileged)
+			}
+			if _, err := exec.LookPath("tcpdump"); err == nil && (inv.Tools.Tcpdump == "" || inv.Tools.TcpdumpVersion == "") {
+				t.Errorf("tcpdump not found or without version: %+v", inv.Tools)
+			}
+			if inv.Tools.IP == "" || inv.Tools.IPVersion == "" {
+				t.Errorf("ip not found: %+v", inv.Tools)
+			}
+		})
+	}
+}
+
+// TestProbeInventoryOverSSH: one session gives the probe and the
+// inventory, and they agree.
+func TestProbeInventoryOverSSH(t *testing.T) {
+	needTcpdump(t)
+	s := startSSHD(t, sshdOptions{})
+	c := sshdConn(t, s)
+	p, inv, err := c.ProbeInventory(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.UID != inv.UID || p.Tcpdump != inv.Tools.Tcpdump || p.OSID != inv.OSID || p.Hostname != inv.Hostname || p.label != "VM vm" {
+		t.Errorf("probe %+v and inventory %+v disagree", p, inv)
+	}
+	if p.ClientPort == "" || OwnSessionFilter(p) == "" {
+		t.Errorf("the probe part lost SSH_CONNECTION: %+v", p)
+	}
+	if len(inv.NICs) != len(p.Interfaces) || inv.FetchedAt.IsZero() || inv.Partial {
+		t.Errorf("inventory NICs %v, probe interfaces %v, time %v, partial %v", nicNames(inv), p.Interfaces, inv.FetchedAt, inv.Partial)
+	}
+	for _, name := range p.Interfaces {
+		if _, ok := inv.NIC(name); !ok {
+			t.Errorf("inventory lacks %s", name)
+		}
+	}
+}
+
+// TestProbeInventoryCancelled: a context that is already over gives an
+// error, never a made-up inventory.
+func TestProbeInventoryCancelled(t *testing.T) {
+	s := startSSHD(t, sshdOptions{})
+	c := sshdConn(t, s)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, _, err := c.ProbeInventory(ctx); err == nil {
+		t.Fatal("no error from a cancelled probe")
+	}
+}
