@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/vmdump/vmdump/extcap"
 	"github.com/vmdump/vmdump/vmctl"
@@ -54,21 +55,78 @@ func capture(a extcap.Args, env vmctl.Env, log *slog.Logger, stderr io.Writer) i
 		return fail(stderr, err)
 	}
 
-	conn, err := vmctl.Dial(ctx, vm, opt)
+	s := session{vm: vm, opt: opt, spec: spec, args: a, w: w, log: log}
+	note := ""
+	backoff := time.Second
+	for {
+		out := s.run(ctx, note)
+		switch {
+		case ctx.Err() != nil, out.readerGone:
+			return 0 // stopped by Wireshark or Ctrl-C, or dumpcap went away first
+		case out.err != nil && !(out.linkLost || out.dialFailed && note != ""):
+			return failUnlessStopped(ctx, stderr, out.err)
+		case out.linkLost && !a.ReconnectOn():
+			return fail(stderr, fmt.Errorf("lost the connection to VM %s (no answer to SSH keepalives); the packets captured so far are saved", vm.Name))
+		case !out.linkLost && !out.dialFailed:
+			return 0 // the remote capture ended by itself
+		}
+		// Reconnect is on and the link is gone: try again with backoff, in
+		// the same pcapng. The next interface block says where the gap was.
+		if note == "" {
+			note = fmt.Sprintf("reconnected after link loss at %s", time.Now().UTC().Format(time.RFC3339))
+		}
+		if !out.dialFailed {
+			backoff = time.Second // a session ran: start the backoff afresh
+		}
+		log.Warn("link lost; reconnecting", "vm", vm.ID, "in", backoff, "err", out.err)
+		select {
+		case <-ctx.Done():
+			return 0
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 30*time.Second)
+	}
+}
+
+// session is one SSH connection's worth of capture: dial, probe, start the
+// remote command, pump its pcap into the shared Writer until a stop.
+type session struct {
+	vm   vmctl.VM
+	opt  vmctl.DialOptions
+	spec vmctl.CaptureSpec
+	args extcap.Args
+	w    *extcap.Writer
+	log  *slog.Logger
+}
+
+// outcome says why a session ended.
+type outcome struct {
+	err        error
+	dialFailed bool // no connection was made
+	linkLost   bool // the connection died under a running capture
+	readerGone bool // Wireshark closed the FIFO
+}
+
+// run captures until ctx ends, the link dies, the FIFO reader goes away or
+// the remote command ends. note, when set, is added to the interface's
+// description (a reconnect after a gap).
+func (s *session) run(ctx context.Context, note string) outcome {
+	conn, err := vmctl.Dial(ctx, s.vm, s.opt)
 	if err != nil {
-		return failUnlessStopped(ctx, stderr, err)
+		return outcome{err: err, dialFailed: true}
 	}
 	defer conn.Close()
 	probe, err := conn.Probe(ctx)
 	if err != nil {
-		return failUnlessStopped(ctx, stderr, err)
+		return outcome{err: err, linkLost: isDead(conn)}
 	}
-	spec.Filter = vmctl.BuildFilter(a.CaptureFilter, a.PayloadOnlyOn(), probe)
-	log.Info("capturing", "vm", vm.ID, "interface", spec.Interface, "filter", spec.Filter)
+	spec := s.spec
+	spec.Filter = vmctl.BuildFilter(s.args.CaptureFilter, s.args.PayloadOnlyOn(), probe)
+	s.log.Info("capturing", "vm", s.vm.ID, "interface", spec.Interface, "filter", spec.Filter)
 
 	remote, err := conn.StartCapture(ctx, spec, probe)
 	if err != nil {
-		return failUnlessStopped(ctx, stderr, err)
+		return outcome{err: err, linkLost: isDead(conn)}
 	}
 	// Any reason to stop ends the remote command first; its stdout then
 	// reaches EOF and the pump below returns.
@@ -80,29 +138,30 @@ func capture(a extcap.Args, env vmctl.Env, log *slog.Logger, stderr io.Writer) i
 		remote.Stop()
 	}()
 
-	_, pumpErr := extcap.Pump(w, remote.Stdout(), extcap.NIC{
-		Name:        vm.Name + ":" + spec.Interface,
-		Description: fmt.Sprintf("%s %s", displayName(vm), spec.Interface),
+	desc := fmt.Sprintf("%s %s", displayName(s.vm), spec.Interface)
+	if note != "" {
+		desc += " (" + note + ")"
+	}
+	_, pumpErr := extcap.Pump(s.w, remote.Stdout(), extcap.NIC{
+		Name:        s.vm.Name + ":" + spec.Interface,
+		Description: desc,
 		Filter:      spec.Filter,
-		OS:          firstNonEmpty(probe.OSPretty, vm.OS),
+		OS:          firstNonEmpty(probe.OSPretty, s.vm.OS),
 	})
 	remote.Stop()
 	remoteErr := remote.Wait()
-	flushErr := w.Flush()
-
+	flushErr := s.w.Flush()
 	switch {
 	case ctx.Err() != nil:
-		return 0 // stopped by Wireshark or Ctrl-C
+		return outcome{}
 	case isDead(conn):
-		return fail(stderr, fmt.Errorf("lost the connection to VM %s (no answer to SSH keepalives); the packets captured so far are saved", vm.Name))
+		return outcome{err: remoteErr, linkLost: true}
 	case extcap.IsReaderGone(pumpErr) || extcap.IsReaderGone(flushErr):
-		return 0 // Wireshark's dumpcap went away first
+		return outcome{readerGone: true}
 	case remoteErr != nil:
-		return fail(stderr, remoteErr)
-	case pumpErr != nil:
-		return fail(stderr, pumpErr)
+		return outcome{err: remoteErr}
 	}
-	return 0
+	return outcome{err: pumpErr}
 }
 
 func isDead(c *vmctl.Conn) bool {
