@@ -69,6 +69,22 @@ type vmConfig struct {
 	Port                                      int
 }
 
+// newBareUser is a user with vmdump installed, the lab's host key in
+// ~/.ssh/known_hosts and no vmdump config file: the test lays out a VM
+// manager's files itself and sets vmID.
+func newBareUser(t *testing.T, l *lab.Lab) *user {
+	t.Helper()
+	needTshark(t)
+	home := t.TempDir()
+	u := &user{t: t, home: home, lab: l}
+	u.env = []string{"HOME=" + home, "PATH=" + os.Getenv("PATH"), "LANG=C.UTF-8"}
+	if out, err := u.vmdump("install"); err != nil {
+		t.Fatalf("vmdump install: %v\n%s", err, out)
+	}
+	writeFile(t, filepath.Join(home, ".ssh", "known_hosts"), l.HostKeyLine()+"\n")
+	return u
+}
+
 func newUser(t *testing.T, l *lab.Lab, vms ...vmConfig) *user {
 	t.Helper()
 	needTshark(t)
