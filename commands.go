@@ -38,6 +38,7 @@ Usage:
   vmdump install [--dry-run]     put vmdump into Wireshark's extcap folder(s)
   vmdump uninstall [--dry-run]   take it out again
   vmdump list [--json]           the VMs vmdump finds, and why any is skipped
+  vmdump list --check            also connect to each and check SSH, sudo and tcpdump
   vmdump forget-host-key VM      forget the host key pinned for a VM (id or manager/name)
   vmdump version
 
@@ -48,7 +49,8 @@ type installCmd struct {
 	DryRun bool `long:"dry-run" description:"show what would be done, do nothing"`
 }
 type listCmd struct {
-	JSON bool `long:"json" description:"print JSON"`
+	JSON  bool `long:"json" description:"print JSON"`
+	Check bool `long:"check" description:"connect to each running VM and check SSH, sudo and tcpdump"`
 }
 
 // runCommand runs a subcommand typed by a person.
@@ -93,7 +95,11 @@ func runCommand(argv []string, stdout, stderr io.Writer) int {
 		install.WriteActions(stdout, acts)
 		return exitStatus(stderr, err)
 	case "list":
-		vms := vmctl.Discover(vmctl.HostEnv(log))
+		env := vmctl.HostEnv(log)
+		vms := vmctl.Discover(env)
+		if list.Check {
+			return exitStatus(stderr, writeChecks(stdout, checkVMs(ctx, env, vms, log)))
+		}
 		if list.JSON {
 			return exitStatus(stderr, vmctl.WriteJSON(stdout, vms))
 		}

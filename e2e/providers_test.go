@@ -4,8 +4,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -50,7 +52,7 @@ func TestCaptureThroughProviders(t *testing.T) {
 			}
 			return map[string]string{
 				filepath.Join(home, ".docker", "contexts", "meta", hex.EncodeToString(sum[:]), "meta.json"): fmt.Sprintf(`{"Name":"labctx","Metadata":{},"Endpoints":{"docker":{"Host":"ssh://%s@%s","SkipTLSVerify":false}}}`, l.User, l.VMAddr),
-				filepath.Join(home, ".ssh", "id_ed25519"): string(key),
+				filepath.Join(home, ".ssh", "id_ed25519"):                                                   string(key),
 			}
 		}},
 	} {
@@ -73,4 +75,46 @@ func TestCaptureThroughProviders(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestListCheck: `vmdump list --check` connects to each VM and says whether
+// SSH, privilege and tcpdump work there — and names the problem for a VM
+// that does not answer, without hanging.
+func TestListCheck(t *testing.T) {
+	l := lab.Start(t, lab.Options{})
+	u := newUser(t, l,
+		vmConfig{Name: "lab", Host: l.VMAddr, Port: l.SSHPort, User: l.User, Key: l.KeyFile},
+		// A loopback port nothing listens on: a VM that is not running.
+		vmConfig{Name: "down", Host: "127.0.0.1", Port: freePort(t), User: "docker", Key: l.KeyFile},
+	)
+	out, err := u.vmdump("list", "--check")
+	if err != nil {
+		t.Fatalf("vmdump list --check: %v\n%s", err, out)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	var labLine, downLine string
+	for _, line := range lines {
+		switch {
+		case strings.HasPrefix(line, u.idOf("config", "lab")+" "):
+			labLine = line
+		case strings.HasPrefix(line, u.idOf("config", "down")+" "):
+			downLine = line
+		}
+	}
+	if !strings.Contains(labLine, " ok ") || !strings.Contains(labLine, "sudo -n ok") || !strings.Contains(labLine, "tcpdump") {
+		t.Errorf("lab VM line %q, want SSH ok, sudo -n ok and a tcpdump path\n%s", labLine, out)
+	}
+	if !strings.Contains(downLine, "refused") {
+		t.Errorf("unreachable VM line %q, want the connection refusal\n%s", downLine, out)
+	}
+}
+
+// freePort is a loopback TCP port nothing listens on.
+func freePort(t *testing.T) int {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
 }

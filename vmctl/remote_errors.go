@@ -170,3 +170,7 @@ func installCommand(osID string) string {
 	}
 	return ""
 }
+
+// InstallHint is the command that installs tcpdump on the VM the probe
+// describes ("sudo apk add tcpdump"), for messages and `vmdump list --check`.
+func (p Probe) InstallHint() string { return installHint(p) }

@@ -1,0 +1,89 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"github.com/vmdump/vmdump/extcap"
+	"github.com/vmdump/vmdump/vmctl"
+)
+
+// checkTimeout bounds the SSH check of one VM, so a dead VM never hangs
+// `vmdump list --check`.
+const checkTimeout = 15 * time.Second
+
+// vmCheck is what `vmdump list --check` found out about one VM.
+type vmCheck struct {
+	vm              vmctl.VM
+	ssh, priv, tool string // "ok" or what is wrong
+}
+
+// checkVMs connects to every capturable VM that is not known to be stopped,
+// all at once, and reports whether SSH, root or passwordless sudo, and
+// tcpdump work there: the first thing to run when a capture fails.
+func checkVMs(ctx context.Context, env vmctl.Env, vms []vmctl.VM, log *slog.Logger) []vmCheck {
+	opt, _ := dialOptions(extcap.Args{}, env, log)
+	checks := make([]vmCheck, len(vms))
+	var wg sync.WaitGroup
+	for i, vm := range vms {
+		checks[i] = vmCheck{vm: vm, ssh: "-", priv: "-", tool: "-"}
+		switch {
+		case !vm.Capturable():
+			checks[i].ssh = "not capturable: " + firstNonEmpty(vm.Skip, vm.Note, "no SSH endpoint")
+			continue
+		case vm.State == vmctl.Stopped:
+			checks[i].ssh = "not running"
+			continue
+		}
+		wg.Add(1)
+		go func(c *vmCheck) {
+			defer wg.Done()
+			ctx, cancel := context.WithTimeout(ctx, checkTimeout)
+			defer cancel()
+			conn, err := vmctl.Dial(ctx, c.vm, opt)
+			if err != nil {
+				c.ssh = err.Error()
+				return
+			}
+			defer conn.Close()
+			p, err := conn.Probe(ctx)
+			if err != nil {
+				c.ssh = err.Error()
+				return
+			}
+			c.ssh = "ok"
+			switch {
+			case p.UID == 0:
+				c.priv = "root"
+			case p.SudoNoPassword:
+				c.priv = "sudo -n ok"
+			default:
+				c.priv = "sudo needs a password: allow NOPASSWD for tcpdump, or log in as root"
+			}
+			switch {
+			case p.Tcpdump == "":
+				c.tool = "tcpdump missing: " + p.InstallHint()
+			case !p.ImmediateMode:
+				c.tool = p.Tcpdump + " (no --immediate-mode: packets arrive up to 1 s late)"
+			default:
+				c.tool = p.Tcpdump
+			}
+		}(&checks[i])
+	}
+	wg.Wait()
+	return checks
+}
+
+func writeChecks(w io.Writer, checks []vmCheck) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tSSH\tPRIVILEGE\tTCPDUMP")
+	for _, c := range checks {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", c.vm.ID, c.ssh, c.priv, c.tool)
+	}
+	return tw.Flush()
+}
