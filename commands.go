@@ -40,6 +40,8 @@ Usage:
   vmdump list [--json]           the VMs vmdump finds, and why any is skipped
   vmdump list --check            also connect to each and check SSH, sudo and tcpdump
   vmdump forget-host-key VM      forget the host key pinned for a VM (id or manager/name)
+  vmdump doctor                  which Wireshark sees vmdump, which VMs are usable, and why not
+  sudo vmdump demo               no VM yet? run a stand-in Docker VM with live HTTP traffic (Linux)
   vmdump version
 
 Wireshark itself runs vmdump with --extcap-* options; see the README.
@@ -62,6 +64,12 @@ func runCommand(argv []string, stdout, stderr io.Writer) int {
 	case "version":
 		fmt.Fprintln(stdout, "vmdump", version())
 		return 0
+	case "doctor":
+		return cmdDoctor(stdout)
+	case "demo":
+		return cmdDemo(argv[1:], stdout, stderr)
+	case "demo-traffic":
+		return cmdDemoTraffic(argv[1:], stdout, stderr)
 	}
 	var (
 		inst   installCmd

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/vmdump/vmdump/extcap"
+	"github.com/vmdump/vmdump/install"
 	"github.com/vmdump/vmdump/vmctl"
 )
 
@@ -32,7 +33,13 @@ func runExtcap(argv []string, stdout, stderr io.Writer) int {
 
 	switch a.Mode() {
 	case extcap.ModeInterfaces:
-		return exitStatus(stderr, extcap.WriteInterfaces(stdout, version(), helpURL, interfaceList(vmctl.Discover(env)), nil))
+		var ifaces []extcap.Interface
+		// Of several vmdump copies Wireshark can see, only the one it runs
+		// first lists the VMs; the others would list each VM twice.
+		if primary, _ := install.PrimaryCopy(install.LocalEnv(), install.SelfPath(), a.ExtcapVersion); primary {
+			ifaces = interfaceList(vmctl.Discover(env))
+		}
+		return exitStatus(stderr, extcap.WriteInterfaces(stdout, version(), helpURL, ifaces, nil))
 	case extcap.ModeDLTs:
 		return exitStatus(stderr, extcap.WriteDLTs(stdout, extcap.EthernetDLT))
 	case extcap.ModeConfig, extcap.ModeReload:

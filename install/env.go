@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"time"
@@ -18,60 +20,179 @@ type Env struct {
 	Home   string
 	Getenv func(string) string
 	// RunTshark runs tshark with args and returns its stdout. nil when no
-	// tshark was found.
+	// tshark was found. It is Tsharks[0] when HostEnv built the Env.
 	RunTshark func(ctx context.Context, args ...string) ([]byte, error)
+	// Tsharks is every tshark found, the one in PATH first. A Mac may have
+	// Homebrew's tshark and Wireshark.app's, of different versions, and each
+	// version reads its own personal folder; so every one is asked. Empty
+	// means RunTshark alone (Envs built by hand).
+	Tsharks []Tshark
+	// LoneGUIs are Wireshark programs found with no tshark beside them:
+	// their version, and so their folder, is unknown, and Targets covers
+	// both generations.
+	LoneGUIs []string
+}
+
+// Tshark is one tshark program.
+type Tshark struct {
+	Path string
+	Run  func(ctx context.Context, args ...string) ([]byte, error)
+}
+
+// tsharks is every tshark to ask.
+func (env Env) tsharks() []Tshark {
+	if len(env.Tsharks) > 0 {
+		return env.Tsharks
+	}
+	if env.RunTshark != nil {
+		return []Tshark{{Path: "tshark", Run: env.RunTshark}}
+	}
+	return nil
 }
 
 // tsharkTimeout bounds every tshark call: tshark -D runs every installed
 // extcap, and a hanging one must not hang `vmdump install`.
 const tsharkTimeout = 5 * time.Second
 
-// HostEnv describes this machine; RunTshark is nil when tshark is neither in
-// PATH nor in the place its installer usually puts it.
+// HostEnv describes this machine: every tshark in PATH or in the places
+// Wireshark's installers put it, and Wireshark programs without a tshark.
+// It only looks at files; no program is started until RunTshark is called.
 func HostEnv() Env {
 	home, _ := os.UserHomeDir()
 	env := Env{GOOS: runtime.GOOS, Home: home, Getenv: os.Getenv}
-	if path := findTshark(env.GOOS, env.Getenv, exec.LookPath, isFile); path != "" {
-		env.RunTshark = tsharkRunner(path)
+	found := findPrograms(env.GOOS, "tshark", programCandidates(env.GOOS, "tshark", env.Getenv, home), exec.LookPath, isFile, resolvePath)
+	for _, path := range found {
+		env.Tsharks = append(env.Tsharks, Tshark{Path: path, Run: tsharkRunner(path)})
 	}
+	if len(env.Tsharks) > 0 {
+		env.RunTshark = env.Tsharks[0].Run
+	}
+	guis := findPrograms(env.GOOS, "wireshark", programCandidates(env.GOOS, "wireshark", env.Getenv, home), exec.LookPath, isFile, resolvePath)
+	env.LoneGUIs = loneGUIs(env.GOOS, guis, found, resolvePath)
 	return env
 }
 
-// findTshark returns the tshark to ask: the one in PATH, else the one the
-// official installer or package puts in a fixed place (the macOS app bundle
-// and the Windows installer do not add tshark to PATH).
+// findTshark returns the first tshark to ask (see findPrograms).
 func findTshark(goos string, getenv func(string) string, lookPath func(string) (string, error), exists func(string) bool) string {
-	if p, err := lookPath("tshark"); err == nil && p != "" {
-		return p
+	found := findPrograms(goos, "tshark", programCandidates(goos, "tshark", getenv, ""), lookPath, exists, func(p string) string { return p })
+	if len(found) == 0 {
+		return ""
 	}
-	for _, p := range tsharkCandidates(goos, getenv) {
-		if exists(p) {
-			return p
-		}
-	}
-	return ""
+	return found[0]
 }
 
-// tsharkCandidates lists the usual install places of tshark per OS.
-func tsharkCandidates(goos string, getenv func(string) string) []string {
+// findPrograms returns the program in PATH, then every one of candidates
+// that exists, each once (resolve maps a path to its identity: symlinks
+// resolved). The official installers of macOS and Windows do not add
+// Wireshark's programs to PATH, hence the candidates.
+func findPrograms(goos, name string, candidates []string, lookPath func(string) (string, error), exists func(string) bool, resolve func(string) string) []string {
+	var out []string
+	seen := map[string]bool{}
+	add := func(p string) {
+		k := dirKey(goos, resolve(p))
+		if !seen[k] {
+			seen[k] = true
+			out = append(out, p)
+		}
+	}
+	if p, err := lookPath(name); err == nil && p != "" {
+		add(p)
+	}
+	for _, p := range candidates {
+		if exists(p) {
+			add(p)
+		}
+	}
+	return out
+}
+
+// programCandidates lists the usual install places of a Wireshark program
+// ("tshark" or "wireshark") per OS.
+func programCandidates(goos, name string, getenv func(string) string, home string) []string {
 	switch goos {
 	case "windows":
+		exe := name + ".exe"
+		if name == "wireshark" {
+			exe = "Wireshark.exe"
+		}
 		var out []string
-		for _, v := range []string{"ProgramFiles", "ProgramW6432", "ProgramFiles(x86)"} {
-			if dir := getenv(v); dir != "" {
-				out = append(out, joinPath(goos, dir, "Wireshark", "tshark.exe"))
-			}
+		for _, dir := range programFilesDirs(getenv) {
+			out = append(out, joinPath(goos, dir, "Wireshark", exe))
 		}
-		return append(out, `C:\Program Files\Wireshark\tshark.exe`)
+		return out
 	case "darwin":
-		return []string{
-			"/Applications/Wireshark.app/Contents/MacOS/tshark",
-			"/opt/homebrew/bin/tshark",
-			"/usr/local/bin/tshark",
+		exe := name
+		if name == "wireshark" {
+			exe = "Wireshark"
 		}
+		out := []string{"/Applications/Wireshark.app/Contents/MacOS/" + exe}
+		if home != "" {
+			out = append(out, joinPath(goos, home, "Applications", "Wireshark.app", "Contents", "MacOS", exe))
+		}
+		return append(out, "/opt/homebrew/bin/"+name, "/usr/local/bin/"+name)
 	default:
-		return []string{"/usr/bin/tshark", "/usr/local/bin/tshark", "/usr/sbin/tshark"}
+		return []string{"/usr/bin/" + name, "/usr/local/bin/" + name, "/usr/sbin/" + name}
 	}
+}
+
+// programFilesDirs are the Program Files folders of a Windows machine, the
+// default one last.
+func programFilesDirs(getenv func(string) string) []string {
+	var out []string
+	for _, v := range []string{"ProgramFiles", "ProgramW6432", "ProgramFiles(x86)"} {
+		if getenv == nil {
+			break
+		}
+		if dir := getenv(v); dir != "" {
+			out = append(out, dir)
+		}
+	}
+	out = append(out, `C:\Program Files`)
+	seen := map[string]bool{}
+	var uniq []string
+	for _, d := range out {
+		if k := dirKey("windows", d); !seen[k] {
+			seen[k] = true
+			uniq = append(uniq, d)
+		}
+	}
+	return uniq
+}
+
+// loneGUIs returns the Wireshark programs in guis with no tshark of
+// tsharks in the same folder.
+func loneGUIs(goos string, guis, tsharks []string, resolve func(string) string) []string {
+	dirs := map[string]bool{}
+	for _, t := range tsharks {
+		dirs[dirKey(goos, parentDir(goos, resolve(t)))] = true
+	}
+	var out []string
+	for _, g := range guis {
+		if !dirs[dirKey(goos, parentDir(goos, resolve(g)))] {
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
+// parentDir is the folder of p, with the separator of goos.
+func parentDir(goos, p string) string {
+	if goos == "windows" {
+		p = strings.ReplaceAll(p, "/", `\`)
+		if i := strings.LastIndexByte(p, '\\'); i >= 0 {
+			return p[:i]
+		}
+		return ""
+	}
+	return path.Dir(p)
+}
+
+// resolvePath is p with symlinks resolved, or p when that fails.
+func resolvePath(p string) string {
+	if r, err := filepath.EvalSymlinks(p); err == nil {
+		return r
+	}
+	return p
 }
 
 func isFile(p string) bool {

@@ -21,21 +21,33 @@ type Target struct {
 	Version string
 }
 
-// Targets returns the personal extcap folder(s) Wireshark will read. tshark
-// is asked first; when there is none, or it does not answer usefully, the
-// folders of both the 4.0 and the 4.2+ rules for env.GOOS are returned.
+// Targets returns the personal extcap folder(s) Wireshark will read. Every
+// tshark found is asked (each Wireshark version reads its own folder); when
+// there is none, one does not answer usefully, or a Wireshark without tshark
+// was found, the folders of both the 4.0 and the 4.2+ rules for env.GOOS are
+// added: a copy in a folder no Wireshark reads is harmless, a missing one
+// makes vmdump vanish from the interface list.
 func Targets(env Env) ([]Target, error) {
-	var note string
-	if env.RunTshark != nil {
-		ts, err := tsharkTargets(context.Background(), env)
-		if err == nil {
-			return dedupe(env.GOOS, ts), nil
+	var ts []Target
+	var notes []string
+	shs := env.tsharks()
+	for _, sh := range shs {
+		got, err := tsharkTargets(context.Background(), env, sh)
+		if err != nil {
+			notes = append(notes, sh.Path+" gave no folder: "+err.Error())
+			continue
 		}
-		note = "tshark gave no folder: " + err.Error()
-	} else {
-		note = "tshark not found"
+		ts = append(ts, got...)
 	}
-	ts := fallbackTargets(env, note)
+	if len(shs) == 0 {
+		notes = append(notes, "tshark not found")
+	}
+	for _, g := range env.LoneGUIs {
+		notes = append(notes, g+" has no tshark beside it to ask")
+	}
+	if len(notes) > 0 {
+		ts = append(ts, fallbackTargets(env, strings.Join(notes, "; "))...)
+	}
 	if len(ts) == 0 {
 		return nil, errors.New("cannot find your home folder: set HOME (or APPDATA on Windows) and retry")
 	}
@@ -45,8 +57,8 @@ func Targets(env Env) ([]Target, error) {
 // tsharkTargets derives the personal extcap folder from `tshark -G folders`.
 // tshark runs with our environment, so its answer already honours
 // WIRESHARK_CONFIG_DIR, XDG_CONFIG_HOME and a legacy ~/.wireshark.
-func tsharkTargets(ctx context.Context, env Env) ([]Target, error) {
-	out, err := env.RunTshark(ctx, "-G", "folders")
+func tsharkTargets(ctx context.Context, env Env, sh Tshark) ([]Target, error) {
+	out, err := sh.Run(ctx, "-G", "folders")
 	f := ParseFolders(out)
 	if f.PersonalExtcap == "" && f.PersonalConfiguration == "" {
 		if err != nil {
@@ -54,11 +66,14 @@ func tsharkTargets(ctx context.Context, env Env) ([]Target, error) {
 		}
 		return nil, errors.New("`tshark -G folders` printed no personal folder")
 	}
-	verOut, _ := env.RunTshark(ctx, "--version")
+	verOut, _ := sh.Run(ctx, "--version")
 	ver := ParseVersion(verOut)
 	from := "tshark " + ver
 	if ver == "" {
 		from = "tshark (version unknown)"
+	}
+	if sh.Path != "tshark" {
+		from += " at " + sh.Path
 	}
 	if f.PersonalExtcap != "" {
 		return []Target{{Dir: f.PersonalExtcap, Why: "Personal Extcap path from " + from, Version: ver}}, nil

@@ -27,6 +27,22 @@ type Options struct {
 	// SSHDConfig lines are appended to the lab's sshd_config, e.g.
 	// "ClientAliveInterval 1".
 	SSHDConfig []string
+	// Trafficgen is the command that makes the lab's traffic, with any
+	// leading arguments, e.g. {"/usr/local/bin/vmdump", "demo-traffic"}: a
+	// binary that takes trafficgen's commands (package
+	// internal/trafficgen/generator). Empty: internal/trafficgen is built
+	// with the go command, which only works from a source checkout.
+	Trafficgen []string
+	// SudoNeedsPassword gives the lab user sudo only with a password
+	// (no NOPASSWD), as on a VM whose image did not set passwordless sudo
+	// up: `sudo -n` then refuses with "a password is required".
+	SudoNeedsPassword bool
+	// HideTcpdump makes tcpdump missing inside the VM, as on a VM image
+	// without it: sshd, and so every session, runs in a private mount
+	// namespace where each tcpdump binary on the host is covered by an
+	// empty, non-executable file, which the lab's /bin/sh (dash) does not
+	// find on PATH. The host's own tcpdump is untouched.
+	HideTcpdump bool
 }
 
 // Lab is one running stand-in VM. Its fields are read-only facts.
@@ -62,6 +78,8 @@ type Lab struct {
 	procs     []*proc
 	server    *proc  // trafficgen echo server in c2
 	generator string // trafficgen binary, once acquired
+	// generatorCmd is Options.Trafficgen; when set, nothing is built.
+	generatorCmd []string
 }
 
 type container struct {
@@ -100,7 +118,7 @@ func New(opt Options) (*Lab, error) {
 		return nil, err
 	}
 	begin := time.Now()
-	l := &Lab{SSHPort: 22}
+	l := &Lab{SSHPort: 22, generatorCmd: append([]string(nil), opt.Trafficgen...)}
 	if err := l.build(opt); err != nil {
 		if cerr := l.Close(); cerr != nil {
 			err = fmt.Errorf("%w; teardown after the failure: %v", err, cerr)
@@ -191,7 +209,7 @@ func (l *Lab) claim(opt Options) error {
 	l.Password = opt.Password
 	l.resetUser = opt.Password != "" || shell != "/bin/sh"
 	l.sudoers = filepath.Join(sudoersDir, l.User)
-	return setUpUser(l.User, shell, opt.Password, ns)
+	return setUpUser(l.User, shell, opt.Password, ns, !opt.SudoNeedsPassword)
 }
 
 // Close tears the lab down: every process it started and every process

@@ -36,6 +36,9 @@ func checkPrereqs(opt Options) error {
 	if opt.Forward {
 		progs = append(progs, "socat")
 	}
+	if opt.HideTcpdump {
+		progs = append(progs, "unshare", "mount")
+	}
 	for _, p := range progs {
 		if _, err := exec.LookPath(p); err != nil {
 			missing = append(missing, p)

@@ -54,16 +54,26 @@ func (l *Lab) startSSHD(opt Options) error {
 		return err
 	}
 	defer logFile.Close() // sshd has its own descriptor once started
-	cmd := exec.Command("ip", "netns", "exec", l.Namespace, sshdPath, "-D", "-e", "-f", config)
+	argv := []string{"ip", "netns", "exec", l.Namespace}
+	if opt.HideTcpdump {
+		hide, err := l.hideTcpdumpArgv()
+		if err != nil {
+			return err
+		}
+		argv = append(argv, hide...)
+	}
+	argv = append(argv, sshdPath, "-D", "-e", "-f", config)
+	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	p, err := l.start("sshd", cmd)
 	if err != nil {
 		return err
 	}
 	l.sshd = p
-	// `ip netns exec` execs sshd in place, so the pid is sshd's. Readiness
-	// is read from its socket table rather than by connecting, which would
-	// leave a short-lived preauth sshd among the VM's processes.
+	// `ip netns exec` (and unshare and sh, when hiding tcpdump) exec sshd
+	// in place, so the pid is sshd's. Readiness is read from its socket
+	// table rather than by connecting, which would leave a short-lived
+	// preauth sshd among the VM's processes.
 	return waitListening(p, l.VMAddr, l.SSHPort, l.SSHDLog)
 }
 
@@ -192,4 +202,30 @@ func tcpTableHasListener(sc *bufio.Scanner, want string) bool {
 		}
 	}
 	return false
+}
+
+// hideTcpdumpArgv is the command prefix that starts sshd in a private mount
+// namespace where every tcpdump binary of the host is covered by an empty,
+// non-executable file (Options.HideTcpdump). unshare and sh exec in place,
+// so the process stays sshd's; the mounts vanish with the namespace.
+func (l *Lab) hideTcpdumpArgv() ([]string, error) {
+	empty := filepath.Join(l.Dir, "no-tcpdump")
+	if err := os.WriteFile(empty, nil, 0o644); err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{}
+	var script strings.Builder
+	for _, dir := range []string{"/usr/sbin", "/usr/bin", "/sbin", "/bin", "/usr/local/sbin", "/usr/local/bin"} {
+		real, err := filepath.EvalSymlinks(filepath.Join(dir, "tcpdump"))
+		if err != nil || seen[real] {
+			continue
+		}
+		seen[real] = true
+		fmt.Fprintf(&script, "mount --bind %s %s && ", empty, real)
+	}
+	if len(seen) == 0 {
+		return nil, errors.New("HideTcpdump: no tcpdump found on this machine to hide")
+	}
+	script.WriteString(`exec "$@"`)
+	return []string{"unshare", "--mount", "--propagation", "private", "--", "sh", "-c", script.String(), "sh"}, nil
 }

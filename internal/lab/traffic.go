@@ -139,23 +139,37 @@ func (l *Lab) startClient(tr Traffic) (*proc, *clientOutput, error) {
 		tr.Size = 64
 	}
 	server := fmt.Sprintf("%s:%d", l.ContainerAddr(2), EchoPort)
-	args := []string{"netns", "exec", l.ContainerNS(1), l.generatorPath(), "send",
+	args := []string{"send",
 		"-addr", server, "-n", strconv.Itoa(tr.Count), "-interval", tr.Interval.String(),
 		"-size", strconv.Itoa(tr.Size)}
 	if tr.UDP {
 		args = append(args, "-udp")
 	}
 	out := &clientOutput{}
-	cmd := exec.Command("ip", args...)
+	cmd := l.generatorCommand(1, args...)
 	cmd.Stdout, cmd.Stderr = &out.stdout, &out.stderr
 	p, err := l.start("trafficgen send", cmd)
 	return p, out, err
 }
 
+// generatorPath is the trafficgen binary built for this lab ("" when none
+// was built, or Options.Trafficgen is used).
 func (l *Lab) generatorPath() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.generator
+}
+
+// generatorCommand runs trafficgen with args in container i's namespace.
+func (l *Lab) generatorCommand(i int, args ...string) *exec.Cmd {
+	l.mu.Lock()
+	gen := append([]string(nil), l.generatorCmd...)
+	if len(gen) == 0 {
+		gen = []string{l.generator}
+	}
+	l.mu.Unlock()
+	argv := append([]string{"netns", "exec", l.ContainerNS(i)}, gen...)
+	return exec.Command("ip", append(argv, args...)...)
 }
 
 // parseSummary reads the client's JSON line once it has exited.
@@ -177,39 +191,62 @@ func (l *Lab) ensureEchoServer() error {
 	l.serverMu.Lock()
 	defer l.serverMu.Unlock()
 	l.mu.Lock()
-	closed, running, haveBinary := l.closed, l.server != nil && !l.server.exited(), l.generator != ""
+	running := l.server != nil && !l.server.exited()
+	l.mu.Unlock()
+	if running {
+		return nil
+	}
+	if err := l.ensureGenerator(); err != nil {
+		return err
+	}
+	p, err := l.startServer("trafficgen serve", l.generatorCommand(2, "serve", "-addr", fmt.Sprintf(":%d", EchoPort)))
+	if err != nil {
+		return err
+	}
+	l.mu.Lock()
+	l.server = p
+	l.mu.Unlock()
+	return nil
+}
+
+// ensureGenerator makes sure there is a trafficgen to run: the one given in
+// Options.Trafficgen, or one built for this process. Callers hold serverMu.
+func (l *Lab) ensureGenerator() error {
+	l.mu.Lock()
+	closed, have := l.closed, l.generator != "" || len(l.generatorCmd) > 0
 	l.mu.Unlock()
 	if closed {
 		return errors.New("lab is closed")
 	}
-	if running {
+	if have {
 		return nil
 	}
-	if !haveBinary {
-		path, err := acquireTrafficgen()
-		if err != nil {
-			return err
-		}
-		l.mu.Lock()
-		if l.closed {
-			l.mu.Unlock()
-			releaseTrafficgen()
-			return errors.New("lab is closed")
-		}
-		l.generator = path
-		l.mu.Unlock()
-	}
-	cmd := exec.Command("ip", "netns", "exec", l.ContainerNS(2), l.generatorPath(), "serve",
-		"-addr", fmt.Sprintf(":%d", EchoPort))
-	stdout, err := cmd.StdoutPipe()
+	path, err := acquireTrafficgen()
 	if err != nil {
 		return err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		releaseTrafficgen()
+		return errors.New("lab is closed")
+	}
+	l.generator = path
+	return nil
+}
+
+// startServer starts a server that prints "listening <addr>" once ready,
+// and waits for that line.
+func (l *Lab) startServer(name string, cmd *exec.Cmd) (*proc, error) {
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
 	}
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
-	p, err := l.start("trafficgen serve", cmd)
+	p, err := l.start(name, cmd)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	ready := make(chan string, 1)
 	go func() {
@@ -229,17 +266,14 @@ func (l *Lab) ensureEchoServer() error {
 		if !strings.HasPrefix(line, "listening ") {
 			p.cmd.Process.Kill()
 			<-p.done
-			return fmt.Errorf("trafficgen serve did not start: %v %s", p.err, oneLine(stderr.String()))
+			return nil, fmt.Errorf("%s did not start: %v %s", name, p.err, oneLine(stderr.String()))
 		}
 	case <-time.After(10 * time.Second):
 		p.cmd.Process.Kill()
 		<-p.done
-		return errors.New("trafficgen serve did not report listening within 10s")
+		return nil, fmt.Errorf("%s did not report listening within 10s", name)
 	}
-	l.mu.Lock()
-	l.server = p
-	l.mu.Unlock()
-	return nil
+	return p, nil
 }
 
 // The trafficgen binary is built once per test process and shared by its

@@ -29,7 +29,7 @@ import (
 const sudoersHeader = "# vmdump lab "
 
 // setUpUser makes (or resets) the user for a lab. Callers hold labLock.
-func setUpUser(name, shell, password, ownerNS string) error {
+func setUpUser(name, shell, password, ownerNS string, nopasswd bool) error {
 	if _, err := user.Lookup(name); err != nil {
 		var unknown user.UnknownUserError
 		if !errors.As(err, &unknown) {
@@ -48,14 +48,19 @@ func setUpUser(name, shell, password, ownerNS string) error {
 			return fmt.Errorf("set the lab user's password with chpasswd: %w", err)
 		}
 	}
-	return writeSudoers(name, ownerNS)
+	return writeSudoers(name, ownerNS, nopasswd)
 }
 
-// writeSudoers grants passwordless sudo, as Docker VMs give their user.
+// writeSudoers grants passwordless sudo, as Docker VMs give their user
+// (nopasswd), or sudo that wants a password (Options.SudoNeedsPassword).
 // Written under a name with a dot first (sudo skips those) and renamed, so
 // sudo never reads half a file.
-func writeSudoers(name, ownerNS string) error {
-	body := fmt.Sprintf("%s%s\n%s ALL=(ALL) NOPASSWD: ALL\n", sudoersHeader, ownerNS, name)
+func writeSudoers(name, ownerNS string, nopasswd bool) error {
+	tag := "NOPASSWD: "
+	if !nopasswd {
+		tag = ""
+	}
+	body := fmt.Sprintf("%s%s\n%s ALL=(ALL) %sALL\n", sudoersHeader, ownerNS, name, tag)
 	final := filepath.Join(sudoersDir, name)
 	tmp := final + ".tmp"
 	if err := os.WriteFile(tmp, []byte(body), 0o440); err != nil {

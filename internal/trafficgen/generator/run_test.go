@@ -1,4 +1,4 @@
-package main
+package generator
 
 import (
 	"bytes"
@@ -128,7 +128,7 @@ func TestRunArguments(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
-			code := run(c.args, &stdout, &stderr)
+			code := Run("trafficgen", c.args, &stdout, &stderr)
 			if code != c.wantCode {
 				t.Fatalf("exit %d, want %d (stderr %q)", code, c.wantCode, stderr.String())
 			}
