@@ -34,14 +34,19 @@ func capture(a extcap.Args, env vmctl.Env, log *slog.Logger, stderr io.Writer) i
 	if err := w.Begin(runtime.GOOS); err != nil {
 		return 0 // Wireshark is gone already
 	}
+	ctrl := openToolbar(a, log)
+	defer ctrl.Close()
+	stderr = errorsToToolbar(ctrl, stderr) // the GUI shows stderr only once vmdump has exited
 
 	// SIGTERM is Wireshark's stop; SIGINT is Ctrl-C in tshark's terminal.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// dumpcap (or Wireshark) dying closes the FIFO without a signal.
+	ctx = extcap.StopWhenReaderGone(ctx, fifo)
 
-	vm, ok := vmctl.Lookup(vmctl.Discover(env), a.Interface)
+	vm, nic, ok := resolveInterface(env, vmctl.Discover(env), a.Interface)
 	if !ok {
-		return fail(stderr, fmt.Errorf("no VM named %q: run `vmdump list` to see the VMs vmdump finds", a.Interface))
+		return fail(stderr, unknownInterfaceError(a.Interface))
 	}
 	if !vm.Capturable() {
 		return fail(stderr, fmt.Errorf("VM %s (%s) cannot be captured: %s", vm.Name, vm.Manager, firstNonEmpty(vm.Skip, vm.Note, "it has no SSH endpoint")))
@@ -55,7 +60,8 @@ func capture(a extcap.Args, env vmctl.Env, log *slog.Logger, stderr io.Writer) i
 		return fail(stderr, err)
 	}
 
-	s := session{vm: vm, opt: opt, spec: spec, args: a, w: w, log: log}
+	s := session{vm: vm, opt: opt, spec: spec, args: a, w: w, log: log,
+		env: env, ctrl: ctrl, nics: captureNICNames(a.RemoteInterface, a.MoreInterfaces, vm, nic)}
 	note := ""
 	backoff := time.Second
 	for {
@@ -97,6 +103,9 @@ type session struct {
 	args extcap.Args
 	w    *extcap.Writer
 	log  *slog.Logger
+	env  vmctl.Env
+	ctrl *extcap.Control
+	nics []string // the VM interfaces to capture, one tcpdump each
 }
 
 // outcome says why a session ended.
@@ -116,52 +125,37 @@ func (s *session) run(ctx context.Context, note string) outcome {
 		return outcome{err: err, dialFailed: true}
 	}
 	defer conn.Close()
-	probe, err := conn.Probe(ctx)
+	// One round trip: what the capture needs, and the VM's inventory for
+	// Wireshark's next interface list.
+	probe, inv, err := conn.ProbeInventory(ctx)
 	if err != nil {
 		return outcome{err: err, linkLost: isDead(conn)}
 	}
+	rememberInventory(s.env, s.log, s.vm.ID, inv)
 	spec := s.spec
 	spec.Filter = vmctl.BuildFilter(s.args.CaptureFilter, s.args.PayloadOnlyOn(), probe)
-	s.log.Info("capturing", "vm", s.vm.ID, "interface", spec.Interface, "filter", spec.Filter)
+	specs := captureSpecs(spec, s.nics)
+	s.log.Info("capturing", "vm", s.vm.ID, "interfaces", s.nics, "filter", spec.Filter)
 
-	remote, err := conn.StartCapture(ctx, spec, probe)
+	// One tcpdump per interface over this connection, one interface block
+	// each; any reason to stop (ctx, a dead link, Wireshark gone) stops
+	// them all, and each gets a statistics block with its drops.
+	nics := pcapngNICs(s.vm, inv, specs, firstNonEmpty(probe.OSPretty, s.vm.OS), note)
+	res, err := runCaptures(ctx, conn, probe, specs, nics, s.w, s.ctrl, s.vm.Name, s.log)
 	if err != nil {
 		return outcome{err: err, linkLost: isDead(conn)}
 	}
-	// Any reason to stop ends the remote command first; its stdout then
-	// reaches EOF and the pump below returns.
-	go func() {
-		select {
-		case <-ctx.Done():
-		case <-conn.Dead():
-		}
-		remote.Stop()
-	}()
-
-	desc := fmt.Sprintf("%s %s", displayName(s.vm), spec.Interface)
-	if note != "" {
-		desc += " (" + note + ")"
-	}
-	_, pumpErr := extcap.Pump(s.w, remote.Stdout(), extcap.NIC{
-		Name:        s.vm.Name + ":" + spec.Interface,
-		Description: desc,
-		Filter:      spec.Filter,
-		OS:          firstNonEmpty(probe.OSPretty, s.vm.OS),
-	})
-	remote.Stop()
-	remoteErr := remote.Wait()
-	flushErr := s.w.Flush()
 	switch {
 	case ctx.Err() != nil:
 		return outcome{}
 	case isDead(conn):
-		return outcome{err: remoteErr, linkLost: true}
-	case extcap.IsReaderGone(pumpErr) || extcap.IsReaderGone(flushErr):
+		return outcome{err: res.remoteErr, linkLost: true}
+	case extcap.IsReaderGone(res.pumpErr):
 		return outcome{readerGone: true}
-	case remoteErr != nil:
-		return outcome{err: remoteErr}
+	case res.remoteErr != nil:
+		return outcome{err: res.remoteErr}
 	}
-	return outcome{err: pumpErr}
+	return outcome{err: res.pumpErr}
 }
 
 func isDead(c *vmctl.Conn) bool {

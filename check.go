@@ -51,11 +51,12 @@ func checkVMs(ctx context.Context, env vmctl.Env, vms []vmctl.VM, log *slog.Logg
 				return
 			}
 			defer conn.Close()
-			p, err := conn.Probe(ctx)
+			p, inv, err := conn.ProbeInventory(ctx)
 			if err != nil {
 				c.ssh = err.Error()
 				return
 			}
+			rememberInventory(env, log, c.vm.ID, inv)
 			c.ssh = "ok"
 			switch {
 			case p.UID == 0:

@@ -55,8 +55,8 @@ func TestInterfacesListsConfiguredVM(t *testing.T) {
 		t.Fatalf("exit %d, stderr %q", code, stderr)
 	}
 	lines := strings.Split(strings.TrimSpace(out), "\n")
-	if len(lines) != 2 {
-		t.Fatalf("want the extcap line and one interface, got:\n%s", out)
+	if len(lines) != 3 || !strings.HasPrefix(lines[2], "control {number=0}{type=button}{role=logger}") {
+		t.Fatalf("want the extcap line, one interface and the toolbar's log button, got:\n%s", out)
 	}
 	if !strings.HasPrefix(lines[0], "extcap {version="+version()+"}{help=") {
 		t.Errorf("extcap line %q", lines[0])

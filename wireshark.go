@@ -37,14 +37,18 @@ func runExtcap(argv []string, stdout, stderr io.Writer) int {
 		// Of several vmdump copies Wireshark can see, only the one it runs
 		// first lists the VMs; the others would list each VM twice.
 		if primary, _ := install.PrimaryCopy(install.LocalEnv(), install.SelfPath(), a.ExtcapVersion); primary {
-			ifaces = interfaceList(vmctl.Discover(env))
+			ifaces = interfaceList(env, vmctl.Discover(env))
 		}
-		return exitStatus(stderr, extcap.WriteInterfaces(stdout, version(), helpURL, ifaces, nil))
+		return exitStatus(stderr, extcap.WriteInterfaces(stdout, version(), helpURL, ifaces, toolbarControls()))
 	case extcap.ModeDLTs:
 		return exitStatus(stderr, extcap.WriteDLTs(stdout, extcap.EthernetDLT))
-	case extcap.ModeConfig, extcap.ModeReload:
-		vm, _ := vmctl.Lookup(vmctl.Discover(env), a.Interface)
-		return exitStatus(stderr, extcap.WriteConfig(stdout, extcap.DialogArgs(dialogDefaults(vm))))
+	case extcap.ModeConfig:
+		vm, nic, _ := resolveInterface(env, vmctl.Discover(env), a.Interface)
+		return exitStatus(stderr, extcap.WriteConfig(stdout, dialogArgsFor(dialogDefaultsFor(env, vm, nic))))
+	case extcap.ModeReload:
+		// The Reload button of the remote interface: a fresh inventory.
+		vm, nic, _ := resolveInterface(env, vmctl.Discover(env), a.Interface)
+		return exitStatus(stderr, reloadInterfaces(a, env, log, vm, nic, stdout))
 	case extcap.ModeFilterCheck:
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 		defer cancel()
@@ -70,19 +74,6 @@ func exitStatus(stderr io.Writer, err error) int {
 		return 1
 	}
 	return 0
-}
-
-// interfaceList is one Wireshark interface per VM that vmdump could try to
-// capture from or that the user should at least see (a VM with a note).
-func interfaceList(vms []vmctl.VM) []extcap.Interface {
-	var out []extcap.Interface
-	for _, vm := range vms {
-		if vm.Skip != "" {
-			continue
-		}
-		out = append(out, extcap.Interface{Value: vm.ID, Display: displayName(vm)})
-	}
-	return out
 }
 
 // displayName says which VM, which manager and whether it runs, e.g.

@@ -29,7 +29,8 @@ type Args struct {
 	ControlOut       string `long:"extcap-control-out" description:"toolbar pipe to Wireshark (write it)"`
 	ReloadOption     string `long:"extcap-reload-option" description:"option whose values to reload (without --)"`
 
-	RemoteInterface  string `long:"remote-interface" description:"interface inside the VM"`
+	RemoteInterface  string `long:"remote-interface" description:"interface inside the VM (or several, comma-separated)"`
+	MoreInterfaces   string `long:"more-interfaces" description:"more interfaces inside the VM, comma-separated"`
 	PayloadOnly      string `long:"payload-only" description:"on|off: only TCP segments carrying data"`
 	Snaplen          string `long:"snaplen" description:"bytes kept per packet, 0 = all"`
 	Priv             string `long:"remote-priv" description:"auto|none|sudo"`
@@ -113,6 +114,7 @@ func (a Args) LogValue() slog.Value {
 		slog.String("filter", a.CaptureFilter),
 		slog.String("fifo", a.Fifo),
 		slog.String("remote_interface", a.RemoteInterface),
+		slog.String("more_interfaces", a.MoreInterfaces),
 		slog.String("payload_only", a.PayloadOnly),
 		slog.String("snaplen", a.Snaplen),
 		slog.String("priv", a.Priv),

@@ -113,6 +113,37 @@ func TestParseInventoryRecordedOutputs(t *testing.T) {
 	}
 }
 
+// The lab VM (internal/lab) over SSH: a non-root user with passwordless
+// sudo and busybox ash as login shell, which also runs the script with
+// busybox's own applets; the VM's namespace sees the host's Docker engine,
+// which then ran no container.
+func TestParseInventoryRecordedLabVM(t *testing.T) {
+	inv, err := ParseInventory(readFixture(t, "lab-busybox-ash-sudo-nonroot.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if inv.UID != 1002 || !inv.SudoNoPassword || !inv.Privileged || inv.Partial || len(inv.Notes) != 0 {
+		t.Errorf("uid %d sudo %v privileged %v partial %v notes %q", inv.UID, inv.SudoNoPassword, inv.Privileged, inv.Partial, inv.Notes)
+	}
+	if inv.Tools.IP != "ip" || inv.Tools.IPVersion != "busybox 1.35.0" {
+		t.Errorf("tools %+v", inv.Tools)
+	}
+	want := []NIC{
+		{Name: "docker0", Index: 3, Kind: "bridge", State: "unknown", MAC: "9e:e5:a2:a0:44:66", ARPType: 1},
+		{Name: "eth1", Index: 2, PeerIndex: 913, Kind: "veth", State: "up", MAC: "76:6f:2a:50:c5:47", ARPType: 1},
+		{Name: "lo", Index: 1, Kind: "loopback", State: "unknown", MAC: "00:00:00:00:00:00", ARPType: 772},
+		{Name: "veth12ea65b", Index: 5, PeerIndex: 2, Kind: "veth", State: "up", Master: "docker0", MAC: "b2:8b:74:85:ba:82", ARPType: 1},
+		{Name: "veth396b9ae", Index: 4, PeerIndex: 2, Kind: "veth", State: "up", Master: "docker0", MAC: "9e:e5:a2:a0:44:66", ARPType: 1},
+	}
+	if !reflect.DeepEqual(inv.NICs, want) {
+		t.Errorf("NICs\n got %+v\nwant %+v", inv.NICs, want)
+	}
+	// sudo docker listed (no containers); the user alone may not.
+	if want := []Engine{{Name: "docker", Path: "/usr/local/bin/docker"}}; !reflect.DeepEqual(inv.Engines, want) {
+		t.Errorf("engines %+v", inv.Engines)
+	}
+}
+
 func nicNames(inv Inventory) []string {
 	var out []string
 	for _, n := range inv.NICs {
