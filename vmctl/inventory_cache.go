@@ -4,9 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
-	"os"
 	"path/filepath"
 )
 
@@ -48,17 +46,13 @@ func LoadInventory(env Env, vmID string) (Inventory, bool) {
 	if path == "" {
 		return Inventory{}, false
 	}
-	f, err := os.Open(path)
+	// discReadFile refuses a FIFO or device before opening it: opening a
+	// FIFO would hang Wireshark's start.
+	data, err := discReadFile(path, maxInventoryFile)
 	if err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {
 			env.logger().Warn("inventory cache unreadable; ignored", "file", path, "err", err)
 		}
-		return Inventory{}, false
-	}
-	defer f.Close()
-	data, err := readAllLimited(f, maxInventoryFile)
-	if err != nil {
-		env.logger().Warn("inventory cache unreadable; ignored", "file", path, "err", err)
 		return Inventory{}, false
 	}
 	var file inventoryFile
@@ -112,14 +106,3 @@ func cacheSafeID(id string) bool {
 	return true
 }
 
-// readAllLimited reads r to the end, failing beyond max bytes.
-func readAllLimited(r io.Reader, max int64) ([]byte, error) {
-	data, err := io.ReadAll(io.LimitReader(r, max+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(data)) > max {
-		return nil, fmt.Errorf("more than %d bytes", max)
-	}
-	return data, nil
-}
