@@ -34,6 +34,9 @@ func capture(a extcap.Args, env vmctl.Env, log *slog.Logger, stderr io.Writer) i
 	if err := w.Begin(runtime.GOOS); err != nil {
 		return 0 // Wireshark is gone already
 	}
+	if err := a.Validate(); err != nil {
+		return fail(stderr, err)
+	}
 	ctrl := openToolbar(a, log)
 	defer ctrl.Close()
 	stderr = errorsToToolbar(ctrl, stderr) // the GUI shows stderr only once vmdump has exited
@@ -72,7 +75,7 @@ func capture(a extcap.Args, env vmctl.Env, log *slog.Logger, stderr io.Writer) i
 		case out.err != nil && !(out.linkLost || out.dialFailed && note != ""):
 			return failUnlessStopped(ctx, stderr, out.err)
 		case out.linkLost && !a.ReconnectOn():
-			return fail(stderr, fmt.Errorf("lost the connection to VM %s (no answer to SSH keepalives); the packets captured so far are saved", vm.Name))
+			return fail(stderr, fmt.Errorf("lost the connection to VM %s (%s); the packets captured so far are saved", vm.Name, firstNonEmpty(out.why, "no answer to SSH keepalives")))
 		case !out.linkLost && !out.dialFailed:
 			return 0 // the remote capture ended by itself
 		}
@@ -114,6 +117,7 @@ type outcome struct {
 	dialFailed bool // no connection was made
 	linkLost   bool // the connection died under a running capture
 	readerGone bool // Wireshark closed the FIFO
+	why        string
 }
 
 // run captures until ctx ends, the link dies, the FIFO reader goes away or
@@ -149,7 +153,7 @@ func (s *session) run(ctx context.Context, note string) outcome {
 	case ctx.Err() != nil:
 		return outcome{}
 	case isDead(conn):
-		return outcome{err: res.remoteErr, linkLost: true}
+		return outcome{err: res.remoteErr, linkLost: true, why: conn.DeadReason()}
 	case extcap.IsReaderGone(res.pumpErr):
 		return outcome{readerGone: true}
 	case res.remoteErr != nil:

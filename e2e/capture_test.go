@@ -87,7 +87,7 @@ func TestStopSignals(t *testing.T) {
 	u := newUser(t, l)
 	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
 		t.Run(sig.String(), func(t *testing.T) {
-			ts := u.startTshark("-f", "udp port 9")
+			ts := u.startTshark("-f", quietFilter) // "udp port 9" and the payload filter reject all packets
 			u.waitRemoteCapture(ts)
 			if sig == syscall.SIGTERM {
 				ts.cmd.Process.Signal(sig) // tshark alone, as a service manager would

@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -36,7 +37,10 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "building vmdump:", err)
 		os.Exit(1)
 	}
+	flag.Parse()
+	raiseParallel()
 	code := m.Run()
+	printReliabilitySummary(os.Stdout)
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
@@ -210,8 +214,8 @@ func (u *user) waitRemoteCapture(ts *tshark) {
 	u.t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
-		if len(u.remoteCaptures()) > 0 {
-			time.Sleep(500 * time.Millisecond)
+		if u.tcpdumpListening() {
+			time.Sleep(300 * time.Millisecond) // its filter is attached right after
 			return
 		}
 		select {
@@ -221,6 +225,23 @@ func (u *user) waitRemoteCapture(ts *tshark) {
 		}
 	}
 	u.t.Fatalf("no tcpdump started in the VM within 30s; tshark stderr:\n%s", ts.stderr.String())
+}
+
+// tcpdumpListening reports whether a tcpdump in the VM has opened its
+// capture socket (a socket among its fds; the wrapper and sudo have none).
+func (u *user) tcpdumpListening() bool {
+	for _, p := range u.lab.ProcessesInVM() {
+		if argv := strings.Fields(p.Cmdline); len(argv) == 0 || filepath.Base(argv[0]) != "tcpdump" {
+			continue
+		}
+		fds, _ := os.ReadDir(fmt.Sprintf("/proc/%d/fd", p.Pid))
+		for _, fd := range fds {
+			if link, err := os.Readlink(fmt.Sprintf("/proc/%d/fd/%s", p.Pid, fd.Name())); err == nil && strings.HasPrefix(link, "socket:") {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // remoteCaptures lists the processes vmdump left or runs in the VM: tcpdump

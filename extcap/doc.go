@@ -17,7 +17,7 @@
 //	dialog.go       DialogArgs: vmdump's options dialog
 //	dlts.go         WriteDLTs
 //	filtercheck.go  CheckFilter (compiles the filter locally with tcpdump)
-//	fifo*.go        OpenFIFO, IsReaderGone
+//	fifo*.go        OpenFIFO, IsReaderGone; fifo_watch*.go: StopWhenReaderGone
 //	stream.go       Writer: pcapng blocks onto the FIFO
 //	pump.go         Pump: remote tcpdump's pcap → pcapng, the hot path
 //	control.go      toolbar control pipes (GUI only)

@@ -21,7 +21,11 @@ type Stats struct {
 }
 
 // readerBufferSize is how much of the remote stream Pump reads at once.
-const readerBufferSize = 64 << 10
+// Each read takes everything the SSH channel has queued up to this size, so
+// under bulk load (P4, BENCHMARKS.md) one read and one FIFO write carry
+// about 100 KiB instead of one 32 KiB SSH packet each; an idle capture is
+// unaffected (Pump flushes whenever the next packet is not complete yet).
+const readerBufferSize = 256 << 10
 
 // ErrMidPacket is returned when the remote stream ends inside a packet
 // (the connection broke, or tcpdump was killed mid-write).
@@ -42,7 +46,7 @@ var ErrMidPacket = errors.New("capture stream ended mid-packet")
 // foreign format, a packet claiming more than 262144 bytes or a stream cut
 // mid-packet return a one-line error. Errors writing dst wrap the cause, so
 // IsReaderGone tells a stopped Wireshark from a failure. Memory use is
-// bounded: the 64 KiB read buffer, plus one 256 KiB buffer if a packet does
+// bounded: the 256 KiB read buffer, plus one 256 KiB buffer if a packet does
 // not fit into it.
 //
 // For several NICs run one Pump per NIC on the same Writer, each in its own

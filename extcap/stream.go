@@ -41,7 +41,8 @@ type Writer struct {
 
 // writerBufferSize batches small packets into few FIFO writes under load;
 // Pump flushes as soon as its input runs dry, so idle latency is unaffected.
-const writerBufferSize = 64 << 10
+// It matches readerBufferSize: a full read buffer is one write.
+const writerBufferSize = 256 << 10
 
 // maxPacket bounds the data of one enhanced packet block.
 const maxPacket = 16 << 20

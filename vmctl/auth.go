@@ -190,7 +190,7 @@ func loadKeyFile(path, passphrase string, explicit bool) (keyCandidate, string) 
 		if errors.Is(err, fs.ErrNotExist) && !explicit {
 			return c, ""
 		}
-		return c, fmt.Sprintf("key %s not readable: %v", path, pathErrReason(err))
+		return c, fmt.Sprintf("key %s not readable: %v", clipValue(path), pathErrReason(err))
 	}
 	signer, err := ssh.ParsePrivateKey(data)
 	if err == nil {
@@ -199,21 +199,21 @@ func loadKeyFile(path, passphrase string, explicit bool) (keyCandidate, string) 
 	}
 	var missing *ssh.PassphraseMissingError
 	if !errors.As(err, &missing) {
-		return c, fmt.Sprintf("key %s is not a private key vmdump can read (%v)", path, oneLineErr(err))
+		return c, fmt.Sprintf("key %s is not a private key vmdump can read (%v)", clipValue(path), oneLineErr(err))
 	}
 	c.pub = missing.PublicKey
 	if c.pub == nil {
 		c.pub = readPublicKeyFile(path + ".pub")
 	}
 	if passphrase == "" {
-		return c, fmt.Sprintf("key %s is encrypted: add it to ssh-agent or set the key passphrase in the options dialog", path)
+		return c, fmt.Sprintf("key %s is encrypted: add it to ssh-agent or set the key passphrase in the options dialog", clipValue(path))
 	}
 	signer, err = ssh.ParsePrivateKeyWithPassphrase(data, []byte(passphrase))
 	if err != nil {
 		if errors.Is(err, x509.IncorrectPasswordError) || strings.Contains(err.Error(), "decryption password incorrect") {
-			return c, fmt.Sprintf("key %s: the key passphrase is wrong", path)
+			return c, fmt.Sprintf("key %s: the key passphrase is wrong", clipValue(path))
 		}
-		return c, fmt.Sprintf("key %s cannot be decrypted with the key passphrase", path)
+		return c, fmt.Sprintf("key %s cannot be decrypted with the key passphrase", clipValue(path))
 	}
 	c.signer = signer
 	return c, ""

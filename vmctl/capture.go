@@ -51,6 +51,7 @@ func (c *Conn) StartCapture(ctx context.Context, spec CaptureSpec, p Probe) (*Re
 	if p.label == "" {
 		p.label = c.label
 	}
+	spec = spec.withBenchFile()
 	cmd, err := CaptureCommand(spec, p)
 	if err != nil {
 		return nil, err
@@ -174,7 +175,11 @@ func (r *RemoteCapture) stoppedByUs() bool {
 	}
 }
 
-// endWatcher notes when the stream it reads ends.
+// endWatcher notes when the stream it reads ends: the VM closed it or the
+// channel failed. A refusal of vmdump's own (too much login-shell text
+// before the marker) is not an end: the command still runs, vmdump stops
+// it, and Wait then leaves the refusal to the caller instead of blaming
+// the VM for dying of vmdump's SIGTERM.
 type endWatcher struct {
 	r     io.Reader
 	ended *atomic.Bool
@@ -182,7 +187,8 @@ type endWatcher struct {
 
 func (e *endWatcher) Read(p []byte) (int, error) {
 	n, err := e.r.Read(p)
-	if err != nil {
+	var refused *preambleError
+	if err != nil && !errors.As(err, &refused) {
 		e.ended.Store(true)
 	}
 	return n, err
@@ -220,6 +226,9 @@ func (r *RemoteCapture) Wait() error {
 			return classified
 		}
 		return nil
+	}
+	if classified == nil && exit == 0 && r.spec.BenchRemoteFile != "" {
+		return nil // the benchmark's file was sent whole
 	}
 	if classified == nil {
 		return fmt.Errorf("the capture on %s ended by itself (tcpdump exited)", r.probe.vmLabel())

@@ -30,6 +30,12 @@ type CaptureSpec struct {
 	// (default 5s). The VM ends the capture when lines stop for about
 	// two to four heartbeats (at least 10-20 s): the link is gone.
 	Heartbeat time.Duration
+	// BenchRemoteFile, when set, replaces tcpdump by `cat` of this pcap
+	// file on the VM, inside the same wrapper (same stop guarantees): the
+	// bulk-throughput benchmark. CaptureCommand takes it from the
+	// environment variable VMDUMP_BENCH_REMOTE_FILE when empty. Never set
+	// from Wireshark's dialog.
+	BenchRemoteFile string
 }
 
 func (s CaptureSpec) heartbeat() time.Duration {
@@ -53,6 +59,7 @@ func (s CaptureSpec) watchdogSeconds() int {
 // ash, dash and bash (no bashisms, no `read -t`), free of single quotes.
 // Arguments: $1 tcpdump, $2 interface, $3 snaplen, $4 watchdog seconds,
 // $5 filter (only when there is one). User data never becomes script text.
+// @CAPTURE@ is tcpdumpInvocation (or, for benchmarks, replayInvocation).
 //
 // Why each part:
 //   - -B 16384 (KiB): with --immediate-mode libpcap's ring has one slot per
@@ -87,7 +94,7 @@ d=$(mktemp -d "${TMPDIR:-/tmp}/vmdump.XXXXXX" 2>/dev/null) || { d="${TMPDIR:-/tm
 : >"$d/hb"
 echo vmdump-pcap-start
 exec 3<&0 </dev/null
-"$1" -U @IMMEDIATE@ -B 16384 -s "$3" -i "$2" -w - @FILTER@ 3<&- &
+@CAPTURE@ 3<&- &
 p=$!
 { while IFS= read -r _; do : >"$d/hb"; done; kill $p; } <&3 >/dev/null 2>&1 &
 r=$!
@@ -113,12 +120,16 @@ exit $s
 // nothing. Newlines and tabs in the filter become spaces (BPF treats them
 // as whitespace; some login shells reject a newline inside quotes).
 func CaptureCommand(spec CaptureSpec, p Probe) (string, error) {
+	spec = spec.withBenchFile()
 	return captureCommand(spec, p, spec.watchdogSeconds())
 }
 
 // captureCommand is CaptureCommand with the watchdog period given (tests
 // use a short one).
 func captureCommand(spec CaptureSpec, p Probe, watchdogSeconds int) (string, error) {
+	if len(spec.Interface) > maxInterfaceName {
+		return "", fmt.Errorf("interface name %q is too long to be a network interface", clipValue(spec.Interface))
+	}
 	if err := checkInterfaceName(spec.Interface); err != nil {
 		return "", err
 	}
@@ -143,7 +154,10 @@ func captureCommand(spec CaptureSpec, p Probe, watchdogSeconds int) (string, err
 	if err != nil {
 		return "", err
 	}
-	script := captureScript
+	if spec.BenchRemoteFile != "" {
+		return replayCommand(spec, watchdogSeconds, sudo)
+	}
+	script := strings.Replace(captureScript, "@CAPTURE@", tcpdumpInvocation, 1)
 	imm := ""
 	if p.ImmediateMode {
 		imm = "--immediate-mode"
@@ -163,6 +177,14 @@ func captureCommand(spec CaptureSpec, p Probe, watchdogSeconds int) (string, err
 	if filter != "" {
 		args = append(args, filter)
 	}
+	return wrapperCommand(sudo, script, args), nil
+}
+
+// tcpdumpInvocation is the capture the wrapper runs in the background.
+const tcpdumpInvocation = `"$1" -U @IMMEDIATE@ -B 16384 -s "$3" -i "$2" -w - @FILTER@`
+
+// wrapperCommand is `exec [sudo -n] sh -c '<script>' vmdump '<arg>'...`.
+func wrapperCommand(sudo bool, script string, args []string) string {
 	var b strings.Builder
 	b.WriteString("exec ")
 	if sudo {
@@ -175,8 +197,13 @@ func captureCommand(spec CaptureSpec, p Probe, watchdogSeconds int) (string, err
 		b.WriteByte(' ')
 		b.WriteString(ShellQuote(a))
 	}
-	return b.String(), nil
+	return b.String()
 }
+
+// maxInterfaceName bounds a remote interface name far above any real one
+// (Linux and the BSDs allow 15 characters), so that a pasted blob is
+// refused before it reaches the VM and comes back in a huge error.
+const maxInterfaceName = 256
 
 // useSudo decides whether the capture runs under `sudo -n`.
 func useSudo(priv Priv, p Probe) (bool, error) {

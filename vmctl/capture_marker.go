@@ -52,7 +52,7 @@ func (m *afterMarker) findMarker() error {
 			return nil
 		}
 		if len(m.buf) > maxPreamble {
-			return fmt.Errorf("the VM's login shell printed more than %d KiB before the capture started: make ~/.bashrc or ~/.profile quiet for non-interactive shells", maxPreamble>>10)
+			return &preambleError{}
 		}
 		n, err := m.r.Read(chunk)
 		m.buf = append(m.buf, chunk[:n]...)
@@ -60,4 +60,12 @@ func (m *afterMarker) findMarker() error {
 			return err
 		}
 	}
+}
+
+// preambleError is afterMarker's refusal of a login shell that prints
+// without end before the marker.
+type preambleError struct{}
+
+func (*preambleError) Error() string {
+	return fmt.Sprintf("the VM's login shell printed more than %d KiB before the capture started: make ~/.bashrc or ~/.profile quiet for non-interactive shells", maxPreamble>>10)
 }

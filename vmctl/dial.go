@@ -44,18 +44,26 @@ type DialOptions struct {
 	// Timeout bounds TCP connect + SSH handshake + login of each hop
 	// (default 10s).
 	Timeout time.Duration
-	// Keepalive is the interval of keepalive@openssh.com requests; three
-	// unanswered ones mark the link lost (default 5s).
+	// Keepalive is the interval of keepalive@openssh.com requests; a
+	// request still unanswered three intervals after it was sent marks the
+	// link lost (default 4s: a dead link is noticed 12-16 s after it went
+	// down, within the 20 s vmdump promises).
 	Keepalive time.Duration
 	Log       *slog.Logger // nil: discard
 }
+
+// defaultKeepalive is DialOptions.Keepalive's default. The link may go down
+// just after an answer: the next request goes out up to one interval later
+// and is given three more, so loss is noticed 3-4 intervals after it
+// happened.
+const defaultKeepalive = 4 * time.Second
 
 func (o DialOptions) withDefaults() DialOptions {
 	if o.Timeout <= 0 {
 		o.Timeout = 10 * time.Second
 	}
 	if o.Keepalive <= 0 {
-		o.Keepalive = 5 * time.Second
+		o.Keepalive = defaultKeepalive
 	}
 	if o.Log == nil {
 		o.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -93,6 +101,7 @@ type Conn struct {
 
 	dead      chan struct{}
 	deadOnce  sync.Once
+	deadWhy   string // why the link was lost; set before dead is closed
 	closed    chan struct{}
 	closeOnce sync.Once
 }
@@ -223,11 +232,23 @@ func (c *Conn) Close() error {
 	return err
 }
 
-// Dead is closed when the link to the VM is lost: three keepalives in a row
-// went unanswered (about 15-20 s with the default interval) or the SSH
-// transport ended without Close. The connection is then closed, so every
+// Dead is closed when the link to the VM is lost: a keepalive went
+// unanswered for three intervals (12-16 s after the link went down with the
+// default interval) or the SSH transport ended without Close. The connection is then closed, so every
 // read on it ends too. Close itself never closes Dead.
 func (c *Conn) Dead() <-chan struct{} { return c.dead }
+
+// DeadReason says, once Dead is closed, how the link was lost: "no answer
+// to 3 keepalives" (the VM or the network went silent) or "the SSH
+// connection ended" (sshd or the VM closed it); "" before.
+func (c *Conn) DeadReason() string {
+	select {
+	case <-c.dead:
+		return c.deadWhy
+	default:
+		return ""
+	}
+}
 
 func (c *Conn) markDead(reason string) {
 	select {
@@ -237,6 +258,7 @@ func (c *Conn) markDead(reason string) {
 	}
 	c.deadOnce.Do(func() {
 		c.log.Warn("ssh link lost", "vm", c.vm.ID, "reason", reason)
+		c.deadWhy = reason
 		close(c.dead)
 	})
 	_ = c.client.Close()
@@ -328,9 +350,8 @@ func (d *dialer) knownHostsFor(t sshTarget) func() (hostKeyCheck, error) {
 			}
 		}
 		kc := knownHostsConfig{
-			WriteFile:   files[0],
-			DefaultFile: def,
-			AcceptNew:   d.opt.AcceptNew || t.StrictHostKeyChecking == "accept-new" || t.StrictHostKeyChecking == "no" || t.StrictHostKeyChecking == "off",
+			WriteFile: files[0],
+			AcceptNew: d.opt.AcceptNew || t.StrictHostKeyChecking == "accept-new" || t.StrictHostKeyChecking == "no" || t.StrictHostKeyChecking == "off",
 		}
 		kc.Files = append(append(kc.Files, files...), systemKnownHosts)
 		return knownHostsCheck(kc, t.addr(), d.opt.Log)

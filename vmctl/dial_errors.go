@@ -10,6 +10,7 @@ import (
 	"strings"
 	"syscall"
 	"time"
+	"unicode/utf8"
 )
 
 type dialStage int
@@ -50,9 +51,9 @@ func dialError(ctx, hctx context.Context, stage dialStage, label string, t sshTa
 		}
 		return hk.noCommonAlgorithm(offered)
 	case strings.Contains(lower, "unable to authenticate"):
-		return fmt.Errorf("cannot log in to %s as %s: the server accepted none of the credentials: %s", where, t.User, plan.failureSummary())
+		return fmt.Errorf("cannot log in to %s as %s: the server accepted none of the credentials: %s", where, clipValue(t.User), plan.failureSummary())
 	case strings.Contains(lower, "too many authentication failures"):
-		return fmt.Errorf("cannot log in to %s as %s: the server gave up after too many rejected keys (MaxAuthTries); %s; set the VM's key file in the options dialog", where, t.User, plan.failureSummary())
+		return fmt.Errorf("cannot log in to %s as %s: the server gave up after too many rejected keys (MaxAuthTries); %s; set the VM's key file in the options dialog", where, clipValue(t.User), plan.failureSummary())
 	case timedOut && stage == stageConnect:
 		return fmt.Errorf("cannot reach %s: no answer within %s — is the VM running and the address right?%s", where, timeout, proxyNote)
 	case timedOut:
@@ -74,6 +75,21 @@ func dialError(ctx, hctx context.Context, stage dialStage, label string, t sshTa
 		return fmt.Errorf("cannot reach %s: %s%s", where, oneLineErr(err), proxyNote)
 	}
 	return fmt.Errorf("SSH to %s failed: %s%s", where, strings.TrimPrefix(oneLineErr(err), "ssh: handshake failed: "), proxyNote)
+}
+
+// clipValue shortens a value the user typed (a user name, a key path) for
+// an error message: a 100 KB "user name" must not become a 100 KB line, of
+// which Wireshark would show the first KiB.
+func clipValue(s string) string {
+	const most = 80
+	if len(s) <= most {
+		return s
+	}
+	cut := most
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return fmt.Sprintf("%s... (%d bytes)", s[:cut], len(s))
 }
 
 func isNetTimeout(err error) bool {

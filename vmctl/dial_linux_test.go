@@ -93,7 +93,7 @@ func TestDialKnownHostsMismatch(t *testing.T) {
 			fmt.Sprintf("host key for [127.0.0.1]:%d changed", s.port),
 			"known_hosts has "+ssh.FingerprintSHA256(other),
 			"server sent "+ssh.FingerprintSHA256(s.hostKeys["ed25519"]),
-			fmt.Sprintf("ssh-keygen -R '[127.0.0.1]:%d'", s.port))
+			fmt.Sprintf("ssh-keygen -f %s -R '[127.0.0.1]:%d'", ShellQuote(kh), s.port))
 	}
 }
 
@@ -326,11 +326,17 @@ func TestDialConnDeadWhenLinkFreezes(t *testing.T) {
 		t.Fatal("Dead on a working link")
 	case <-time.After(1500 * time.Millisecond):
 	}
+	if r := c.DeadReason(); r != "" {
+		t.Errorf("DeadReason %q on a live link", r)
+	}
 	p.freeze()
 	select {
 	case <-c.Dead():
 	case <-time.After(20 * time.Second):
 		t.Fatal("Dead not closed after the link froze")
+	}
+	if r := c.DeadReason(); r != "no answer to 3 keepalives" {
+		t.Errorf("DeadReason %q after the link froze", r)
 	}
 	// The client was closed: a new session fails at once.
 	if _, err := c.client.NewSession(); err == nil {

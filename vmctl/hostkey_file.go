@@ -134,7 +134,12 @@ func renameReplace(from, to string) error {
 }
 
 // readIfExists returns the file's content, or nil when it does not exist.
+// Anything but a regular file is an error: reading a FIFO would block the
+// capture for good.
 func readIfExists(path string) ([]byte, error) {
+	if fi, err := os.Stat(path); err == nil && !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file", path)
+	}
 	b, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil

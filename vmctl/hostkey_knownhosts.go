@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 
@@ -29,10 +28,7 @@ type knownHostsConfig struct {
 	// WriteFile receives accepted new keys ("" or a non-regular file: the
 	// key is accepted for this connection only).
 	WriteFile string
-	// DefaultFile is ~/.ssh/known_hosts; messages add `-f FILE` to the
-	// ssh-keygen fix when the key lives elsewhere.
-	DefaultFile string
-	AcceptNew   bool
+	AcceptNew bool
 }
 
 // probeKey is a key no known_hosts line holds; checking it returns the
@@ -147,13 +143,13 @@ func keyTypes(keys []ssh.PublicKey) []string {
 	return out
 }
 
+// knownHostChangedError names the file in the fix, as OpenSSH's own warning
+// does: ssh-keygen finds "~/.ssh/known_hosts" through the password
+// database, which need not be the HOME Wireshark gave vmdump.
 func knownHostChangedError(kc knownHostsConfig, display string, want knownhosts.KnownKey, got string) error {
-	fix := "ssh-keygen -R " + ShellQuote(display)
-	switch {
-	case want.Filename == systemKnownHosts:
+	fix := "ssh-keygen -f " + ShellQuote(want.Filename) + " -R " + ShellQuote(display)
+	if want.Filename == systemKnownHosts {
 		fix = fmt.Sprintf("remove line %d of %s", want.Line, systemKnownHosts)
-	case kc.DefaultFile == "" || filepath.Clean(want.Filename) != filepath.Clean(kc.DefaultFile):
-		fix = "ssh-keygen -f " + ShellQuote(want.Filename) + " -R " + ShellQuote(display)
 	}
 	return &hostKeyError{msg: fmt.Sprintf("host key for %s changed: known_hosts has %s, server sent %s; if the change is expected run: %s",
 		display, ssh.FingerprintSHA256(want.Key), got, fix)}

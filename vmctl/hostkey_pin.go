@@ -1,7 +1,6 @@
 package vmctl
 
 import (
-	"bufio"
 	"bytes"
 	"fmt"
 	"log/slog"
@@ -39,12 +38,12 @@ func forgetCommand(manager, name string) string {
 	return "vmdump forget-host-key " + ShellQuote(manager+"/"+name)
 }
 
-// findPin returns the key pinned for identity in the file's content.
+// findPin returns the key pinned for identity in the file's content. Lines
+// of any length are read: a line too long for a line scanner must not hide
+// the pins after it (the VM would be pinned again, to whatever key answers).
 func findPin(content []byte, identity string) (ssh.PublicKey, bool) {
-	sc := bufio.NewScanner(bytes.NewReader(content))
-	sc.Buffer(make([]byte, 64*1024), 1024*1024)
-	for sc.Scan() {
-		id, rest, ok := strings.Cut(strings.TrimSpace(sc.Text()), " ")
+	for _, line := range strings.Split(string(content), "\n") {
+		id, rest, ok := strings.Cut(strings.TrimSpace(line), " ")
 		if !ok || id != identity {
 			continue
 		}
@@ -128,6 +127,9 @@ func pinOnFirstUse(file, identity string, key ssh.PublicKey, log *slog.Logger) e
 		manager, name := splitPinIdentity(identity)
 		return pinChangedError(manager, name, ssh.FingerprintSHA256(other), ssh.FingerprintSHA256(key))
 	}
+	// Lines for this VM that hold no valid key (a file cut short) would
+	// only confuse whoever reads the file next: the new pin replaces them.
+	content, _ = withoutPin(content, identity)
 	if len(content) == 0 {
 		content = []byte(pinFileHeader)
 	} else if content[len(content)-1] != '\n' {

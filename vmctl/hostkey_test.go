@@ -253,7 +253,7 @@ func TestHostKeyKnownHostsCheck(t *testing.T) {
 
 	t.Run("known key accepted, algorithms restricted", func(t *testing.T) {
 		file := knownHostsFileWith(t, knownhosts.Line([]string{"[127.0.0.1]:2222"}, ed), knownhosts.Line([]string{"example.org"}, rsaKey))
-		c, err := knownHostsCheck(knownHostsConfig{Files: []string{file}, DefaultFile: file}, "127.0.0.1:2222", discardLog())
+		c, err := knownHostsCheck(knownHostsConfig{Files: []string{file}}, "127.0.0.1:2222", discardLog())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -271,14 +271,14 @@ func TestHostKeyKnownHostsCheck(t *testing.T) {
 
 	t.Run("changed key refused with both fingerprints and the fix", func(t *testing.T) {
 		file := knownHostsFileWith(t, knownhosts.Line([]string{"[127.0.0.1]:2222"}, ed), knownhosts.Line([]string{"vm.example"}, ed))
-		c, _ := knownHostsCheck(knownHostsConfig{Files: []string{file}, DefaultFile: file}, "127.0.0.1:2222", discardLog())
+		c, _ := knownHostsCheck(knownHostsConfig{Files: []string{file}}, "127.0.0.1:2222", discardLog())
 		err := c.callback("127.0.0.1:2222", loopback, other)
-		want := fmt.Sprintf("host key for [127.0.0.1]:2222 changed: known_hosts has %s, server sent %s; if the change is expected run: ssh-keygen -R '[127.0.0.1]:2222'",
-			ssh.FingerprintSHA256(ed), ssh.FingerprintSHA256(other))
+		want := fmt.Sprintf("host key for [127.0.0.1]:2222 changed: known_hosts has %s, server sent %s; if the change is expected run: ssh-keygen -f %s -R '[127.0.0.1]:2222'",
+			ssh.FingerprintSHA256(ed), ssh.FingerprintSHA256(other), ShellQuote(file))
 		if err == nil || err.Error() != want {
 			t.Errorf("got  %v\nwant %s", err, want)
 		}
-		c, _ = knownHostsCheck(knownHostsConfig{Files: []string{file}, DefaultFile: "/elsewhere"}, "vm.example:22", discardLog())
+		c, _ = knownHostsCheck(knownHostsConfig{Files: []string{file}}, "vm.example:22", discardLog())
 		err = c.callback("vm.example:22", loopback, other)
 		if err == nil || !strings.Contains(err.Error(), "ssh-keygen -f "+file+" -R vm.example") || !strings.Contains(err.Error(), "host key for vm.example changed") {
 			t.Errorf("port-22 / other-file form: %v", err)

@@ -105,4 +105,3 @@ func cacheSafeID(id string) bool {
 	}
 	return true
 }
-

@@ -1,0 +1,255 @@
+#!/usr/bin/env bash
+# bench/run.sh — measures vmdump's figures P1–P6 (BENCHMARKS.md), each
+# against its baseline IN THE SAME RUN, and prints one table of medians and
+# ratios. Linux, root (it builds a lab VM: a network namespace with sshd,
+# tcpdump and traffic; see internal/lab).
+#
+#   bench/run.sh [P6_MINUTES]         default 10
+#
+# Knobs (environment): RUNS (P2–P4 runs per tool, default 5), P1_RUNS (20),
+# P3_SECONDS (seconds per P3 run, 20), P4_MB (bulk file size in MiB, 1024),
+# P2_RATE (messages/s during P2, 100), P6_RATE (messages/s during the long
+# capture, 1000), ONLY (e.g. "p1 p4": run only these), OUT (directory for
+# the raw results; default a new /tmp/vmdump-bench.* directory).
+#
+# Not part of .ci/run: it takes about 10 minutes plus P6_MINUTES.
+set -euo pipefail
+
+P6_MINUTES=${1:-${P6_MINUTES:-10}}
+RUNS=${RUNS:-5}
+P1_RUNS=${P1_RUNS:-20}
+P3_SECONDS=${P3_SECONDS:-20}
+P4_MB=${P4_MB:-1024}
+P2_RATE=${P2_RATE:-100}
+P6_RATE=${P6_RATE:-1000}
+ONLY=${ONLY:-p1 p2 p3 p4 p5 p6}
+SSHDUMP=${SSHDUMP:-/usr/lib/x86_64-linux-gnu/wireshark/extcap/sshdump}
+
+die() { echo "bench/run.sh: $*" >&2; exit 1; }
+note() { echo "== $*" >&2; }
+want() { [[ " $ONLY " == *" $1 "* ]]; }
+
+[[ $(uname -s) == Linux ]] || die "Linux only (the lab is a network namespace)"
+[[ $(id -u) == 0 ]] || die "run as root (the lab needs network namespaces and sshd)"
+for t in go ssh tcpdump sshd; do command -v "$t" >/dev/null || die "$t is not installed"; done
+[[ -x $SSHDUMP ]] || die "sshdump not found at $SSHDUMP (apt-get install wireshark-common, or set SSHDUMP)"
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+work=$(mktemp -d /var/tmp/vmdump-bench.XXXXXX)
+chmod 755 "$work" # the lab user reads the bulk file from here
+OUT=${OUT:-$(mktemp -d /tmp/vmdump-bench-results.XXXXXX)}
+mkdir -p "$OUT"
+RESULTS=$OUT/results.tsv
+GOBENCH=$OUT/gobench.txt
+: >"$RESULTS"
+: >"$GOBENCH"
+BIN=$work/bin
+labpid= # labctl's pid and stdin, copied: bash unsets LAB_PID once it exits
+labin=
+
+cleanup() {
+	local code=$?
+	trap - EXIT INT TERM
+	if [[ -n $labpid ]] && kill -0 "$labpid" 2>/dev/null; then
+		note "closing the lab"
+		echo quit >&"$labin" 2>/dev/null || kill -TERM "$labpid" 2>/dev/null || true
+		for _ in $(seq 60); do kill -0 "$labpid" 2>/dev/null || break; sleep 0.5; done
+		if kill -0 "$labpid" 2>/dev/null; then kill -TERM "$labpid" 2>/dev/null || true; fi
+		wait "$labpid" 2>/dev/null || true
+	fi
+	rm -rf "$work"
+	exit "$code"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+note "building vmdump and the bench tools"
+mkdir -p "$BIN"
+go build -o "$BIN/vmdump" .
+for t in labctl fifolat proctime fixturehome mkpcap benchtable hello; do
+	go build -o "$BIN/$t" "./bench/cmd/$t"
+done
+
+# Round-robin: the order of the tools rotates every round, so that a noisy
+# moment or a warm cache favours none of them.
+rotate() { # rotate ROUND WORD... → the words, rotated by ROUND
+	local r=$1; shift
+	local a=("$@") n=$#
+	for ((i = 0; i < n; i++)); do echo "${a[(i + r) % n]}"; done
+}
+
+# ---------------------------------------------------------------- P1, P5
+if want p1; then
+	note "P1: --extcap-interfaces, whole process (n=$P1_RUNS)"
+	home=$("$BIN/fixturehome" -o "$work/fixture" -alive $$)
+	got=$(env -i PATH="$PATH" HOME="$home" "$BIN/vmdump" --extcap-interfaces | grep -c '^interface ' || true)
+	((got >= 12)) || die "vmdump lists $got interfaces in the fixture home, want 12"
+	"$BIN/proctime" -metric p1 -n "$P1_RUNS" -home "$home" \
+		-cmd "vmdump=$BIN/vmdump --extcap-interfaces" \
+		-cmd "sshdump=$SSHDUMP --extcap-interfaces" \
+		-cmd "go-hello=$BIN/hello" \
+		-cmd "vmdump-dlts=$BIN/vmdump --extcap-interface x --extcap-dlts" >>"$RESULTS"
+	note "P1: in-process Go benchmark"
+	go test -run '^$' -bench 'ExtcapInterfaces' -benchtime 300x -count 5 . >>"$GOBENCH"
+fi
+if want p5; then
+	note "P5: pcap→pcapng Go benchmarks"
+	go test -run '^$' -bench 'Pump|IOCopy' -benchtime 1s -count 5 -cpu 1 ./extcap/ >>"$GOBENCH"
+fi
+
+# ------------------------------------------------------------------- lab
+if want p2 || want p3 || want p4 || want p6; then
+	note "building the lab VM"
+	coproc LAB { exec "$BIN/labctl" 2>"$work/labctl.err"; }
+	labpid=$LAB_PID
+	exec {labin}>&"${LAB[1]}"
+	while IFS= read -r line <&"${LAB[0]}"; do
+		[[ $line == READY ]] && break
+		[[ $line =~ ^LAB_[A-Z0-9_]+= ]] || die "labctl: unexpected output: $line"
+		eval "$line"
+	done
+	[[ -n ${LAB_VM:-} ]] || die "the lab did not start: $(cat "$work/labctl.err")"
+	lab() { # lab COMMAND... → "ok ..." or die
+		local reply
+		echo "$*" >&"$labin"
+		IFS= read -r reply <&"${LAB[0]}" || die "labctl gone: $(cat "$work/labctl.err")"
+		[[ $reply == ok* ]] || die "labctl $*: $reply"
+	}
+
+	# vmdump: a user whose vmdump config names the lab VM.
+	vhome=$work/vmdump-home
+	mkdir -p "$vhome/.config/vmdump" "$vhome/.ssh"
+	cat >"$vhome/.config/vmdump/config.toml" <<-EOF
+		[[vm]]
+		name = "bench"
+		host = "$LAB_VM"
+		port = $LAB_PORT
+		user = "$LAB_USER"
+		key = "$LAB_KEY"
+		interface = "$LAB_VETH1"
+	EOF
+	echo "$LAB_KNOWN_HOSTS_LINE" >"$vhome/.ssh/known_hosts"
+	VMID=$(env -i PATH="$PATH" HOME="$vhome" "$BIN/vmdump" --extcap-interfaces |
+		sed -n 's/^interface {value=\([^}]*\)}{display=Docker VM bench (config.*/\1/p')
+	[[ -n $VMID ]] || die "vmdump does not list the lab VM"
+	vmdump_capture() { # extra vmdump args...
+		echo env -i PATH="$PATH" HOME="$vhome" "$@" "$BIN/vmdump" --capture --extcap-interface "$VMID" --fifo '{fifo}'
+	}
+
+	# OpenSSH: the same key and pinned host key, nothing from ~/.ssh.
+	echo "$LAB_KNOWN_HOSTS_LINE" >"$work/known_hosts"
+	cat >"$BIN/ssh-to-fifo" <<-EOF
+		#!/bin/sh
+		# ssh-to-fifo FIFO [ssh options] REMOTE-COMMAND: the OpenSSH baselines.
+		fifo=\$1; shift
+		exec ssh -F /dev/null -i '$LAB_KEY' -o IdentitiesOnly=yes -o BatchMode=yes -o LogLevel=ERROR \\
+			-o UserKnownHostsFile='$work/known_hosts' -o StrictHostKeyChecking=yes -p $LAB_PORT \\
+			-l '$LAB_USER' "\$@" >"\$fifo"
+	EOF
+	chmod +x "$BIN/ssh-to-fifo"
+	sshdump_home=$work/sshdump-home
+	mkdir -p "$sshdump_home"
+
+	# Data segments from container 1 to the echo server: exactly one packet
+	# per message.
+	FILTER="tcp dst port $LAB_ECHO_PORT and (tcp[tcpflags] & tcp-push != 0)"
+
+	capture_cmd() { # TOOL → the command line (words) that captures FILTER into {fifo}
+		case $1 in
+		vmdump) echo "$(vmdump_capture) --extcap-capture-filter" ;;
+		sshdump) echo "env HOME=$sshdump_home $SSHDUMP --capture --extcap-interface sshdump --fifo {fifo}" \
+			"--remote-host $LAB_VM --remote-port $LAB_PORT --remote-username $LAB_USER --sshkey $LAB_KEY" \
+			"--remote-interface $LAB_VETH1 --remote-capture-command-select tcpdump --remote-sudo --remote-filter" ;;
+		openssh) echo "$BIN/ssh-to-fifo {fifo} $LAB_VM" ;;
+		esac
+	}
+	# measure METRIC TOOL fifolat-flags... : one run, the filter as the last
+	# argument (the OpenSSH recipe gets it inside its remote command).
+	measure() {
+		local metric=$1 tool=$2; shift 2
+		local -a cmd
+		read -r -a cmd <<<"$(capture_cmd "$tool")"
+		if [[ $tool == openssh ]]; then
+			cmd+=("sudo -n tcpdump --immediate-mode -U -w - -i $LAB_VETH1 '$FILTER'")
+		else
+			cmd+=("$FILTER")
+		fi
+		"$BIN/fifolat" -metric "$metric" -subject "$tool" "$@" -- "${cmd[@]}"
+	}
+fi
+
+if want p2; then
+	note "P2: start → first packet, steady traffic at $P2_RATE/s (n=$RUNS + 1 warm-up)"
+	lab traffic "$P2_RATE"
+	for ((r = 0; r <= RUNS; r++)); do
+		for tool in $(rotate "$r" vmdump sshdump openssh); do
+			if ((r == 0)); then # warm-up: first connection, caches
+				measure p2 "$tool" -mode first -timeout 60s >/dev/null
+			else
+				measure p2 "$tool" -mode first -timeout 60s >>"$RESULTS"
+			fi
+			sleep 1
+		done
+	done
+	lab stop
+fi
+
+if want p3; then
+	note "P3: latency at 10 packets/s, ${P3_SECONDS}s per run (n=$RUNS)"
+	lab traffic 10
+	for ((r = 0; r < RUNS; r++)); do
+		for tool in $(rotate "$r" vmdump sshdump openssh); do
+			measure p3 "$tool" -mode latency -duration "${P3_SECONDS}s" -timeout 60s >>"$RESULTS"
+			sleep 1
+		done
+	done
+	lab stop
+fi
+
+if want p4; then
+	note "P4: generating a ${P4_MB} MiB pcap file of 1500-byte packets"
+	big=$work/bulk.pcap
+	packets=$("$BIN/mkpcap" -o "$big" -mb "$P4_MB" -len 1500)
+	cat "$big" >/dev/null # in the page cache for every tool alike
+	note "P4: bulk throughput (n=$RUNS)"
+	for ((r = 0; r < RUNS; r++)); do
+		for tool in $(rotate "$r" vmdump openssh openssh-aes128gcm); do
+			case $tool in
+			vmdump) read -r -a cmd <<<"$(vmdump_capture "VMDUMP_BENCH_REMOTE_FILE=$big")" ;;
+			openssh) cmd=("$BIN/ssh-to-fifo" '{fifo}' "$LAB_VM" "cat $big") ;;
+			openssh-aes128gcm) cmd=("$BIN/ssh-to-fifo" '{fifo}' -c aes128-gcm@openssh.com "$LAB_VM" "cat $big") ;;
+			esac
+			rss=()
+			[[ $tool == vmdump ]] && rss=(-rss)
+			"$BIN/fifolat" -metric p4 -subject "$tool" -mode drain -expect "$packets" -timeout 600s "${rss[@]}" -- "${cmd[@]}" >>"$RESULTS"
+			sleep 1
+		done
+	done
+	rm -f "$big"
+fi
+
+if want p6; then
+	note "P6: RSS during a ${P6_MINUTES}-minute capture, traffic at $P6_RATE/s"
+	lab traffic "$P6_RATE"
+	read -r -a cmd <<<"$(vmdump_capture)"
+	"$BIN/fifolat" -metric p6 -subject vmdump -mode hold -rss -duration "${P6_MINUTES}m" \
+		-timeout "$(awk "BEGIN{print $P6_MINUTES * 60 + 300}")s" -- "${cmd[@]}" >>"$RESULTS"
+	printf 'p6_minutes\tvmdump\t%s\n' "$P6_MINUTES" >>"$RESULTS"
+	lab stop
+fi
+
+# ------------------------------------------------------------------ table
+{
+	echo "Run of $(date -u +%Y-%m-%dT%H:%MZ), vmdump $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD 2>/dev/null || echo '+changes')"
+	echo
+	echo "- machine: $(nproc) CPUs, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)," \
+		"AES-NI $(grep -qw aes /proc/cpuinfo && echo yes || echo no), Linux $(uname -r)"
+	echo "- $(go version | cut -d' ' -f3), $(tshark --version 2>/dev/null | head -1 | cut -d' ' -f1-3)," \
+		"sshdump $("$SSHDUMP" --version 2>/dev/null | head -1 | awk '{print $NF}'), $(ssh -V 2>&1 | cut -d, -f1)"
+	echo "- runs: P1 $P1_RUNS per tool, P2–P4 $RUNS per tool (P2 after one warm-up round), P3 ${P3_SECONDS} s each," \
+		"P4 ${P4_MB} MiB file, P6 ${P6_MINUTES} min at $P6_RATE messages/s"
+	echo
+	"$BIN/benchtable" -results "$RESULTS" -gobench "$GOBENCH"
+} | tee "$OUT/table.md"
+note "raw results in $OUT"
