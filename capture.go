@@ -25,6 +25,7 @@ import (
 // opened before anything that can fail; after that every failure is one line
 // on stderr (Wireshark shows it) and a non-zero exit.
 func capture(a extcap.Args, env vmctl.Env, log *slog.Logger, stderr io.Writer) int {
+	tuneGCForCapture()
 	fifo, err := extcap.OpenFIFO(a.Fifo)
 	if err != nil {
 		return fail(stderr, fmt.Errorf("cannot open Wireshark's pipe %s: %v", a.Fifo, err))
