@@ -65,6 +65,9 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 note "building vmdump and the bench tools"
+# The revision measured is the one built now (the tree may change during the run).
+rev="$(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD 2>/dev/null || echo '+changes')"
+started=$(date -u +%Y-%m-%dT%H:%MZ)
 mkdir -p "$BIN"
 go build -o "$BIN/vmdump" .
 for t in labctl fifolat proctime fixturehome mkpcap benchtable hello; do
@@ -241,7 +244,7 @@ fi
 
 # ------------------------------------------------------------------ table
 {
-	echo "Run of $(date -u +%Y-%m-%dT%H:%MZ), vmdump $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD 2>/dev/null || echo '+changes')"
+	echo "Run of $started, vmdump $rev"
 	echo
 	echo "- machine: $(nproc) CPUs, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)," \
 		"AES-NI $(grep -qw aes /proc/cpuinfo && echo yes || echo no), Linux $(uname -r)"
