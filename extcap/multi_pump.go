@@ -10,10 +10,9 @@ import (
 )
 
 // pumpRecords forwards the packet records of a pcap stream whose header h
-// has been read from br, as interface id of dst, until the stream ends. It
-// is Pump's loop after the interface is described, with the same flushing,
-// checks and errors (see Pump); PumpAll needs the interface number, which
-// Pump keeps to itself. Pump could be readPcapHeader + AddNIC + this.
+// has been read from br, as interface id of dst, until the stream ends: the
+// record loop of Pump and PumpAll (PumpAll describes its interfaces itself,
+// to keep their order). Flushing and checks: see Pump.
 func pumpRecords(dst *Writer, br *bufio.Reader, h pcapHeader, id int) (st Stats, err error) {
 	defer func() {
 		// Whatever ended the stream, hand Wireshark what arrived before it.

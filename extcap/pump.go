@@ -8,11 +8,8 @@ import (
 	"io"
 	"strconv"
 	"strings"
-	"time"
 	"unicode"
 	"unicode/utf8"
-
-	"github.com/google/gopacket"
 )
 
 // Stats counts what Pump forwarded: packets and their captured bytes.
@@ -66,67 +63,7 @@ func Pump(dst *Writer, src io.Reader, nic NIC) (st Stats, err error) {
 	if err != nil {
 		return st, err
 	}
-	defer func() {
-		// Whatever ended the stream, hand Wireshark what arrived before it.
-		if ferr := dst.Flush(); err == nil {
-			err = ferr
-		}
-	}()
-	var big []byte // for records larger than br's buffer
-	for {
-		if !recordBuffered(br, h.order) {
-			if err := dst.Flush(); err != nil {
-				return st, err
-			}
-		}
-		rec, err := br.Peek(recordHeaderLen)
-		if len(rec) < recordHeaderLen {
-			if len(rec) == 0 && err == io.EOF {
-				return st, nil
-			}
-			return st, readError(err)
-		}
-		sec, frac := h.order.Uint32(rec[0:4]), h.order.Uint32(rec[4:8])
-		caplen, orig := h.order.Uint32(rec[8:12]), h.order.Uint32(rec[12:16])
-		if caplen > maxSnaplen {
-			return st, fmt.Errorf("remote capture stream is corrupt: a packet claims %d captured bytes (at most %d)", caplen, maxSnaplen)
-		}
-		if caplen > orig {
-			return st, fmt.Errorf("remote capture stream is corrupt: a packet claims %d captured of %d bytes", caplen, orig)
-		}
-		ci := gopacket.CaptureInfo{
-			Timestamp:     time.Unix(int64(sec), int64(frac)*h.fracNanos),
-			CaptureLength: int(caplen),
-			Length:        int(orig),
-		}
-		size := recordHeaderLen + int(caplen)
-		inBuffer := size <= br.Size()
-		var data []byte
-		if inBuffer {
-			whole, err := br.Peek(size)
-			if len(whole) < size {
-				return st, readError(err)
-			}
-			data = whole[recordHeaderLen:]
-		} else {
-			if big == nil {
-				big = make([]byte, maxSnaplen)
-			}
-			br.Discard(recordHeaderLen)
-			data = big[:caplen]
-			if _, err := io.ReadFull(br, data); err != nil {
-				return st, readError(err)
-			}
-		}
-		if err := dst.WritePacket(id, ci, data); err != nil {
-			return st, err
-		}
-		if inBuffer {
-			br.Discard(size) // only now: data pointed into br's buffer
-		}
-		st.Packets++
-		st.Bytes += uint64(caplen)
-	}
+	return pumpRecords(dst, br, h, id)
 }
 
 // readError turns a failed read inside a record into the error Pump returns.
