@@ -10,13 +10,11 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"golang.org/x/crypto/ssh"
 )
 
 // RemoteCapture is tcpdump running on the VM, its pcap stream on Stdout.
 type RemoteCapture struct {
-	sess  *ssh.Session
+	sess  session
 	stdin io.WriteCloser
 	// stdinBusy serialises stdin's Write and Close: x/crypto/ssh's channel
 	// is not safe for a Write racing CloseWrite. A channel, not a mutex,
@@ -59,9 +57,9 @@ func (c *Conn) StartCapture(ctx context.Context, spec CaptureSpec, p Probe) (*Re
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	sess, err := c.client.NewSession()
+	sess, err := c.newSession()
 	if err != nil {
-		return nil, fmt.Errorf("cannot open an SSH session on %s: %s", c.label, oneLineErr(err))
+		return nil, err
 	}
 	r := &RemoteCapture{
 		sess:      sess,
@@ -72,7 +70,7 @@ func (c *Conn) StartCapture(ctx context.Context, spec CaptureSpec, p Probe) (*Re
 		exited:    make(chan struct{}),
 		stdinBusy: make(chan struct{}, 1),
 	}
-	sess.Stderr = r.stderr
+	sess.SetStderr(r.stderr)
 	var stdout io.Reader
 	if r.stdin, err = sess.StdinPipe(); err == nil {
 		stdout, err = sess.StdoutPipe()
@@ -154,7 +152,7 @@ func (r *RemoteCapture) Stop() error {
 			// A heartbeat is stuck on a full window; closing the
 			// session below ends it, and the VM sees EOF all the same.
 		}
-		_ = r.sess.Signal(ssh.SIGTERM)
+		r.sess.Terminate()
 		select {
 		case <-r.exited:
 		case <-time.After(stopGrace):
@@ -201,21 +199,7 @@ func (e *endWatcher) Read(p []byte) (int, error) {
 // even when Stop was called afterwards.
 func (r *RemoteCapture) Wait() error {
 	<-r.exited
-	exit := 0
-	var ee *ssh.ExitError
-	var missing *ssh.ExitMissingError
-	switch {
-	case r.waitErr == nil:
-	case errors.As(r.waitErr, &ee):
-		exit = ee.ExitStatus()
-		if ee.Signal() != "" && exit == 0 {
-			exit = 128 + signalNumber(ee.Signal())
-		}
-	case errors.As(r.waitErr, &missing):
-		exit = -1
-	default:
-		exit = -1
-	}
+	exit := exitStatus(r.waitErr)
 	stderr := r.stderr.String()
 	classified := ClassifyRemoteError(stderr, exit, r.probe, r.spec)
 	if r.stoppedByUs() {

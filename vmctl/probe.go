@@ -106,16 +106,17 @@ type probeRun struct {
 // that ended first; in the latter case run still holds the output that
 // arrived until then.
 func (c *Conn) runProbeCommand(ctx context.Context, cmd string, maxOut int) (run probeRun, err error) {
-	sess, err := c.client.NewSession()
+	sess, err := c.newSession()
 	if err != nil {
-		return run, fmt.Errorf("cannot open an SSH session on %s: %s", c.label, oneLineErr(err))
+		return run, err
 	}
 	defer sess.Close()
 	stdout := &tailBuffer{max: maxOut}
 	stderr := &tailBuffer{max: 8 << 10}
-	sess.Stdout, sess.Stderr = stdout, stderr
+	sess.SetStdout(stdout)
+	sess.SetStderr(stderr)
 	done := make(chan error, 1)
-	go func() { done <- sess.Run(cmd) }()
+	go func() { done <- runSession(sess, cmd) }()
 	select {
 	case run.err = <-done:
 	case <-ctx.Done():
