@@ -214,7 +214,11 @@ func captureSpec(a extcap.Args, vm vmctl.VM) (vmctl.CaptureSpec, error) {
 	if a.Priv != "" {
 		priv = vmctl.Priv(a.Priv)
 	}
-	return vmctl.CaptureSpec{Interface: iface, Snaplen: snap, Priv: priv}, nil
+	tool, err := a.CaptureToolValue()
+	if err != nil {
+		return vmctl.CaptureSpec{}, err
+	}
+	return vmctl.CaptureSpec{Interface: iface, Snaplen: snap, Priv: priv, Tool: vmctl.Tool(tool)}, nil
 }
 
 func failUnlessStopped(ctx context.Context, stderr io.Writer, err error) int {

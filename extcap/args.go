@@ -41,6 +41,8 @@ type Args struct {
 	KeyPassphrase    string `long:"ssh-key-passphrase" description:"passphrase of --ssh-key"`
 	AcceptNewHostKey string `long:"host-key-policy" description:"strict|accept-new"`
 	Reconnect        string `long:"reconnect" description:"off|on: reconnect after link loss"`
+	CaptureTool      string `long:"capture-tool" description:"auto|tcpdump|agent: what captures in the VM"`
+	InstallTcpdump   string `long:"install-tcpdump" description:"off|on: install a missing tcpdump first"`
 	LogLevel         string `long:"log-level" description:"message|info|debug|noisy"`
 	LogFile          string `long:"log-file" description:"file to log to"`
 
@@ -125,6 +127,8 @@ func (a Args) LogValue() slog.Value {
 		slog.String("ssh_key_passphrase", redact(a.KeyPassphrase)),
 		slog.String("host_key_policy", a.AcceptNewHostKey),
 		slog.String("reconnect", a.Reconnect),
+		slog.String("capture_tool", a.CaptureTool),
+		slog.String("install_tcpdump", a.InstallTcpdump),
 		slog.String("log_level", a.LogLevel),
 		slog.String("log_file", a.LogFile),
 	)

@@ -20,6 +20,13 @@ const (
 	ArgLogFile
 )
 
+// Options added later take numbers after ArgMoreInterfaces (multi_dialog.go),
+// so that no earlier number moves.
+const (
+	ArgCaptureTool = ArgMoreInterfaces + 1 + iota
+	ArgInstallTcpdump
+)
+
 // Dialog tab names, in the order Wireshark shows them (first appearance).
 const (
 	GroupCapture = "Capture"
@@ -65,6 +72,16 @@ func DialogArgs(d DialogDefaults) []Arg {
 			Number: ArgReconnect, Call: CallReconnect, Display: "Link loss", Type: "selector",
 			Tooltip: "What to do when the SSH connection to the VM drops",
 			Group:   GroupCapture, Values: reconnectSelector.values(),
+		},
+		{
+			Number: ArgCaptureTool, Call: CallCaptureTool, Display: "Capture program", Type: "selector",
+			Tooltip: "What captures in the VM: its tcpdump, or vmdump's own capture agent (uploaded for the capture and removed after)",
+			Group:   GroupCapture, Values: captureToolSelector.values(),
+		},
+		{
+			Number: ArgInstallTcpdump, Call: CallInstallTcpdump, Display: "Missing tcpdump", Type: "selector",
+			Tooltip: "When the VM has no tcpdump: install it with the VM's package manager before capturing (never prompts; bounded time)",
+			Group:   GroupCapture, Values: installTcpdumpSelector.values(),
 		},
 		{
 			Number: ArgSSHUser, Call: CallSSHUser, Display: "SSH user", Type: "string",

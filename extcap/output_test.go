@@ -92,6 +92,13 @@ var dialogTail = []string{
 	"arg {number=4}{call=--reconnect}{display=Link loss}{type=selector}{tooltip=What to do when the SSH connection to the VM drops}{required=false}{group=Capture}",
 	"value {arg=4}{value=off}{display=Stop when the link is lost}{default=true}",
 	"value {arg=4}{value=on}{display=Reconnect after link loss}",
+	"arg {number=14}{call=--capture-tool}{display=Capture program}{type=selector}{tooltip=What captures in the VM: its tcpdump, or vmdump's own capture agent (uploaded for the capture and removed after)}{required=false}{group=Capture}",
+	"value {arg=14}{value=auto}{display=Automatic: tcpdump, or vmdump's agent when the VM has none}{default=true}",
+	"value {arg=14}{value=tcpdump}{display=tcpdump only}",
+	"value {arg=14}{value=agent}{display=vmdump's capture agent}",
+	"arg {number=15}{call=--install-tcpdump}{display=Missing tcpdump}{type=selector}{tooltip=When the VM has no tcpdump: install it with the VM's package manager before capturing (never prompts; bounded time)}{required=false}{group=Capture}",
+	"value {arg=15}{value=off}{display=Say how to install it}{default=true}",
+	"value {arg=15}{value=on}{display=Install it with the VM's package manager}",
 	"", // ssh-user
 	"", // ssh-port
 	"arg {number=7}{call=--ssh-key}{display=SSH private key}{type=fileselect}{tooltip=Private key file (default: the VM manager's key, then your SSH agent and ~/.ssh keys)}{required=false}{mustexist=true}{group=SSH}",
@@ -111,8 +118,8 @@ var dialogTail = []string{
 
 func dialogWant(head []string, user, port string) []string {
 	tail := append([]string(nil), dialogTail...)
-	tail[11] = "arg {number=5}{call=--ssh-user}{display=SSH user}{type=string}{tooltip=User to log in as (default: the one the VM manager configured)}" + user + "{required=false}{group=SSH}"
-	tail[12] = "arg {number=6}{call=--ssh-port}{display=SSH port}{type=unsigned}{tooltip=SSH port of the VM (default: the one the VM manager configured)}" + port + "{range=1,65535}{required=false}{group=SSH}"
+	tail[18] = "arg {number=5}{call=--ssh-user}{display=SSH user}{type=string}{tooltip=User to log in as (default: the one the VM manager configured)}" + user + "{required=false}{group=SSH}"
+	tail[19] = "arg {number=6}{call=--ssh-port}{display=SSH port}{type=unsigned}{tooltip=SSH port of the VM (default: the one the VM manager configured)}" + port + "{range=1,65535}{required=false}{group=SSH}"
 	return append(head, tail...)
 }
 

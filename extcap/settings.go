@@ -25,6 +25,8 @@ const (
 	CallHostKeyPolicy   = "--host-key-policy"
 	CallLogLevel        = "--log-level"
 	CallLogFile         = "--log-file"
+	CallCaptureTool     = "--capture-tool"
+	CallInstallTcpdump  = "--install-tcpdump"
 )
 
 // maxSnaplen is the largest capture length vmdump accepts, both as the
@@ -75,6 +77,17 @@ var (
 	reconnectSelector = selector{CallReconnect, []choice{
 		{"off", "Stop when the link is lost"},
 		{"on", "Reconnect after link loss"},
+	}}
+	// captureToolSelector: auto is tcpdump when the VM has it, else the
+	// capture agent (issue 7).
+	captureToolSelector = selector{CallCaptureTool, []choice{
+		{"auto", "Automatic: tcpdump, or vmdump's agent when the VM has none"},
+		{"tcpdump", "tcpdump only"},
+		{"agent", "vmdump's capture agent"},
+	}}
+	installTcpdumpSelector = selector{CallInstallTcpdump, []choice{
+		{"off", "Say how to install it"},
+		{"on", "Install it with the VM's package manager"},
 	}}
 	hostKeySelector = selector{CallHostKeyPolicy, []choice{
 		{"strict", "Strict: the host key must already be known"},
@@ -172,6 +185,13 @@ func (a Args) PayloadOnlyOn() bool { return payloadOnlySelector.is(a.PayloadOnly
 // means off.
 func (a Args) ReconnectOn() bool { return reconnectSelector.is(a.Reconnect, "on") }
 
+// CaptureToolValue is "auto" (absent), "tcpdump" or "agent".
+func (a Args) CaptureToolValue() (string, error) { return captureToolSelector.parse(a.CaptureTool) }
+
+// InstallTcpdumpOn reports whether a missing tcpdump is installed before
+// the capture. Absent means off.
+func (a Args) InstallTcpdumpOn() bool { return installTcpdumpSelector.is(a.InstallTcpdump, "on") }
+
 // HostKeyAcceptNew reports whether an unknown host key is accepted and
 // remembered. Absent (or invalid) means strict.
 func (a Args) HostKeyAcceptNew() bool { return hostKeySelector.is(a.AcceptNewHostKey, "accept-new") }
@@ -225,6 +245,8 @@ func (a Args) Validate() error {
 		func() error { _, err := a.SnaplenValue(); return err },
 		func() error { _, err := a.PrivValue(); return err },
 		func() error { _, err := reconnectSelector.parse(a.Reconnect); return err },
+		func() error { _, err := a.CaptureToolValue(); return err },
+		func() error { _, err := installTcpdumpSelector.parse(a.InstallTcpdump); return err },
 		func() error { _, err := a.SSHPortValue(); return err },
 		func() error { _, err := hostKeySelector.parse(a.AcceptNewHostKey); return err },
 		func() error { _, err := a.LogLevelValue(); return err },

@@ -26,6 +26,9 @@ type CaptureSpec struct {
 	Filter    string // BPF, as built by BuildFilter; "" captures everything
 	Snaplen   int    // 0: tcpdump's default (262144)
 	Priv      Priv   // "" means PrivAuto
+	// Tool is what captures on the VM: ToolAuto ("", tcpdump when the
+	// probe found it, else the capture agent), ToolTcpdump or ToolAgent.
+	Tool Tool
 	// Heartbeat is how often vmdump writes a line to the command's stdin
 	// (default 5s). The VM ends the capture when lines stop for about
 	// two to four heartbeats (at least 10-20 s): the link is gone.
@@ -37,6 +40,15 @@ type CaptureSpec struct {
 	// from Wireshark's dialog.
 	BenchRemoteFile string
 }
+
+// Tool is the program that captures on the VM.
+type Tool string
+
+const (
+	ToolAuto    Tool = "auto"
+	ToolTcpdump Tool = "tcpdump"
+	ToolAgent   Tool = "agent" // vmdump's capture agent, uploaded for the capture
+)
 
 func (s CaptureSpec) heartbeat() time.Duration {
 	if s.Heartbeat <= 0 {
