@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -127,5 +129,62 @@ func TestHTTPArguments(t *testing.T) {
 				t.Errorf("stderr %q does not mention %q", stderr.String(), c.wantErr)
 			}
 		})
+	}
+}
+
+// The demo's own client must work against a real HTTP/1.1 server (net/http's),
+// request after request over one connection.
+func TestHTTPGetAgainstNetHTTP(t *testing.T) {
+	var agents, paths []string
+	var conns int
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		agents = append(agents, r.UserAgent())
+		paths = append(paths, r.URL.Path)
+		w.Write([]byte(`{"ok":true}`))
+	}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns++
+		}
+	}
+	srv.Start()
+	defer srv.Close()
+	sum, err := httpGet(context.Background(), httpConfig{Addr: srv.Listener.Addr().String(), Path: "/orders/%d", Count: 3, Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Sent != 3 || sum.Echoed != 3 {
+		t.Fatalf("summary %+v, want 3 answered", sum)
+	}
+	if strings.Join(paths, " ") != "/orders/0 /orders/1 /orders/2" || agents[0] != httpUserAgent || conns != 1 {
+		t.Fatalf("server saw paths %v, agents %v over %d connections; want 3 requests by %s over 1", paths, agents, conns, httpUserAgent)
+	}
+}
+
+// A HEAD answer has no body, and HTTP/1.0 without keep-alive is closed
+// after one answer, as net/http's client expects.
+func TestHTTPServerHeadAndClose(t *testing.T) {
+	addr := startHTTP(t)
+	resp, err := http.Head("http://" + addr + "/orders/7")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.ContentLength <= 0 {
+		t.Fatalf("HEAD: status %d, length %d", resp.StatusCode, resp.ContentLength)
+	}
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	io.WriteString(c, "GET /orders/9 HTTP/1.0\r\n\r\n")
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	all, err := io.ReadAll(c) // ends only if the server closes
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.HasPrefix(all, []byte("HTTP/1.1 200 OK\r\n")) || !bytes.Contains(all, []byte(`"order":"9"`)) {
+		t.Fatalf("HTTP/1.0 answer %q", all)
 	}
 }
