@@ -11,6 +11,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/vmdump/vmdump/internal/lazyre"
 )
 
 // `vmdump demo` registers its stand-in VM in the user's config.toml as one
@@ -32,7 +34,7 @@ const (
 )
 
 // demoBlockStart matches a block's first line and captures the owner pid.
-var demoBlockStart = regexp.MustCompile(`^# >>> vmdump demo \(pid (\d+)\)`)
+var demoBlockStart = lazyre.New(`^# >>> vmdump demo \(pid (\d+)\)`)
 
 // demoVM is what the demo writes into its [[vm]] table.
 type demoVM struct {
@@ -69,7 +71,7 @@ func withoutDemoBlocks(content []byte, drop func(pid int) bool) (out []byte, rem
 	lines := strings.SplitAfter(string(content), "\n")
 	var b strings.Builder
 	for i := 0; i < len(lines); i++ {
-		m := demoBlockStart.FindStringSubmatch(strings.TrimRight(lines[i], "\r\n"))
+		m := demoBlockStart().FindStringSubmatch(strings.TrimRight(lines[i], "\r\n"))
 		if m == nil {
 			b.WriteString(lines[i])
 			continue
@@ -81,7 +83,7 @@ func withoutDemoBlocks(content []byte, drop func(pid int) bool) (out []byte, rem
 				end = j
 				break
 			}
-			if demoBlockStart.MatchString(lines[j]) {
+			if demoBlockStart().MatchString(lines[j]) {
 				break
 			}
 		}

@@ -3,8 +3,9 @@ package install
 import (
 	"bufio"
 	"bytes"
-	"regexp"
 	"strings"
+
+	"github.com/vmdump/vmdump/internal/lazyre"
 )
 
 // Folders is what `tshark -G folders` says about the folders that matter for
@@ -75,20 +76,20 @@ func splitFolderLine(line string) (label, value string, ok bool) {
 
 // versionRE finds the first dotted version number, e.g. "4.0.17" in
 // "TShark (Wireshark) 4.0.17 (Git v4.0.17 packaged as 4.0.17-0+deb12u3).".
-var versionRE = regexp.MustCompile(`\b(\d+)\.(\d+)(?:\.(\d+))?\b`)
+var versionRE = lazyre.New(`\b(\d+)\.(\d+)(?:\.(\d+))?\b`)
 
 // ParseVersion returns the Wireshark version from the first line of
 // `tshark --version` ("TShark (Wireshark) 4.0.17 (...)"), or "" when that
 // line has none.
 func ParseVersion(out []byte) string {
 	first, _, _ := bytes.Cut(out, []byte("\n"))
-	return versionRE.FindString(string(first))
+	return versionRE().FindString(string(first))
 }
 
 // newExtcapFolder reports whether Wireshark version v (as from ParseVersion)
 // uses the 4.1+ personal extcap folder. ok is false when v is not a version.
 func newExtcapFolder(v string) (isNew, ok bool) {
-	m := versionRE.FindStringSubmatch(v)
+	m := versionRE().FindStringSubmatch(v)
 	if m == nil {
 		return false, false
 	}

@@ -6,11 +6,12 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"regexp"
 	"strings"
 	"syscall"
 	"time"
 	"unicode/utf8"
+
+	"github.com/vmdump/vmdump/internal/lazyre"
 )
 
 type dialStage int
@@ -20,7 +21,7 @@ const (
 	stageHandshake                  // SSH key exchange, host key, login
 )
 
-var peerOffered = regexp.MustCompile(`peer offered: \[([^\]]*)\]`)
+var peerOffered = lazyre.New(`peer offered: \[([^\]]*)\]`)
 
 // dialError turns a failed connect or handshake into one line that says what
 // went wrong and what to do. ctx is the caller's context: when it was
@@ -46,7 +47,7 @@ func dialError(ctx, hctx context.Context, stage dialStage, label string, t sshTa
 	switch {
 	case strings.Contains(lower, "no common algorithm for host key") && hk.noCommonAlgorithm != nil:
 		offered := ""
-		if m := peerOffered.FindStringSubmatch(msg); m != nil {
+		if m := peerOffered().FindStringSubmatch(msg); m != nil {
 			offered = strings.ReplaceAll(m[1], `"`, "")
 		}
 		return hk.noCommonAlgorithm(offered)

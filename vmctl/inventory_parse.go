@@ -5,11 +5,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"unicode"
+
+	"github.com/vmdump/vmdump/internal/lazyre"
 )
 
 // Bounds on what a VM's answer may make vmdump keep.
@@ -445,10 +446,10 @@ func parseIPJSON(val string) []rawNIC {
 
 // ipLinkLine is one line of `ip -o link` (iproute2 or busybox):
 // "3: veth1a2b3c4@if2: <BROADCAST,...> mtu 1500 ... master docker0 state UP ...\    link/ether 6e:... brd ...".
-var ipLinkLine = regexp.MustCompile(`^\s*(\d+):\s+([^:@\s]+)(?:@([^:\s]+))?:\s+<([^>]*)>(.*)$`)
+var ipLinkLine = lazyre.New(`^\s*(\d+):\s+([^:@\s]+)(?:@([^:\s]+))?:\s+<([^>]*)>(.*)$`)
 
 func parseIPLinkLine(line string) (rawNIC, bool) {
-	m := ipLinkLine.FindStringSubmatch(line)
+	m := ipLinkLine().FindStringSubmatch(line)
 	if m == nil || !validNICName(m[2]) {
 		return rawNIC{}, false
 	}
@@ -643,18 +644,18 @@ func engineTitle(name string) string {
 // → "iproute2 6.1.0"; "BusyBox v1.35.0 (...) multi-call binary." →
 // "busybox 1.35.0".
 func ipVersion(v string) string {
-	if m := iproute2Version.FindStringSubmatch(v); m != nil {
+	if m := iproute2Version().FindStringSubmatch(v); m != nil {
 		return "iproute2 " + cleanInventoryText(m[1])
 	}
-	if m := busyboxVersion.FindStringSubmatch(v); m != nil {
+	if m := busyboxVersion().FindStringSubmatch(v); m != nil {
 		return "busybox " + cleanInventoryText(m[1])
 	}
 	return cleanInventoryText(v)
 }
 
 var (
-	iproute2Version = regexp.MustCompile(`iproute2-([^\s,]+)`)
-	busyboxVersion  = regexp.MustCompile(`BusyBox v(\S+)`)
+	iproute2Version = lazyre.New(`iproute2-([^\s,]+)`)
+	busyboxVersion  = lazyre.New(`BusyBox v(\S+)`)
 )
 
 // validNICName accepts what Linux accepts as an interface name: 1-15 bytes,

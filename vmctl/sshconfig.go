@@ -7,11 +7,12 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 
 	"github.com/kevinburke/ssh_config"
+
+	"github.com/vmdump/vmdump/internal/lazyre"
 )
 
 // sshTarget is one SSH endpoint after ~/.ssh/config has been applied: what
@@ -63,14 +64,14 @@ func loadUserSSHConfig(path string, log *slog.Logger) *ssh_config.Config {
 	return nil
 }
 
-var matchLine = regexp.MustCompile(`(?im)^([ \t]*)match([ \t=]+)(.*)$`)
+var matchLine = lazyre.New(`(?im)^([ \t]*)match([ \t=]+)(.*)$`)
 
 // neutraliseMatch turns every Match line the parser cannot handle into
 // `Host !*`, a block that matches no host, so its settings apply nowhere
 // (never to the wrong host).
 func neutraliseMatch(data []byte) []byte {
-	return matchLine.ReplaceAllFunc(data, func(line []byte) []byte {
-		m := matchLine.FindSubmatch(line)
+	return matchLine().ReplaceAllFunc(data, func(line []byte) []byte {
+		m := matchLine().FindSubmatch(line)
 		crit := strings.ToLower(strings.Fields(string(m[3]) + " x")[0])
 		if crit == "host" || crit == "all" {
 			return line

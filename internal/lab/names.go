@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/vmdump/vmdump/internal/lazyre"
 )
 
 // Naming. Every name a lab creates says which process owns it, so that a
@@ -40,8 +42,8 @@ const (
 )
 
 var (
-	nsNameRE  = regexp.MustCompile(`^vmd([0-9]+)n[0-9]+(c[12])?$`)
-	tmpNameRE = regexp.MustCompile(`^vmd([0-9]+)(n[0-9]+)?-`)
+	nsNameRE  = lazyre.New(`^vmd([0-9]+)n[0-9]+(c[12])?$`)
+	tmpNameRE = lazyre.New(`^vmd([0-9]+)(n[0-9]+)?-`)
 	labSeq    atomic.Int64
 )
 

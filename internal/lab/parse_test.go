@@ -103,9 +103,9 @@ func TestOwnerPid(t *testing.T) {
 		{"vmdump-notes", true, 0},
 	}
 	for _, c := range cases {
-		re := nsNameRE
+		re := nsNameRE()
 		if c.tmp {
-			re = tmpNameRE
+			re = tmpNameRE()
 		}
 		if got := ownerPid(c.name, re); got != c.pid {
 			t.Errorf("ownerPid(%q) = %d, want %d", c.name, got, c.pid)

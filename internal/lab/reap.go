@@ -7,9 +7,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/vmdump/vmdump/internal/lazyre"
 )
 
 // reapStale removes what labs of dead processes left behind: a test binary
@@ -23,7 +24,7 @@ func reapStale() error {
 	var deadNS []string
 	if entries, err := os.ReadDir(netnsDir); err == nil {
 		for _, e := range entries {
-			if pid := ownerPid(e.Name(), nsNameRE); pid != 0 && !pidAlive(pid) {
+			if pid := ownerPid(e.Name(), nsNameRE()); pid != 0 && !pidAlive(pid) {
 				deadNS = append(deadNS, e.Name())
 			}
 		}
@@ -39,7 +40,7 @@ func reapStale() error {
 				continue
 			}
 			alias, _ := os.ReadFile(filepath.Join("/sys/class/net", l.Name(), "ifalias"))
-			if pid := ownerPid(strings.TrimSpace(string(alias)), nsNameRE); pid != 0 && !pidAlive(pid) {
+			if pid := ownerPid(strings.TrimSpace(string(alias)), nsNameRE()); pid != 0 && !pidAlive(pid) {
 				_, err := run("ip", "link", "del", l.Name())
 				errs = append(errs, err)
 			}
@@ -52,7 +53,7 @@ func reapStale() error {
 	}
 	if files, err := filepath.Glob(filepath.Join(sudoersDir, userPrefix+"*")); err == nil {
 		for _, f := range files {
-			if pid := ownerPid(sudoersOwner(f), nsNameRE); pid != 0 && !pidAlive(pid) {
+			if pid := ownerPid(sudoersOwner(f), nsNameRE()); pid != 0 && !pidAlive(pid) {
 				user := filepath.Base(f)
 				errs = append(errs, os.Remove(f), resetUser(user))
 			}
@@ -60,7 +61,7 @@ func reapStale() error {
 	}
 	if dirs, err := filepath.Glob(filepath.Join(os.TempDir(), "vmd*")); err == nil {
 		for _, d := range dirs {
-			if pid := ownerPid(filepath.Base(d), tmpNameRE); pid != 0 && !pidAlive(pid) {
+			if pid := ownerPid(filepath.Base(d), tmpNameRE()); pid != 0 && !pidAlive(pid) {
 				errs = append(errs, os.RemoveAll(d))
 			}
 		}
@@ -109,7 +110,7 @@ func reapFallbackRoutes() error {
 
 // labIndexOfNet reads N out of "10.231.N.0/30".
 func labIndexOfNet(dst string) (int, bool) {
-	m := linkNetRE.FindStringSubmatch(dst)
+	m := linkNetRE().FindStringSubmatch(dst)
 	if m == nil {
 		return 0, false
 	}
@@ -117,4 +118,4 @@ func labIndexOfNet(dst string) (int, bool) {
 	return n, err == nil && n >= 1 && n <= maxIndex
 }
 
-var linkNetRE = regexp.MustCompile(`^10\.231\.([0-9]+)\.0/30$`)
+var linkNetRE = lazyre.New(`^10\.231\.([0-9]+)\.0/30$`)
