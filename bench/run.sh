@@ -69,7 +69,7 @@ note "building vmdump and the bench tools"
 rev="$(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD 2>/dev/null || echo '+changes')"
 started=$(date -u +%Y-%m-%dT%H:%MZ)
 mkdir -p "$BIN"
-go build -o "$BIN/vmdump" .
+CGO_ENABLED=0 go build -o "$BIN/vmdump" . # as the README builds it
 for t in labctl fifolat proctime fixturehome mkpcap benchtable hello; do
 	go build -o "$BIN/$t" "./bench/cmd/$t"
 done
