@@ -33,13 +33,13 @@ func runExtcap(argv []string, stdout, stderr io.Writer) int {
 
 	switch a.Mode() {
 	case extcap.ModeInterfaces:
-		var ifaces []extcap.Interface
 		// Of several vmdump copies Wireshark can see, only the one it runs
 		// first lists the VMs; the others would list each VM twice.
-		if primary, _ := install.PrimaryCopy(install.LocalEnv(), install.SelfPath(), a.ExtcapVersion); primary {
-			ifaces = interfaceList(env, vmctl.Discover(env))
+		self := install.SelfPath()
+		if primary, _ := install.PrimaryCopy(install.LocalEnv(), self, a.ExtcapVersion); primary {
+			return exitStatus(stderr, writeInterfaceList(stdout, env, self))
 		}
-		return exitStatus(stderr, extcap.WriteInterfaces(stdout, version(), helpURL, ifaces, toolbarControls()))
+		return exitStatus(stderr, extcap.WriteInterfaces(stdout, version(), helpURL, nil, toolbarControls()))
 	case extcap.ModeDLTs:
 		return exitStatus(stderr, extcap.WriteDLTs(stdout, extcap.EthernetDLT))
 	case extcap.ModeConfig:

@@ -28,6 +28,7 @@ const (
 // block the listing forever.
 func discReadFile(path string, max int64) ([]byte, error) {
 	fi, err := os.Stat(path)
+	noteStat(path, fi, err)
 	if err != nil {
 		return nil, err
 	}
@@ -60,7 +61,8 @@ func discExists(path string) bool {
 	if path == "" {
 		return false
 	}
-	_, err := os.Stat(path)
+	fi, err := os.Stat(path)
+	noteStat(path, fi, err)
 	return err == nil
 }
 
@@ -70,6 +72,7 @@ func discIsDir(path string) bool {
 		return false
 	}
 	fi, err := os.Stat(path)
+	noteStat(path, fi, err)
 	return err == nil && fi.IsDir()
 }
 
@@ -79,6 +82,7 @@ func discIsFile(path string) bool {
 		return false
 	}
 	fi, err := os.Stat(path)
+	noteStat(path, fi, err)
 	return err == nil && fi.Mode().IsRegular()
 }
 
@@ -89,6 +93,7 @@ func discSubdirs(dir string) ([]string, error) {
 	if dir == "" {
 		return nil, nil
 	}
+	noteDir(dir)
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
@@ -116,6 +121,7 @@ func discFiles(dir, suffix string) ([]string, error) {
 	if dir == "" {
 		return nil, nil
 	}
+	noteDir(dir)
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {

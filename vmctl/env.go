@@ -75,7 +75,9 @@ func (e Env) getenv(key string) string {
 	if e.Getenv == nil {
 		return ""
 	}
-	return e.Getenv(key)
+	v := e.Getenv(key)
+	noteEnv(key, v)
+	return v
 }
 
 // envDir returns the directory named by an environment variable, or "" when
@@ -138,7 +140,9 @@ func (e Env) alive(pid int) bool {
 	if pid <= 0 || e.ProcessAlive == nil {
 		return false
 	}
-	return e.ProcessAlive(pid)
+	alive := e.ProcessAlive(pid)
+	noteProcess(pid, alive)
+	return alive
 }
 
 var discDiscardLogger = slog.New(slog.NewTextHandler(io.Discard, nil))

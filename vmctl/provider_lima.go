@@ -6,8 +6,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-
-	"github.com/kevinburke/ssh_config"
 )
 
 // findLima lists Lima instances: the subdirectories of $LIMA_HOME or
@@ -166,18 +164,18 @@ func limaParseSSHConfig(data []byte) (limaSSH, string) {
 	if len(strings.TrimSpace(string(data))) == 0 {
 		return limaSSH{}, "is empty"
 	}
-	var host *ssh_config.Host
+	var host *sshcfgHost
 	for _, part := range sshcfgSplit(data) {
 		if part.includes != nil {
 			continue
 		}
-		cfg, err := ssh_config.DecodeBytes(part.text)
+		hosts, err := sshcfgSkim(part.text)
 		if err != nil {
 			return limaSSH{}, "is not an OpenSSH config (" + discOneLine(err.Error()) + ")"
 		}
-		for _, h := range cfg.Hosts {
-			if len(sshcfgAliases(&ssh_config.Config{Hosts: []*ssh_config.Host{h}})) > 0 {
-				host = h
+		for i := range hosts {
+			if len(hosts[i].aliases()) > 0 {
+				host = &hosts[i]
 				break
 			}
 		}
@@ -188,30 +186,11 @@ func limaParseSSHConfig(data []byte) (limaSSH, string) {
 	if host == nil {
 		return limaSSH{}, "has no Host block"
 	}
-	var s limaSSH
-	portText := ""
-	for _, n := range host.Nodes {
-		kv, ok := n.(*ssh_config.KV)
-		if !ok {
-			continue
-		}
-		switch strings.ToLower(kv.Key) {
-		case "hostname":
-			if s.HostName == "" {
-				s.HostName = kv.Value
-			}
-		case "port":
-			if portText == "" {
-				portText = kv.Value
-			}
-		case "user":
-			if s.User == "" {
-				s.User = kv.Value
-			}
-		case "identityfile":
-			if kv.Value != "" {
-				s.IdentityFiles = append(s.IdentityFiles, kv.Value)
-			}
+	s := limaSSH{HostName: host.first("hostname"), User: host.first("user")}
+	portText := host.first("port")
+	for _, kv := range host.kv {
+		if kv.key == "identityfile" && kv.value != "" {
+			s.IdentityFiles = append(s.IdentityFiles, kv.value)
 		}
 	}
 	if portText == "" {

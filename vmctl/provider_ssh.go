@@ -7,8 +7,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-
-	"github.com/kevinburke/ssh_config"
 )
 
 // findSSHConfigHosts lists every concrete Host alias of ~/.ssh/config and
@@ -17,10 +15,10 @@ import (
 // SSHAlias set: the dialer resolves it through ~/.ssh/config at dial time,
 // exactly as `ssh <alias>` would. Host keys are checked against known_hosts.
 //
-// The file is parsed with github.com/kevinburke/ssh_config, but Include and
-// Match are handled here (sshcfgSplit): the library would resolve Include
-// against the real home directory and read whatever it names, and it refuses
-// `Match exec`, which we could not evaluate without running a command anyway.
+// The file is read with sshcfgSkim (sshconfig_skim.go says why not with
+// the library the dialer uses); Include and Match are handled here
+// (sshcfgSplit): Includes resolve against the Env's home, and `Match exec`
+// could not be evaluated without running a command.
 func findSSHConfigHosts(env Env) []VM {
 	cfg, err := LoadConfig(env)
 	if err != nil || !cfg.SSHConfigHosts {
@@ -29,7 +27,7 @@ func findSSHConfigHosts(env Env) []VM {
 	var vms []VM
 	seen := map[string]bool{}
 	for _, f := range sshcfgLoadUser(env) {
-		for _, alias := range sshcfgAliases(f.cfg) {
+		for _, alias := range sshcfgAliases(f.hosts) {
 			if seen[alias] {
 				continue
 			}
@@ -62,23 +60,25 @@ func sshcfgAliasTargets(env Env) map[string]discSSHTarget {
 	files := sshcfgLoadUser(env)
 	get := func(alias, key string) string {
 		for _, f := range files {
-			if v, err := f.cfg.Get(alias, key); err == nil && v != "" {
-				return v
+			for _, h := range f.hosts {
+				if v := h.first(key); v != "" && h.matches(alias) {
+					return v
+				}
 			}
 		}
 		return ""
 	}
 	out := map[string]discSSHTarget{}
 	for _, f := range files {
-		for _, alias := range sshcfgAliases(f.cfg) {
+		for _, alias := range sshcfgAliases(f.hosts) {
 			if _, ok := out[alias]; ok {
 				continue
 			}
-			t := discSSHTarget{HostName: alias, Port: 22, User: get(alias, "User")}
-			if h := get(alias, "HostName"); h != "" {
+			t := discSSHTarget{HostName: alias, Port: 22, User: get(alias, "user")}
+			if h := get(alias, "hostname"); h != "" {
 				t.HostName = strings.ReplaceAll(h, "%h", alias)
 			}
-			if p, err := strconv.Atoi(get(alias, "Port")); err == nil && p > 0 && p < 65536 {
+			if p, err := strconv.Atoi(get(alias, "port")); err == nil && p > 0 && p < 65536 {
 				t.Port = p
 			}
 			out[alias] = t
@@ -89,24 +89,18 @@ func sshcfgAliasTargets(env Env) map[string]discSSHTarget {
 
 // sshcfgAliases returns the concrete aliases of a parsed file: Host patterns
 // without wildcards or negation, in order.
-func sshcfgAliases(cfg *ssh_config.Config) []string {
+func sshcfgAliases(hosts []sshcfgHost) []string {
 	var out []string
-	for _, h := range cfg.Hosts {
-		for _, p := range h.Patterns {
-			s := p.String()
-			if s == "" || strings.ContainsAny(s, "*?!") {
-				continue
-			}
-			out = append(out, s)
-		}
+	for _, h := range hosts {
+		out = append(out, h.aliases()...)
 	}
 	return out
 }
 
 // sshcfgFile is one parsed piece of an ssh config, in file order.
 type sshcfgFile struct {
-	path string
-	cfg  *ssh_config.Config
+	path  string
+	hosts []sshcfgHost
 }
 
 // sshcfgMaxFiles and sshcfgMaxDepth bound Include expansion (loops, globs
@@ -143,12 +137,12 @@ func sshcfgLoadFile(env Env, path string, depth int, budget *int, out *[]sshcfgF
 	}
 	for _, part := range sshcfgSplit(data) {
 		if part.includes == nil {
-			cfg, err := ssh_config.DecodeBytes(part.text)
+			hosts, err := sshcfgSkim(part.text)
 			if err != nil {
 				env.logger().Warn("ssh config not understood; its hosts are not listed", "file", path, "err", discOneLine(err.Error()))
 				continue
 			}
-			*out = append(*out, sshcfgFile{path: path, cfg: cfg})
+			*out = append(*out, sshcfgFile{path: path, hosts: hosts})
 			continue
 		}
 		for _, pattern := range part.includes {
@@ -173,6 +167,7 @@ func sshcfgIncludeMatches(env Env, pattern string) []string {
 			return nil
 		}
 	}
+	noteGlob(p)
 	matches, err := filepath.Glob(p)
 	if err != nil {
 		env.logger().Debug("bad Include pattern in ssh config", "pattern", pattern, "err", err)

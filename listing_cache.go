@@ -1,0 +1,137 @@
+package main
+
+import (
+	"bytes"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"github.com/vmdump/vmdump/extcap"
+	"github.com/vmdump/vmdump/vmctl"
+)
+
+// Wireshark runs `vmdump --extcap-interfaces` at every start and every
+// interface refresh, and waits for it. Discovery reads and parses some
+// forty files for a dozen VMs; the answer only changes when one of them, a
+// VM's process or an environment variable does. So the last answer is
+// kept with what it was made from (vmctl.Inputs), and served again when a
+// stat of each file, a liveness test of each process and a look at each
+// variable show nothing changed. The first listing after any change
+// discovers afresh. BENCHMARKS.md (P1) has both figures.
+
+// listingMagic starts the cache file; the number changes with its format.
+const listingMagic = "vmdump-listing 1\n"
+
+// listingCachePath is the cache file, or "" when there is no cache dir.
+func listingCachePath(env vmctl.Env) string {
+	dir := env.CacheDir()
+	if dir == "" {
+		return ""
+	}
+	return filepath.Join(dir, "interfaces")
+}
+
+// listingKey names the inputs outside discovery that shape the answer:
+// this very binary (a rebuilt or upgraded vmdump answers differently), the
+// home and OS discovery ran for.
+func listingKey(env vmctl.Env, self string) string {
+	key := version() + "\x00" + env.GOOS + "\x00" + env.Home + "\x00" + env.Root + "\x00" + self
+	if fi, err := os.Stat(self); err == nil {
+		key += "\x00" + strconv.FormatInt(fi.Size(), 10) + "\x00" + strconv.FormatInt(fi.ModTime().UnixNano(), 10)
+	} else {
+		return "" // cannot tell one binary from the next: no cache
+	}
+	return key
+}
+
+// writeInterfaceList writes the answer to --extcap-interfaces for the VMs
+// discovery finds, from the cache when nothing it was made from changed.
+func writeInterfaceList(w io.Writer, env vmctl.Env, self string) error {
+	path, key := listingCachePath(env), listingKey(env, self)
+	if path != "" && key != "" {
+		if answer, ok := cachedListing(path, key, env); ok {
+			_, err := w.Write(answer)
+			return err
+		}
+	}
+	var answer bytes.Buffer
+	var err error
+	in := vmctl.RecordInputs(func() {
+		err = extcap.WriteInterfaces(&answer, version(), helpURL, interfaceList(env, vmctl.Discover(env)), toolbarControls())
+	})
+	if err != nil {
+		return err
+	}
+	if _, err := w.Write(answer.Bytes()); err != nil {
+		return err
+	}
+	if path != "" && key != "" && in.Checkable() {
+		saveListing(path, key, in, answer.Bytes())
+	}
+	return nil
+}
+
+// cachedListing returns the kept answer when the file is whole, made for
+// key, and its inputs are unchanged.
+func cachedListing(path, key string, env vmctl.Env) ([]byte, bool) {
+	data, err := os.ReadFile(path)
+	if err != nil || !bytes.HasPrefix(data, []byte(listingMagic)) {
+		return nil, false
+	}
+	data = data[len(listingMagic):]
+	k, data, ok := cutField(data)
+	if !ok || string(k) != key {
+		return nil, false
+	}
+	in, data, err := vmctl.ParseInputs(data)
+	if err != nil {
+		return nil, false
+	}
+	answer, rest, ok := cutField(data)
+	if !ok || len(rest) != 0 || !in.Unchanged(env) {
+		return nil, false
+	}
+	return answer, true
+}
+
+// saveListing writes the cache atomically (a rename), so that two vmdumps
+// listing at once never read half a file. Failing is harmless: the next
+// listing discovers afresh.
+func saveListing(path, key string, in *vmctl.Inputs, answer []byte) {
+	b := []byte(listingMagic)
+	b = appendField(b, key)
+	b = in.AppendTo(b)
+	b = appendField(b, string(answer))
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".interfaces-*")
+	if err != nil {
+		return
+	}
+	_, werr := tmp.Write(b)
+	cerr := tmp.Close()
+	if werr != nil || cerr != nil || os.Rename(tmp.Name(), path) != nil {
+		os.Remove(tmp.Name())
+	}
+}
+
+// appendField and cutField frame a byte string as <length>:<bytes>.
+func appendField(b []byte, s string) []byte {
+	b = strconv.AppendInt(b, int64(len(s)), 10)
+	b = append(b, ':')
+	return append(b, s...)
+}
+
+func cutField(b []byte) (field, rest []byte, ok bool) {
+	i := bytes.IndexByte(b, ':')
+	if i <= 0 || i > 12 {
+		return nil, nil, false
+	}
+	n, err := strconv.Atoi(string(b[:i]))
+	if err != nil || n < 0 || n > len(b)-i-1 {
+		return nil, nil, false
+	}
+	return b[i+1 : i+1+n], b[i+1+n:], true
+}

@@ -1,0 +1,194 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vmdump/vmdump/bench/fixture"
+	"github.com/vmdump/vmdump/extcap"
+	"github.com/vmdump/vmdump/vmctl"
+)
+
+// listingFixture is the 12-VM fixture home, with the running VMs' pid
+// files naming a process the test can end, and the files the listing
+// cache keys on.
+type listingFixture struct {
+	env   vmctl.Env
+	vars  map[string]string
+	self  string // stands in for the vmdump binary
+	alive *exec.Cmd
+}
+
+func newListingFixture(t *testing.T) *listingFixture {
+	t.Helper()
+	if runtime.GOOS == "windows" {
+		t.Skip("the fixture's pid files need a Unix process to point at")
+	}
+	alive := exec.Command("sleep", "300")
+	if err := alive.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { alive.Process.Kill(); alive.Wait() })
+	dir := t.TempDir()
+	home, err := fixture.Copy(fixture.FullHome, dir, alive.Process.Pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	self := filepath.Join(dir, "vmdump")
+	if err := os.WriteFile(self, []byte("binary v1"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	f := &listingFixture{vars: map[string]string{}, self: self, alive: alive}
+	f.env = vmctl.Env{
+		Home:         home,
+		GOOS:         runtime.GOOS,
+		Getenv:       func(k string) string { return f.vars[k] },
+		ProcessAlive: vmctl.HostEnv(nil).ProcessAlive,
+	}
+	return f
+}
+
+// answer is what --extcap-interfaces prints through the cache.
+func (f *listingFixture) answer(t *testing.T) string {
+	t.Helper()
+	var b bytes.Buffer
+	if err := writeInterfaceList(&b, f.env, f.self); err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
+}
+
+// fresh is the answer discovery gives without any cache.
+func (f *listingFixture) fresh(t *testing.T) string {
+	t.Helper()
+	var b bytes.Buffer
+	if err := extcap.WriteInterfaces(&b, version(), helpURL, interfaceList(f.env, vmctl.Discover(f.env)), toolbarControls()); err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
+}
+
+// mark replaces the kept answer by a marker, keeping its inputs, so that
+// the next answer shows whether the cache served it.
+func (f *listingFixture) mark(t *testing.T) {
+	t.Helper()
+	path := listingCachePath(f.env)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("no cache file after a listing: %v", err)
+	}
+	data = data[len(listingMagic):]
+	_, data, _ = cutField(data)
+	in, _, err := vmctl.ParseInputs(data)
+	if err != nil {
+		t.Fatalf("cache file unreadable: %v", err)
+	}
+	saveListing(path, listingKey(f.env, f.self), in, []byte("MARK\n"))
+}
+
+// The cache must serve the kept answer while nothing changed, and a fresh
+// one after any change discovery would see.
+func TestListingCacheServesOnlyUnchangedAnswers(t *testing.T) {
+	f := newListingFixture(t)
+	first := f.answer(t)
+	if first != f.fresh(t) || strings.Count(first, "\ninterface {") < fixture.VMs {
+		t.Fatalf("first answer differs from discovery or lists too few VMs:\n%s", first)
+	}
+	f.mark(t)
+	if got := f.answer(t); got != "MARK\n" {
+		t.Fatalf("unchanged inputs: the kept answer was not served; got\n%s", got)
+	}
+
+	lima := filepath.Join(f.env.Home, ".lima")
+	changes := []struct {
+		name   string
+		change func(t *testing.T)
+	}{
+		{"a file rewritten, same size", func(t *testing.T) {
+			p := filepath.Join(lima, "default", "ssh.config")
+			b, _ := os.ReadFile(p)
+			os.WriteFile(p, bytes.Replace(b, []byte("Port 5"), []byte("Port 6"), 1), 0o600)
+		}},
+		{"a pid file removed", func(t *testing.T) { os.Remove(filepath.Join(lima, "default", "ha.pid")) }},
+		{"a new instance directory", func(t *testing.T) {
+			os.MkdirAll(filepath.Join(lima, "fresh"), 0o755)
+			os.WriteFile(filepath.Join(lima, "fresh", "lima.yaml"), []byte("vmType: qemu\n"), 0o600)
+			os.WriteFile(filepath.Join(lima, "fresh", "ssh.config"), []byte("Host lima-fresh\n  Port 50999\n"), 0o600)
+		}},
+		{"an environment variable", func(t *testing.T) { f.vars["LIMA_HOME"] = filepath.Join(f.env.Home, "elsewhere") }},
+		{"a VM's process ended", func(t *testing.T) { f.alive.Process.Kill(); f.alive.Wait() }},
+		{"an inventory written by a capture", func(t *testing.T) {
+			vms := vmctl.Discover(f.env)
+			for _, vm := range vms {
+				if vm.Skip == "" && vm.Capturable() && vm.State != vmctl.Stopped {
+					inv := vmctl.Inventory{FetchedAt: time.Now(), NICs: []vmctl.NIC{{Name: "eth0", Index: 2, Kind: "device"}, {Name: "eth9", Index: 9, Kind: "device"}}}
+					if err := vmctl.SaveInventory(f.env, vm.ID, inv); err != nil {
+						t.Fatal(err)
+					}
+					return
+				}
+			}
+			t.Fatal("no running VM left to give an inventory")
+		}},
+		{"vmdump rebuilt", func(t *testing.T) { os.WriteFile(f.self, []byte("binary v2, longer"), 0o755) }},
+	}
+	for _, c := range changes {
+		c.change(t)
+		got, want := f.answer(t), f.fresh(t)
+		if got == "MARK\n" {
+			t.Fatalf("%s: the kept answer was served", c.name)
+		}
+		if got != want {
+			t.Fatalf("%s: answer differs from discovery:\ngot\n%s\nwant\n%s", c.name, got, want)
+		}
+		f.mark(t)
+	}
+}
+
+// A damaged or foreign cache file is never served.
+func TestListingCacheIgnoresDamagedFiles(t *testing.T) {
+	f := newListingFixture(t)
+	want := f.answer(t)
+	path := listingCachePath(f.env)
+	good, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range [][]byte{
+		nil,
+		[]byte("vmdump-listing 1\n"),
+		good[:len(good)/2],
+		append(append([]byte(nil), good...), 'x'),
+		bytes.Replace(good, []byte("vmdump-listing 1"), []byte("vmdump-listing 9"), 1),
+		bytes.Replace(good, []byte(f.env.Home), []byte(f.env.Home[:len(f.env.Home)-1]+"X"), 1),
+	} {
+		if err := os.WriteFile(path, bad, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if got := f.answer(t); got != want {
+			t.Fatalf("cache file %.40q...: answer\n%s\nwant\n%s", bad, got, want)
+		}
+	}
+}
+
+func FuzzListingCacheFile(f *testing.F) {
+	f.Add([]byte("vmdump-listing 1\n3:key1\nf1:/1:-4:MARK"))
+	f.Add([]byte("vmdump-listing 1\n3:key2\nv4:HOME3:/x/p1:11:1" + "5:hello"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		path := filepath.Join(t.TempDir(), "interfaces")
+		if err := os.WriteFile(path, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		env := vmctl.Env{Getenv: func(string) string { return "" }}
+		answer, ok := cachedListing(path, "key", env)
+		if ok && !bytes.Contains(data, answer) {
+			t.Fatalf("served %q, which the file does not hold", answer)
+		}
+	})
+}
