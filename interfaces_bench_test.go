@@ -52,7 +52,7 @@ func BenchmarkExtcapInterfaces(b *testing.B) {
 		env := vmctl.HostEnv(nil)
 		b.ReportAllocs()
 		for b.Loop() {
-			if err := extcap.WriteInterfaces(io.Discard, version(), helpURL, interfaceList(env, vmctl.Discover(env)), toolbarControls()); err != nil {
+			if err := extcap.WriteInterfaces(io.Discard, version(), helpURL, toolbarTitle, interfaceList(env, vmctl.Discover(env)), toolbarControls()); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -58,7 +58,7 @@ func writeInterfaceList(w io.Writer, env vmctl.Env, self string) error {
 	var answer bytes.Buffer
 	var err error
 	in := vmctl.RecordInputs(func() {
-		err = extcap.WriteInterfaces(&answer, version(), helpURL, interfaceList(env, vmctl.Discover(env)), toolbarControls())
+		err = extcap.WriteInterfaces(&answer, version(), helpURL, toolbarTitle, interfaceList(env, vmctl.Discover(env)), toolbarControls())
 	})
 	if err != nil {
 		return err

@@ -68,7 +68,7 @@ func (f *listingFixture) answer(t *testing.T) string {
 func (f *listingFixture) fresh(t *testing.T) string {
 	t.Helper()
 	var b bytes.Buffer
-	if err := extcap.WriteInterfaces(&b, version(), helpURL, interfaceList(f.env, vmctl.Discover(f.env)), toolbarControls()); err != nil {
+	if err := extcap.WriteInterfaces(&b, version(), helpURL, toolbarTitle, interfaceList(f.env, vmctl.Discover(f.env)), toolbarControls()); err != nil {
 		t.Fatal(err)
 	}
 	return b.String()

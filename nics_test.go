@@ -306,7 +306,7 @@ func TestNICToolbar(t *testing.T) {
 		t.Error("no toolbar control: Wireshark would pass no pipes")
 	}
 	var b bytes.Buffer
-	if err := extcap.WriteInterfaces(&b, "1", "", nil, toolbarControls()); err != nil || !strings.Contains(b.String(), "{role=logger}") {
+	if err := extcap.WriteInterfaces(&b, "1", "", toolbarTitle, nil, toolbarControls()); err != nil || !strings.Contains(b.String(), "{role=logger}") {
 		t.Errorf("controls: %v %q", err, b.String())
 	}
 }

@@ -16,6 +16,10 @@ import (
 // helpURL is what Wireshark's Help button in the options dialog opens.
 const helpURL = "https://github.com/vmdump/vmdump#readme"
 
+// toolbarTitle names vmdump's toolbar in Wireshark's View → Interface
+// Toolbars menu (the display of the extcap sentence).
+const toolbarTitle = "vmdump"
+
 // runExtcap answers one call from Wireshark. Probes (interfaces, config,
 // dlts) only read local files: Wireshark runs them at every start with no
 // timeout. A non-zero exit makes Wireshark throw the whole answer away, so
@@ -39,7 +43,7 @@ func runExtcap(argv []string, stdout, stderr io.Writer) int {
 		if primary, _ := install.PrimaryCopy(install.LocalEnv(), self, a.ExtcapVersion); primary {
 			return exitStatus(stderr, writeInterfaceList(stdout, env, self))
 		}
-		return exitStatus(stderr, extcap.WriteInterfaces(stdout, version(), helpURL, nil, toolbarControls()))
+		return exitStatus(stderr, extcap.WriteInterfaces(stdout, version(), helpURL, toolbarTitle, nil, toolbarControls()))
 	case extcap.ModeDLTs:
 		return exitStatus(stderr, extcap.WriteDLTs(stdout, extcap.EthernetDLT))
 	case extcap.ModeConfig:

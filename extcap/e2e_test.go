@@ -46,7 +46,7 @@ func fakeExtcap(argv []string, stdout, stderr io.Writer) int {
 	}
 	switch a.Mode() {
 	case ModeInterfaces:
-		err = WriteInterfaces(stdout, "0.0-test", "https://example.org/vmdump",
+		err = WriteInterfaces(stdout, "0.0-test", "https://example.org/vmdump", "",
 			[]Interface{{Value: e2eInterface, Display: "vmdump test {VM} eth1"}}, nil)
 	case ModeConfig:
 		err = WriteConfig(stdout, DialogArgs(DialogDefaults{RemoteInterface: "eth1", User: "docker", Port: 2222}))

@@ -30,10 +30,12 @@ type ToolbarControl struct {
 // WriteInterfaces answers --extcap-interfaces: the extcap sentence first
 // (Wireshark applies its help URL only to interfaces listed after it), then
 // one interface sentence per interface, then the toolbar controls.
-func WriteInterfaces(w io.Writer, version, helpURL string, ifaces []Interface, controls []ToolbarControl) error {
+// toolbarTitle, when set, is the display of the extcap sentence: the title of
+// the toolbar in View → Interface Toolbars.
+func WriteInterfaces(w io.Writer, version, helpURL, toolbarTitle string, ifaces []Interface, controls []ToolbarControl) error {
 	var out lines
-	if version != "" || helpURL != "" {
-		out.add(newSentence("extcap").optText("version", version).optText("help", helpURL))
+	if version != "" || helpURL != "" || toolbarTitle != "" {
+		out.add(newSentence("extcap").optText("version", version).optText("help", helpURL).optText("display", toolbarTitle))
 	}
 	for _, i := range ifaces {
 		out.add(newSentence("interface").text("value", i.Value).text("display", i.Display))

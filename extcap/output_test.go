@@ -30,7 +30,7 @@ func golden(t *testing.T, got string, want []string) {
 
 func TestWriteInterfacesGolden(t *testing.T) {
 	var b bytes.Buffer
-	err := WriteInterfaces(&b, "1.2.0", "https://example.org/vmdump",
+	err := WriteInterfaces(&b, "1.2.0", "https://example.org/vmdump", "vmdump",
 		[]Interface{
 			{Value: "vmdump-default", Display: "Docker VM default (boot2docker) eth1"},
 			{Value: "vmdump-colima", Display: "Colima {default}\nprofile\r"},
@@ -44,7 +44,7 @@ func TestWriteInterfacesGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	golden(t, b.String(), []string{
-		"extcap {version=1.2.0}{help=https://example.org/vmdump}",
+		"extcap {version=1.2.0}{help=https://example.org/vmdump}{display=vmdump}",
 		"interface {value=vmdump-default}{display=Docker VM default (boot2docker) eth1}",
 		"interface {value=vmdump-colima}{display=Colima (default) profile}",
 		"control {number=0}{type=button}{role=logger}{display=Log}{tooltip=Show capture log}",
@@ -57,12 +57,12 @@ func TestWriteInterfacesGolden(t *testing.T) {
 
 func TestWriteInterfacesWithoutExtcapLine(t *testing.T) {
 	var b bytes.Buffer
-	if err := WriteInterfaces(&b, "", "", []Interface{{Value: "v", Display: "d"}}, nil); err != nil {
+	if err := WriteInterfaces(&b, "", "", "", []Interface{{Value: "v", Display: "d"}}, nil); err != nil {
 		t.Fatal(err)
 	}
 	golden(t, b.String(), []string{"interface {value=v}{display=d}"})
 	b.Reset()
-	if err := WriteInterfaces(&b, "1.0", "", nil, nil); err != nil {
+	if err := WriteInterfaces(&b, "1.0", "", "", nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	golden(t, b.String(), []string{"extcap {version=1.0}"})
@@ -237,7 +237,7 @@ func (failingWriter) Write([]byte) (int, error) { return 0, errors.New("disk ful
 func TestWritersReportWriteErrors(t *testing.T) {
 	w := failingWriter{}
 	for name, err := range map[string]error{
-		"interfaces": WriteInterfaces(w, "1", "", []Interface{{Value: "a", Display: "b"}}, nil),
+		"interfaces": WriteInterfaces(w, "1", "", "", []Interface{{Value: "a", Display: "b"}}, nil),
 		"dlts":       WriteDLTs(w, EthernetDLT),
 		"config":     WriteConfig(w, DialogArgs(DialogDefaults{})),
 		"values":     WriteValues(w, 0, []Value{{Value: "a"}}),

@@ -98,7 +98,7 @@ func FuzzSentences(f *testing.F) {
 	f.Add("", "}", "{=}", "}{display=evil}")
 	f.Fuzz(func(t *testing.T, value, display, tooltip, def string) {
 		var b bytes.Buffer
-		err := WriteInterfaces(&b, def, tooltip, []Interface{{Value: value, Display: display}}, nil)
+		err := WriteInterfaces(&b, def, tooltip, "", []Interface{{Value: value, Display: display}}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
