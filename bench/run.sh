@@ -70,8 +70,8 @@ rev="$(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEA
 started=$(date -u +%Y-%m-%dT%H:%MZ)
 mkdir -p "$BIN"
 CGO_ENABLED=0 go build -o "$BIN/vmdump" . # as the README builds it
-for t in labctl fifolat proctime fixturehome mkpcap benchtable hello; do
-	go build -o "$BIN/$t" "./bench/cmd/$t"
+for t in labctl fifolat proctime fixturehome mkpcap benchtable hello depsfloor; do
+	CGO_ENABLED=0 go build -o "$BIN/$t" "./bench/cmd/$t"
 done
 
 # Round-robin: the order of the tools rotates every round, so that a noisy
@@ -90,8 +90,10 @@ if want p1; then
 	((got >= 12)) || die "vmdump lists $got interfaces in the fixture home, want 12"
 	"$BIN/proctime" -metric p1 -n "$P1_RUNS" -home "$home" \
 		-cmd "vmdump=$BIN/vmdump --extcap-interfaces" \
+		-cmd "vmdump-cold=VMDUMP_CACHE_DIR=/dev/null/nocache $BIN/vmdump --extcap-interfaces" \
 		-cmd "sshdump=$SSHDUMP --extcap-interfaces" \
 		-cmd "go-hello=$BIN/hello" \
+		-cmd "deps-floor=$BIN/depsfloor" \
 		-cmd "vmdump-dlts=$BIN/vmdump --extcap-interface x --extcap-dlts" >>"$RESULTS"
 	note "P1: in-process Go benchmark"
 	go test -run '^$' -bench 'ExtcapInterfaces' -benchtime 300x -count 5 . >>"$GOBENCH"

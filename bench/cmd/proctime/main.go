@@ -7,7 +7,8 @@
 //
 //	proctime -metric p1 -n 20 -cmd 'vmdump=/path/vmdump --extcap-interfaces' -cmd 'sshdump=/usr/lib/.../sshdump --extcap-interfaces'
 //
-// A command is split on spaces (no quoting). With -home DIR the commands
+// A command is split on spaces (no quoting); leading VAR=value words are
+// added to that command's environment, as in sh. With -home DIR the commands
 // run with HOME=DIR and the VM managers' variables removed (bench/fixture).
 package main
 
@@ -25,6 +26,7 @@ import (
 
 type command struct {
 	name string
+	env  []string // VAR=value words before the program, added to its environment
 	argv []string
 }
 
@@ -38,7 +40,11 @@ func (c *cmdFlags) Set(s string) error {
 	if !ok || name == "" || len(argv) == 0 {
 		return fmt.Errorf("want NAME=COMMAND ARGS..., got %q", s)
 	}
-	*c = append(*c, command{name, argv})
+	var env []string
+	for len(argv) > 1 && strings.Contains(argv[0], "=") && !strings.HasPrefix(argv[0], "/") {
+		env, argv = append(env, argv[0]), argv[1:]
+	}
+	*c = append(*c, command{name, env, argv})
 	return nil
 }
 
@@ -61,7 +67,7 @@ func main() {
 	for round := -*warmup; round < *n; round++ {
 		for i := range cmds {
 			c := cmds[(i+max(round, 0))%len(cmds)] // rotate who goes first
-			d, err := once(c.argv, env)
+			d, err := once(c.argv, append(env[:len(env):len(env)], c.env...))
 			if err != nil {
 				fmt.Fprintf(os.Stderr, "proctime: %s: %v\n", c.name, err)
 				os.Exit(1)
