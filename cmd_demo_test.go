@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/user"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -52,7 +53,7 @@ func TestDemoBlockParses(t *testing.T) {
 				}
 			}
 			want := vmctl.ConfigVM{Name: demoName, Host: testDemoVM.Host, Port: 22, User: testDemoVM.User, Key: testDemoVM.Key, Interface: "docker0", HostKey: "pin"}
-			if demo == nil || *demo != want {
+			if demo == nil || !reflect.DeepEqual(*demo, want) {
 				t.Fatalf("demo entry = %+v, want %+v", demo, want)
 			}
 			if wantVMs := strings.Count(tc.user, "[[vm]]") + 1; len(cfg.VMs) != wantVMs {

@@ -21,10 +21,48 @@ import (
 //	user = "ubuntu"
 //	key = "~/.ssh/id_ed25519"
 //	interface = "eth0"
+//
+//	[[vm]]                         # reached by a local command, not SSH
+//	name = "ubuntu"
+//	transport = "multipass"        # a preset: multipass exec ubuntu --
+//	                               # (instance = "..." if not the name)
+//
+//	[[vm]]
+//	name = "netns"
+//	exec = ["ip", "netns", "exec", "vm1"]  # any argv; vmdump appends sh -c <cmd>
+//
+//	[[vm_transport]]               # a discovered VM, through a local command
+//	manager = "lima"
+//	name = "default"
+//	transport = "lima"             # limactl shell default
 type Config struct {
 	SSHConfigHosts    bool       `toml:"ssh_config_hosts"`
 	AcceptNewHostKeys bool       `toml:"accept_new_host_keys"`
 	VMs               []ConfigVM `toml:"vm"`
+	// Transports switch VMs that other managers' files describe to the exec
+	// transport (Lima, Podman: SSH stays their default).
+	Transports []ConfigTransport `toml:"vm_transport"`
+}
+
+// ConfigExec is how a VM is reached when not over SSH: either Exec, the
+// argv prefix of a local command ("sh", "-c", <command> is appended), or
+// Transport, a preset (transport_presets.go) for the manager's CLI, with
+// Instance (the manager's name for the VM; default: the VM's name) and
+// Image (docker-desktop's container image).
+type ConfigExec struct {
+	Exec      []string `toml:"exec"`
+	ExecQuote bool     `toml:"exec_quote"` // the program joins its args into one shell line
+	Transport string   `toml:"transport"`
+	Instance  string   `toml:"instance"`
+	Image     string   `toml:"image"`
+}
+
+// ConfigTransport is one [[vm_transport]] table: the VM that Manager's
+// files call Name is reached through ConfigExec instead of SSH.
+type ConfigTransport struct {
+	Manager string `toml:"manager"`
+	Name    string `toml:"name"`
+	ConfigExec
 }
 
 // ConfigVM is one [[vm]] table. The values are as written: Discover (through
@@ -42,6 +80,8 @@ type ConfigVM struct {
 	// for non-loopback hosts) or "pin" (remember it per VM, the default for
 	// loopback hosts, whose ports are reused by other VMs over time).
 	HostKey string `toml:"host_key"`
+	// ConfigExec, when set, replaces the SSH fields (host must be empty).
+	ConfigExec
 }
 
 // ConfigFile is the path of config.toml ("" when no config dir is known).

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -63,7 +64,7 @@ host_key = "pin"
 		}
 		want := ConfigVM{Name: "a", Host: "10.0.0.1", Port: 2222, User: "ops", Key: "~/.ssh/id",
 			Interface: "ens5", ProxyJump: "bastion", HostKey: "pin"}
-		if !cfg.SSHConfigHosts || !cfg.AcceptNewHostKeys || len(cfg.VMs) != 1 || cfg.VMs[0] != want {
+		if !cfg.SSHConfigHosts || !cfg.AcceptNewHostKeys || len(cfg.VMs) != 1 || !reflect.DeepEqual(cfg.VMs[0], want) {
 			t.Fatalf("got %+v", cfg)
 		}
 		if !strings.Contains(log.String(), "typo_key") {
@@ -148,5 +149,128 @@ func TestConfigVMs(t *testing.T) {
 				t.Errorf("got %+v\nwant %+v", got, c.want)
 			}
 		})
+	}
+}
+
+func TestConfigExecVMs(t *testing.T) {
+	env, log := cfgTestEnv(t, `
+[[vm]]
+name = "ns"
+exec = ["ip", "netns", "exec", "vm1"]
+interface = "veth1"
+
+[[vm]]
+name = "ubuntu"
+transport = "multipass"
+
+[[vm]]
+transport = "docker-desktop"
+instance = "desktop-linux"
+image = "example/tcpdump"
+
+[[vm]]
+name = "jump"
+exec = ["ssh", "-T", "box"]
+exec_quote = true
+
+[[vm]]
+name = "both"
+host = "10.0.0.1"
+exec = ["x"]
+
+[[vm]]
+name = "two"
+exec = ["x"]
+transport = "lima"
+
+[[vm]]
+name = "bad-preset"
+transport = "vbox"
+
+[[vm]]
+name = "stray-image"
+image = "x"
+
+[[vm]]
+name = "empty-prog"
+exec = [""]
+
+[[vm_transport]]
+manager = "config"
+name = "ubuntu"
+transport = "lima"
+instance = "other"
+
+[[vm_transport]]
+manager = "lima"
+name = "gone"
+transport = "lima"
+`)
+	vms := Discover(env)
+	got := map[string]VM{}
+	for _, vm := range vms {
+		got[vm.Name] = vm
+	}
+	for name, want := range map[string]string{
+		"ns":            "ip netns exec vm1",
+		"ubuntu":        "limactl shell other", // [[vm_transport]] switched it
+		"desktop-linux": "docker --context desktop-linux run --rm -i --net=host --privileged --log-driver=none example/tcpdump",
+		"jump":          "ssh -T box",
+	} {
+		vm := got[name]
+		if vm.Skip != "" || !vm.Capturable() || strings.Join(vm.Exec, " ") != want || discEndpoint(vm) != want {
+			t.Errorf("%s: %+v, want exec %q", name, vm, want)
+		}
+	}
+	if !got["jump"].ExecQuote || got["ns"].ExecQuote || got["ns"].Interface != "veth1" {
+		t.Errorf("exec_quote/interface lost: %+v %+v", got["jump"], got["ns"])
+	}
+	for name, want := range map[string]string{
+		"both":        "host is an SSH setting",
+		"two":         "either exec or transport",
+		"bad-preset":  `transport "vbox" is not one of`,
+		"stray-image": "exec or transport is missing",
+		"empty-prog":  "empty program name",
+	} {
+		vm := got[name]
+		if !strings.Contains(vm.Skip, want) || vm.Capturable() || vm.Exec != nil {
+			t.Errorf("%s: %+v, want skipped for %q", name, vm, want)
+		}
+	}
+	if !strings.Contains(log.String(), "names no VM") || !strings.Contains(log.String(), "gone") {
+		t.Errorf("unmatched [[vm_transport]] not logged:\n%s", log.String())
+	}
+
+	var buf strings.Builder
+	if err := WriteJSON(&buf, []VM{got["jump"]}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(buf.String(), `"exec": [`) || !strings.Contains(buf.String(), `"exec_quote": true`) {
+		t.Errorf("list --json lacks exec:\n%s", buf.String())
+	}
+	buf.Reset()
+	if err := WriteTable(&buf, []VM{got["ns"]}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(buf.String(), "ip netns exec vm1") {
+		t.Errorf("list lacks the exec command:\n%s", buf.String())
+	}
+}
+
+func TestConfigTransportBadValuesSkipTheVM(t *testing.T) {
+	env, _ := cfgTestEnv(t, `
+[[vm]]
+name = "box"
+host = "192.0.2.1"
+
+[[vm_transport]]
+manager = "config"
+name = "box"
+transport = "multipass"
+instance = "-x"
+`)
+	vms := Discover(env)
+	if len(vms) != 1 || !strings.Contains(vms[0].Skip, "[[vm_transport]] #1: instance") || vms[0].Capturable() {
+		t.Fatalf("got %+v", vms)
 	}
 }

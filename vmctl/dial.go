@@ -91,10 +91,13 @@ func (o DialOptions) defaultKnownHosts() string {
 
 // Conn is an SSH connection to a VM (through its jump hosts, if any), kept
 // alive and watched: Dead tells the capture when the link is gone even
-// though no packet flows.
+// though no packet flows. For a VM with Exec it is instead the local
+// command that reaches the VM (transport_exec.go): no link to watch, each
+// session a local process whose end ends the stream.
 type Conn struct {
-	client *ssh.Client
-	jumps  []*ssh.Client // outermost first; closed after client
+	client *ssh.Client    // nil for the exec transport
+	exec   *execTransport // nil for SSH
+	jumps  []*ssh.Client  // outermost first; closed after client
 	vm     VM
 	label  string // "VM default" for messages
 	log    *slog.Logger
@@ -112,6 +115,9 @@ type Conn struct {
 func Dial(ctx context.Context, vm VM, opt DialOptions) (*Conn, error) {
 	opt = opt.withDefaults()
 	label := "VM " + firstNonEmptyString(vm.Name, vm.Host)
+	if len(vm.Exec) > 0 {
+		return dialExec(vm, label, opt.Log)
+	}
 	if vm.Host == "" {
 		return nil, fmt.Errorf("%s has no SSH address", label)
 	}
@@ -216,11 +222,16 @@ func Dial(ctx context.Context, vm VM, opt DialOptions) (*Conn, error) {
 	return c, nil
 }
 
-// Close ends the connection and its jump hosts. It does not close Dead.
+// Close ends the connection and its jump hosts (exec: kills the local
+// processes still running). It does not close Dead.
 func (c *Conn) Close() error {
 	var err error
 	c.closeOnce.Do(func() {
 		close(c.closed)
+		if c.exec != nil {
+			c.exec.closeAll()
+			return
+		}
 		err = c.client.Close()
 		for i := len(c.jumps) - 1; i >= 0; i-- {
 			_ = c.jumps[i].Close()
@@ -235,7 +246,9 @@ func (c *Conn) Close() error {
 // Dead is closed when the link to the VM is lost: a keepalive went
 // unanswered for three intervals (12-16 s after the link went down with the
 // default interval) or the SSH transport ended without Close. The connection is then closed, so every
-// read on it ends too. Close itself never closes Dead.
+// read on it ends too. Close itself never closes Dead. Over the exec
+// transport Dead never closes: there is no link apart from the session's
+// own process, and its end already ends the capture's stream.
 func (c *Conn) Dead() <-chan struct{} { return c.dead }
 
 // DeadReason says, once Dead is closed, how the link was lost: "no answer

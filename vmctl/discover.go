@@ -95,6 +95,7 @@ func discoverWith(env Env, providers []Provider) []VM {
 	for i, f := range kept {
 		vms[i], shorts[i] = f.vm, f.short
 	}
+	vms = applyConfigTransports(env, vms) // config.toml's [[vm_transport]]
 	discAssignIDs(vms, shorts)
 	return vms
 }

@@ -65,6 +65,7 @@ func discReject(vm VM, reason string) VM {
 	}
 	vm.Skip = discOneLine(vm.Skip)
 	vm.Host, vm.Port, vm.User, vm.KeyFiles, vm.ProxyJump, vm.SSHAlias = "", 0, "", nil, "", false
+	vm.Exec, vm.ExecQuote = nil, false
 	vm.Interface = ""
 	vm.Note = discOneLine(vm.Note)
 	vm.OS = discOneLine(vm.OS)

@@ -43,8 +43,12 @@ func WriteTable(w io.Writer, vms []VM) error {
 }
 
 // discEndpoint is "user@host:port" as far as it is known: "alias" for an
-// ~/.ssh/config alias without overrides, "-" for a VM without SSH.
+// ~/.ssh/config alias without overrides, the local command (shell-quoted)
+// for a VM reached through one, "-" for a VM without either.
 func discEndpoint(vm VM) string {
+	if len(vm.Exec) > 0 {
+		return execDisplay(vm.Exec)
+	}
 	if vm.Host == "" {
 		return "-"
 	}

@@ -1,6 +1,7 @@
 package vmctl
 
 import (
+	"fmt"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -48,7 +49,7 @@ func cfgVM(env Env, i int, c ConfigVM) VM {
 		Source:  env.ConfigFile(),
 	}
 	if strings.TrimSpace(vm.Name) == "" {
-		vm.Name = c.Host
+		vm.Name = firstNonEmptyString(c.Host, c.Instance)
 	}
 	if strings.TrimSpace(vm.Name) == "" {
 		vm.Name = "vm " + strconv.Itoa(i+1)
@@ -57,6 +58,9 @@ func cfgVM(env Env, i int, c ConfigVM) VM {
 	if p := discNameProblem(vm.Name); p != "" {
 		vm.Name = discSafeName(vm.Name)
 		return discReject(vm, where+"name "+p)
+	}
+	if c.ConfigExec.set() {
+		return cfgExecVM(vm, where, c)
 	}
 	if c.Host == "" {
 		return discReject(vm, where+"host is missing")
@@ -112,4 +116,97 @@ func cfgVM(env Env, i int, c ConfigVM) VM {
 		return discReject(vm, where+"host_key "+discQuote(c.HostKey)+` is neither "known_hosts" nor "pin"`)
 	}
 	return vm
+}
+
+func (c ConfigExec) set() bool {
+	return len(c.Exec) > 0 || c.Transport != "" || c.Instance != "" || c.Image != "" || c.ExecQuote
+}
+
+// cfgExecVM finishes a [[vm]] reached through a local command: the SSH
+// settings make no sense there and are refused rather than ignored.
+func cfgExecVM(vm VM, where string, c ConfigVM) VM {
+	vm.Port = 0
+	for _, kv := range [][2]string{{"host", c.Host}, {"user", c.User}, {"key", c.Key}, {"proxy_jump", c.ProxyJump}, {"host_key", c.HostKey}} {
+		if kv[1] != "" {
+			return discReject(vm, where+kv[0]+" is an SSH setting; a VM with exec or transport has none")
+		}
+	}
+	if c.Port != 0 {
+		return discReject(vm, where+"port is an SSH setting; a VM with exec or transport has none")
+	}
+	if c.Interface != "" {
+		if p := discIfaceProblem(c.Interface); p != "" {
+			return discReject(vm, where+"interface "+p)
+		}
+		vm.Interface = c.Interface
+	}
+	argv, quote, err := c.ConfigExec.argv(vm.Name)
+	if err != nil {
+		return discReject(vm, where+err.Error())
+	}
+	vm.Exec, vm.ExecQuote = argv, quote
+	return vm
+}
+
+// argv is the Exec prefix c describes for the VM called vmName.
+func (c ConfigExec) argv(vmName string) ([]string, bool, error) {
+	switch {
+	case len(c.Exec) > 0 && c.Transport != "":
+		return nil, false, fmt.Errorf("give either exec or transport, not both")
+	case len(c.Exec) > 0:
+		if c.Instance != "" || c.Image != "" {
+			return nil, false, fmt.Errorf("instance and image go with transport, not with exec")
+		}
+		if strings.TrimSpace(c.Exec[0]) == "" {
+			return nil, false, fmt.Errorf("exec has an empty program name")
+		}
+		for _, a := range c.Exec {
+			if strings.ContainsAny(a, "\x00\n\r") {
+				return nil, false, fmt.Errorf("exec argument %s contains a NUL or line break", discQuote(a))
+			}
+		}
+		return append([]string(nil), c.Exec...), c.ExecQuote, nil
+	case c.Transport != "":
+		if c.ExecQuote {
+			return nil, false, fmt.Errorf("exec_quote goes with exec; a transport knows its own quoting")
+		}
+		return ExecPreset(c.Transport, vmName, c.Instance, c.Image)
+	}
+	return nil, false, fmt.Errorf("exec or transport is missing")
+}
+
+// applyConfigTransports switches the VMs that config.toml's
+// [[vm_transport]] tables name (manager + name) to their exec transport.
+// An entry that names no listed VM is logged; one with bad values makes
+// its VM skipped with the reason, so that `vmdump list` shows it.
+func applyConfigTransports(env Env, vms []VM) []VM {
+	cfg, err := LoadConfig(env)
+	if err != nil || len(cfg.Transports) == 0 {
+		return vms // a broken file is already listed by findConfigVMs
+	}
+	for i, t := range cfg.Transports {
+		where := "config.toml [[vm_transport]] #" + strconv.Itoa(i+1) + ": "
+		found := false
+		for j := range vms {
+			vm := &vms[j]
+			if vm.Manager != t.Manager || vm.Name != t.Name {
+				continue
+			}
+			found = true
+			if vm.Skip != "" {
+				continue
+			}
+			argv, quote, err := t.ConfigExec.argv(vm.Name)
+			if err != nil {
+				*vm = discReject(*vm, where+err.Error())
+				continue
+			}
+			vm.Exec, vm.ExecQuote = argv, quote
+		}
+		if !found {
+			env.logger().Warn("[[vm_transport]] in config.toml names no VM vmdump found; see `vmdump list`",
+				"entry", i+1, "manager", t.Manager, "name", t.Name)
+		}
+	}
+	return vms
 }

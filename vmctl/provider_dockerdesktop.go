@@ -5,8 +5,10 @@ import (
 )
 
 // findDockerDesktop notes that Docker Desktop is installed. Its LinuxKit VM
-// has no SSH server; the way in is the Docker Engine API (a privileged
-// host-network container), which this package does not do yet. Signs of an
+// has no SSH server; the way in is a privileged container in the VM's
+// network namespace, run by the docker CLI (the "docker-desktop" exec
+// preset: `docker --context desktop-linux run --rm -i --net=host
+// --privileged <image>`; the image must have tcpdump). Signs of an
 // installation: the desktop-linux context in the Docker context store
 // (docker/cli cli/context/store), ~/.docker/desktop (Linux), or the app's
 // container ~/Library/Containers/com.docker.docker (macOS).
@@ -34,12 +36,14 @@ func findDockerDesktop(env Env) []VM {
 	if source == "" {
 		return nil
 	}
+	argv, _, _ := ExecPreset("docker-desktop", DefaultDockerDesktopContext, "", "")
 	return []VM{{
 		Manager: "docker-desktop",
-		Name:    "desktop-linux",
+		Name:    DefaultDockerDesktopContext,
 		State:   Unknown,
 		OS:      "LinuxKit (Docker Desktop)",
 		Source:  source,
-		Note:    "no SSH: capture needs the Docker API transport",
+		Exec:    argv,
+		Note:    "through a privileged container of image " + DefaultDockerDesktopImage + " (another: [[vm_transport]] image in config.toml)",
 	}}
 }

@@ -10,8 +10,8 @@ import (
 
 // session is one command run on the VM. Over SSH it is an SSH session;
 // the probe, the inventory and the capture only use this much of it, so
-// that another transport (a local command that reaches the VM, issue 7)
-// can stand in for SSH.
+// that another transport stands in for SSH: the exec transport's local
+// command that reaches the VM (transport_exec.go).
 type session interface {
 	StdinPipe() (io.WriteCloser, error)
 	StdoutPipe() (io.Reader, error)
@@ -30,8 +30,12 @@ type session interface {
 	Close() error
 }
 
-// newSession opens a session for one command on c's VM.
+// newSession opens a session for one command on c's VM: an SSH session,
+// or over the exec transport a local process (transport_exec.go).
 func (c *Conn) newSession() (session, error) {
+	if c.exec != nil {
+		return c.exec.newSession()
+	}
 	s, err := c.client.NewSession()
 	if err != nil {
 		return nil, fmt.Errorf("cannot open an SSH session on %s: %s", c.label, oneLineErr(err))

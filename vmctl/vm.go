@@ -36,6 +36,17 @@ type VM struct {
 	ProxyJump string   `json:"proxy_jump,omitempty"`
 	SSHAlias  bool     `json:"ssh_alias,omitempty"`
 
+	// Exec, when set, replaces SSH: it is the argv of a local command that
+	// reaches the VM (`multipass exec <vm> --`, `ip netns exec <ns>`, ...).
+	// Every session runs it with "sh", "-c", <command> appended, and talks
+	// to the VM through that process's stdin and stdout, as through an
+	// SSH session. See transport_exec.go and transport_presets.go.
+	Exec []string `json:"exec,omitempty"`
+	// ExecQuote says the Exec program joins its arguments into one remote
+	// shell line (ssh, `podman machine ssh`), as SSH itself does: the
+	// command is then appended as one shell-quoted "sh -c '...'" argument.
+	ExecQuote bool `json:"exec_quote,omitempty"`
+
 	// Loopback is true for an endpoint a VM manager created on this machine
 	// (a NAT port forward on 127.0.0.1). Such ports are reused by other VMs
 	// over time, so the host key is pinned per VM identity, not per host:port,
@@ -58,5 +69,6 @@ type VM struct {
 	Skip string `json:"skip,omitempty"`
 }
 
-// Capturable reports whether vmdump can try to capture from the VM.
-func (v VM) Capturable() bool { return v.Skip == "" && v.Host != "" }
+// Capturable reports whether vmdump can try to capture from the VM: it has
+// an SSH endpoint or a local command that reaches it.
+func (v VM) Capturable() bool { return v.Skip == "" && (v.Host != "" || len(v.Exec) > 0) }
