@@ -136,6 +136,9 @@ func (s *session) run(ctx context.Context, note string) outcome {
 	if err != nil {
 		return outcome{err: err, linkLost: isDead(conn)}
 	}
+	if probe, err = s.provisionIfAsked(ctx, conn, probe); err != nil {
+		return outcome{err: err, linkLost: isDead(conn)}
+	}
 	rememberInventory(s.env, s.log, s.vm.ID, inv)
 	spec := s.spec
 	spec.Filter = vmctl.BuildFilter(s.args.CaptureFilter, s.args.PayloadOnlyOn(), probe)

@@ -68,7 +68,7 @@ func checkVMs(ctx context.Context, env vmctl.Env, vms []vmctl.VM, log *slog.Logg
 			}
 			switch {
 			case p.Tcpdump == "":
-				c.tool = "tcpdump missing: " + p.InstallHint()
+				c.tool = "tcpdump missing: " + p.InstallHint() + " (or: vmdump provision " + c.vm.ID + ")"
 			case !p.ImmediateMode:
 				c.tool = p.Tcpdump + " (no --immediate-mode: packets arrive up to 1 s late)"
 			default:

@@ -40,6 +40,7 @@ Usage:
   vmdump list [--json]           the VMs vmdump finds, and why any is skipped
   vmdump list --check            also connect to each and check SSH, sudo and tcpdump
   vmdump forget-host-key VM      forget the host key pinned for a VM (id or manager/name)
+  vmdump provision VM            install tcpdump on a VM with its package manager (--dry-run: only say how)
   vmdump doctor                  which Wireshark sees vmdump, which VMs are usable, and why not
   sudo vmdump demo               no VM yet? run a stand-in Docker VM with live HTTP traffic (Linux)
   vmdump version
@@ -76,12 +77,14 @@ func runCommand(argv []string, stdout, stderr io.Writer) int {
 		uninst installCmd
 		list   listCmd
 		forget struct{}
+		prov   provisionCmd
 	)
 	p := flags.NewNamedParser("vmdump", flags.HelpFlag|flags.PassDoubleDash)
 	p.AddCommand("install", "install into Wireshark", "", &inst)
 	p.AddCommand("uninstall", "remove from Wireshark", "", &uninst)
 	p.AddCommand("list", "list the VMs", "", &list)
 	p.AddCommand("forget-host-key", "forget a pinned host key", "", &forget)
+	p.AddCommand("provision", "install tcpdump on a VM", "", &prov)
 	rest, err := p.ParseArgs(argv)
 	if err != nil {
 		var fe *flags.Error
@@ -114,6 +117,8 @@ func runCommand(argv []string, stdout, stderr io.Writer) int {
 		return exitStatus(stderr, vmctl.WriteTable(stdout, vms))
 	case "forget-host-key":
 		return cmdForget(rest, stdout, stderr, log)
+	case "provision":
+		return cmdProvision(rest, prov.DryRun, stdout, stderr, log)
 	}
 	fmt.Fprint(stderr, usage)
 	return 2

@@ -43,7 +43,7 @@ func (c *Conn) ProbeInventory(ctx context.Context) (Probe, Inventory, error) {
 		return Probe{}, Inventory{}, c.probeFailed(ierr, run)
 	}
 	inv.FetchedAt = time.Now().UTC()
-	p.label = c.label
+	p.label, p.vmID = c.label, c.vm.ID
 	c.log.Debug("inventory", "vm", c.vm.ID, "uid", p.UID, "os", p.OSID, "nics", len(inv.NICs),
 		"engines", len(inv.Engines), "partial", inv.Partial, "notes", inv.Notes)
 	return p, inv, nil

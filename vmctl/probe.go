@@ -27,12 +27,22 @@ type Probe struct {
 	// os-release), ID_LIKE and PRETTY_NAME.
 	OSID, OSLike, OSPretty string
 	Kernel                 string   // uname -sr
+	Arch                   string   // uname -m (x86_64, aarch64): which capture agent runs there
 	Hostname               string   // uname -n
 	Interfaces             []string // names under /sys/class/net
+	// PackageManagers present on PATH (apk, apt-get, dnf, ..., tce-load),
+	// for `vmdump provision`; OSTree: /run/ostree-booted exists (Fedora
+	// CoreOS, Silverblue), where only rpm-ostree can install.
+	PackageManagers []string
+	OSTree          bool
 
+	// pmKnown: the output had the pm= line (an older probe's did not), so
+	// a package manager missing from PackageManagers is really missing.
+	pmKnown bool
 	// label is vmdump's name for the VM ("VM default"), set by Conn.Probe;
-	// used in messages.
-	label string
+	// used in messages. vmID is the VM's id (vmdump list), which messages
+	// give to `vmdump provision`.
+	label, vmID string
 }
 
 // vmLabel names the VM in a message: vmdump's name, else its host name.
@@ -58,12 +68,17 @@ echo "ssh_connection=$SSH_CONNECTION"
 echo "uid=$(id -u)"
 echo "hostname=$(uname -n)"
 echo "kernel=$(uname -sr)"
+echo "arch=$(uname -m)"
 t=$(command -v tcpdump 2>/dev/null)
 case "$t" in /*) ;; *) t= ;; esac
 echo "tcpdump=$t"
 if [ -n "$t" ] && "$t" --help </dev/null 2>&1 | grep -q immediate-mode; then echo immediate=1; else echo immediate=0; fi
 if command -v sudo >/dev/null 2>&1 && sudo -n true </dev/null >/dev/null 2>&1; then echo sudo=1; else echo sudo=0; fi
 if command -v tce-load >/dev/null 2>&1; then echo tce=1; fi
+m=
+for x in tce-load apk apt-get rpm-ostree dnf yum microdnf zypper pacman opkg; do if command -v $x >/dev/null 2>&1; then m="$m$x,"; fi; done
+echo "pm=$m"
+if [ -e /run/ostree-booted ]; then echo ostree=1; fi
 for f in /etc/os-release /usr/lib/os-release; do if [ -r "$f" ]; then while IFS= read -r l || [ -n "$l" ]; do case "$l" in ID=*|ID_LIKE=*|VARIANT_ID=*|PRETTY_NAME=*) echo "os.$l" ;; esac; done <"$f"; break; fi; done
 for i in /sys/class/net/*; do if [ -e "$i" ]; then echo "iface=${i##*/}"; fi; done
 echo end=1
@@ -89,9 +104,9 @@ func (c *Conn) Probe(ctx context.Context) (Probe, error) {
 	if perr != nil {
 		return Probe{}, c.probeFailed(perr, run)
 	}
-	p.label = c.label
+	p.label, p.vmID = c.label, c.vm.ID
 	c.log.Debug("probe", "vm", c.vm.ID, "uid", p.UID, "tcpdump", p.Tcpdump, "immediate", p.ImmediateMode,
-		"sudo", p.SudoNoPassword, "os", p.OSID, "kernel", p.Kernel, "interfaces", p.Interfaces)
+		"sudo", p.SudoNoPassword, "os", p.OSID, "pm", p.PackageManagers, "kernel", p.Kernel, "interfaces", p.Interfaces)
 	return p, nil
 }
 
@@ -182,6 +197,8 @@ func ParseProbe(out []byte) (Probe, error) {
 			p.Hostname = strings.TrimSpace(val)
 		case "kernel":
 			p.Kernel = strings.TrimSpace(val)
+		case "arch":
+			p.Arch = strings.TrimSpace(val)
 		case "tcpdump":
 			if strings.HasPrefix(val, "/") {
 				p.Tcpdump = val
@@ -192,6 +209,16 @@ func ParseProbe(out []byte) (Probe, error) {
 			p.SudoNoPassword = val == "1"
 		case "tce":
 			tce = val == "1"
+		case "pm":
+			p.pmKnown = true
+			p.PackageManagers = nil
+			for _, m := range strings.Split(val, ",") {
+				if m = strings.TrimSpace(m); m != "" && !slices.Contains(p.PackageManagers, m) {
+					p.PackageManagers = append(p.PackageManagers, m)
+				}
+			}
+		case "ostree":
+			p.OSTree = val == "1"
 		case "os.ID":
 			p.OSID = strings.ToLower(osReleaseValue(val))
 		case "os.ID_LIKE":

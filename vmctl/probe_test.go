@@ -49,6 +49,10 @@ func TestParseProbe(t *testing.T) {
 			ClientAddr: "fe80::1%eth0", ClientPort: "40000", ServerAddr: "fe80::2%eth0", ServerPort: "2222",
 			UID: -1, OSPretty: `A "B" $C`,
 		}},
+		{name: "package managers and ostree", out: "vmdump-probe=1\nuid=0\nos.ID=fedora\npm=rpm-ostree,dnf,,dnf,\nostree=1\nend=1\n", want: Probe{
+			UID: 0, OSID: "fedora", PackageManagers: []string{"rpm-ostree", "dnf"}, pmKnown: true, OSTree: true,
+		}},
+		{name: "no package manager", out: "vmdump-probe=1\nuid=0\npm=\nend=1\n", want: Probe{UID: 0, pmKnown: true}},
 		{name: "restarted probe output counts from the last start", out: "vmdump-probe=1\nuid=5\nvmdump-probe=1\nuid=7\nend=1\n", want: Probe{UID: 7}},
 		{name: "not the probe", out: "sh: 1: exec: sh: not found\n", wantErr: "did not run"},
 		{name: "cut short", out: "vmdump-probe=1\nuid=0\n", wantErr: "cut short"},
@@ -145,6 +149,23 @@ func TestProbeScriptRunsUnderEachShell(t *testing.T) {
 		}
 		if _, err := os.Stat("/etc/os-release"); err == nil && p.OSID == "" {
 			t.Errorf("%v: os-release not read", sh)
+		}
+		// The package managers: exactly those on this machine (with the
+		// probe's sbin additions to PATH).
+		var wantPM []string
+		for _, pm := range pmFallbackOrder {
+			for _, d := range []string{"/bin", "/usr/sbin", "/sbin", "/usr/local/sbin", "/usr/bin"} {
+				if fi, err := os.Stat(d + "/" + pm); err == nil && fi.Mode()&0o111 != 0 {
+					wantPM = append(wantPM, pm)
+					break
+				}
+			}
+		}
+		if !p.pmKnown || !reflect.DeepEqual(p.PackageManagers, wantPM) {
+			t.Errorf("%v: package managers %v (reported: %v), want %v", sh, p.PackageManagers, p.pmKnown, wantPM)
+		}
+		if _, err := os.Stat("/run/ostree-booted"); (err == nil) != p.OSTree {
+			t.Errorf("%v: ostree %v", sh, p.OSTree)
 		}
 	}
 }

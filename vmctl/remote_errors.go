@@ -35,7 +35,7 @@ func ClassifyRemoteError(stderr string, exit int, p Probe, spec CaptureSpec) err
 	switch {
 	case has("vmdump: tcpdump: not found") ||
 		exit == 127 && has("tcpdump") && has("not found", "no such file"):
-		return fmt.Errorf("tcpdump is not installed on %s: install it there with: %s", vm, installHint(p))
+		return MissingTcpdumpError(p)
 	case has("a password is required", "no tty present", "a terminal is required"):
 		return fmt.Errorf("sudo on %s needs a password: allow passwordless sudo for tcpdump or log in as root", vm)
 	case has("is not in the sudoers file", "may not run sudo", "is not allowed to execute"):
@@ -136,41 +136,3 @@ func lastLines(s string, n int) string {
 	}
 	return strings.Join(ls, " / ")
 }
-
-// installHint is the command that installs tcpdump on the VM's OS.
-func installHint(p Probe) string {
-	ids := append([]string{p.OSID}, strings.Fields(p.OSLike)...)
-	for _, id := range ids {
-		if cmd := installCommand(id); cmd != "" {
-			if p.UID == 0 {
-				cmd = strings.TrimPrefix(cmd, "sudo ")
-			}
-			return cmd
-		}
-	}
-	return "the package manager (package tcpdump)"
-}
-
-func installCommand(osID string) string {
-	switch osID {
-	case "tinycore", "boot2docker":
-		return "tce-load -wi tcpdump.tcz (as the docker user, not via sudo; lost at reboot)"
-	case "alpine":
-		return "sudo apk add tcpdump"
-	case "debian", "ubuntu", "raspbian", "linuxmint", "pop":
-		return "sudo apt-get install -y tcpdump"
-	case "fedora-coreos":
-		return "sudo rpm-ostree install -A tcpdump"
-	case "fedora", "centos", "rhel", "rocky", "almalinux", "ol", "amzn":
-		return "sudo dnf install -y tcpdump"
-	case "opensuse", "opensuse-leap", "opensuse-tumbleweed", "sles", "suse":
-		return "sudo zypper install -y tcpdump"
-	case "arch", "archarm", "manjaro", "endeavouros":
-		return "sudo pacman -S --noconfirm tcpdump"
-	}
-	return ""
-}
-
-// InstallHint is the command that installs tcpdump on the VM the probe
-// describes ("sudo apk add tcpdump"), for messages and `vmdump list --check`.
-func (p Probe) InstallHint() string { return installHint(p) }

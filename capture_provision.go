@@ -1,0 +1,27 @@
+package main
+
+import (
+	"context"
+
+	"github.com/vmdump/vmdump/vmctl"
+)
+
+// provisionIfAsked installs a missing tcpdump before the capture when the
+// dialog's "Missing tcpdump" says so (off by default: installing software
+// on someone's VM is their call) and the capture program may be tcpdump.
+// It returns the probe to capture with: a fresh one after an install. A
+// failed install fails the capture with its one-line error. With the
+// option off the capture goes on, and a missing tcpdump is reported as
+// the command to run (vmctl.MissingTcpdumpError).
+func (s *session) provisionIfAsked(ctx context.Context, conn *vmctl.Conn, p vmctl.Probe) (vmctl.Probe, error) {
+	if p.Tcpdump != "" || !s.args.InstallTcpdumpOn() || s.spec.Tool == vmctl.ToolAgent {
+		return p, nil
+	}
+	res, err := conn.ProvisionTcpdump(ctx, p, s.spec.Priv)
+	if err != nil {
+		s.log.Error("installing tcpdump failed", "vm", s.vm.ID, "ran", res.Ran, "exit", res.Exit, "err", err)
+		return p, err
+	}
+	s.log.Info("installed tcpdump", "vm", s.vm.ID, "ran", res.Ran, "path", res.Probe.Tcpdump, "took", res.Duration)
+	return res.Probe, nil
+}
