@@ -30,6 +30,9 @@ func TestReliabilityRemoteFailures(t *testing.T) {
 	}{
 		{"no-tcpdump", lab.Options{HideTcpdump: true}, []failure{{
 			name: "tcpdump-missing",
+			// With the capture program on "auto" the capture agent would
+			// stand in (e2e/agent_test.go); "tcpdump" insists on tcpdump.
+			args: func(u *user) []string { return opt(u, "capturetool", "tcpdump") },
 			// The lab VM is Debian: the line names Debian's command.
 			want: func(*lab.Lab) []string {
 				return []string{"tcpdump is not installed on VM lab", "sudo apt-get install -y tcpdump"}

@@ -50,6 +50,16 @@ func (c *Conn) StartCapture(ctx context.Context, spec CaptureSpec, p Probe) (*Re
 		p.label = c.label
 	}
 	spec = spec.withBenchFile()
+	if spec.agent == nil {
+		specs, agent, err := c.prepareAgent(ctx, []CaptureSpec{spec}, p)
+		if err != nil {
+			return nil, err
+		}
+		if agent != nil {
+			defer agent.release() // the capture holds its own reference
+		}
+		spec = specs[0]
+	}
 	cmd, err := CaptureCommand(spec, p)
 	if err != nil {
 		return nil, err
@@ -84,8 +94,14 @@ func (c *Conn) StartCapture(ctx context.Context, spec CaptureSpec, p Probe) (*Re
 		return nil, fmt.Errorf("cannot start the capture on %s: %s", c.label, oneLineErr(err))
 	}
 	c.log.Debug("remote capture started", "vm", c.vm.ID, "interface", spec.Interface, "filter", spec.Filter)
+	if spec.agent != nil {
+		spec.agent.owner.acquire()
+	}
 	go func() {
 		r.waitErr = sess.Wait()
+		if spec.agent != nil {
+			spec.agent.owner.release()
+		}
 		close(r.exited)
 	}()
 	go r.sendHeartbeats(spec.heartbeat())

@@ -39,6 +39,10 @@ type CaptureSpec struct {
 	// environment variable VMDUMP_BENCH_REMOTE_FILE when empty. Never set
 	// from Wireshark's dialog.
 	BenchRemoteFile string
+
+	// agent, when set, runs the uploaded capture agent instead of tcpdump
+	// (StartCapture sets it; see agent_command.go).
+	agent *agentInvocation
 }
 
 // Tool is the program that captures on the VM.
@@ -71,7 +75,8 @@ func (s CaptureSpec) watchdogSeconds() int {
 // ash, dash and bash (no bashisms, no `read -t`), free of single quotes.
 // Arguments: $1 tcpdump, $2 interface, $3 snaplen, $4 watchdog seconds,
 // $5 filter (only when there is one). User data never becomes script text.
-// @CAPTURE@ is tcpdumpInvocation (or, for benchmarks, replayInvocation).
+// @CAPTURE@ is tcpdumpInvocation (or, for benchmarks, replayInvocation;
+// for the capture agent, agentCaptureInvocation, see agentCommand).
 //
 // Why each part:
 //   - -B 16384 (KiB): with --immediate-mode libpcap's ring has one slot per
@@ -155,12 +160,7 @@ func captureCommand(spec CaptureSpec, p Probe, watchdogSeconds int) (string, err
 	if snaplen == 0 {
 		snaplen = 262144
 	}
-	filter := strings.TrimSpace(strings.Map(func(r rune) rune {
-		if r == '\n' || r == '\r' || r == '\t' || r == '\v' || r == '\f' {
-			return ' '
-		}
-		return r
-	}, spec.Filter))
+	filter := normalizeFilter(spec.Filter)
 
 	sudo, err := useSudo(spec.Priv, p)
 	if err != nil {
@@ -168,6 +168,9 @@ func captureCommand(spec CaptureSpec, p Probe, watchdogSeconds int) (string, err
 	}
 	if spec.BenchRemoteFile != "" {
 		return replayCommand(spec, watchdogSeconds, sudo)
+	}
+	if spec.agent != nil {
+		return agentCommand(spec, snaplen, watchdogSeconds, sudo)
 	}
 	script := strings.Replace(captureScript, "@CAPTURE@", tcpdumpInvocation, 1)
 	imm := ""
@@ -190,6 +193,17 @@ func captureCommand(spec CaptureSpec, p Probe, watchdogSeconds int) (string, err
 		args = append(args, filter)
 	}
 	return wrapperCommand(sudo, script, args), nil
+}
+
+// normalizeFilter turns newlines and tabs into spaces (BPF treats them as
+// whitespace; some login shells reject a newline inside quotes).
+func normalizeFilter(f string) string {
+	return strings.TrimSpace(strings.Map(func(r rune) rune {
+		if r == '\n' || r == '\r' || r == '\t' || r == '\v' || r == '\f' {
+			return ' '
+		}
+		return r
+	}, f))
 }
 
 // tcpdumpInvocation is the capture the wrapper runs in the background.

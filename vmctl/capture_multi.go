@@ -26,6 +26,14 @@ func (c *Conn) StartCaptures(ctx context.Context, specs []CaptureSpec, p Probe) 
 		}
 		seen[s.Interface] = true
 	}
+	// One upload of the capture agent serves every interface.
+	specs, agent, err := c.prepareAgent(ctx, specs, p)
+	if err != nil {
+		return nil, err
+	}
+	if agent != nil {
+		defer agent.release() // each capture holds its own reference
+	}
 	caps := make([]*RemoteCapture, 0, len(specs))
 	for _, s := range specs {
 		r, err := c.StartCapture(ctx, s, p)
