@@ -95,7 +95,7 @@ func displayName(vm vmctl.VM) string {
 }
 
 func dialogDefaults(vm vmctl.VM) extcap.DialogDefaults {
-	return extcap.DialogDefaults{RemoteInterface: naturalInterface(vm), User: vm.User, Port: vm.Port}
+	return extcap.DialogDefaults{RemoteInterface: naturalInterface(vm), User: vm.User, Port: vm.Port, NoSSH: len(vm.Exec) > 0}
 }
 
 // naturalInterface is the interface captured when the user picked none:

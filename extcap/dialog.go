@@ -42,6 +42,9 @@ type DialogDefaults struct {
 	RemoteInterfaces []Value // from an inventory cache; may be empty
 	User             string  // SSH user the VM manager configured, if known
 	Port             int     // SSH port the VM manager configured, if known
+	// NoSSH: the VM is reached through a local command (exec transport),
+	// so the SSH tab, whose settings would do nothing, is left out.
+	NoSSH bool
 }
 
 // DialogArgs is vmdump's options dialog for one interface. Its order and
@@ -120,6 +123,15 @@ func DialogArgs(d DialogDefaults) []Arg {
 			Number: ArgLogFile, Call: CallLogFile, Display: "Use a file for logging", Type: "fileselect",
 			Tooltip: "Set a file where log messages are written", Group: GroupDebug,
 		},
+	}
+	if d.NoSSH {
+		kept := args[:0]
+		for _, a := range args {
+			if a.Group != GroupSSH {
+				kept = append(kept, a)
+			}
+		}
+		args = kept
 	}
 	return args
 }

@@ -3,6 +3,7 @@ package extcap
 import (
 	"bytes"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -121,6 +122,21 @@ func dialogWant(head []string, user, port string) []string {
 	tail[18] = "arg {number=5}{call=--ssh-user}{display=SSH user}{type=string}{tooltip=User to log in as (default: the one the VM manager configured)}" + user + "{required=false}{group=SSH}"
 	tail[19] = "arg {number=6}{call=--ssh-port}{display=SSH port}{type=unsigned}{tooltip=SSH port of the VM (default: the one the VM manager configured)}" + port + "{range=1,65535}{required=false}{group=SSH}"
 	return append(head, tail...)
+}
+
+// A VM reached through a local command gets no SSH tab; every other arg
+// keeps its number.
+func TestDialogWithoutSSH(t *testing.T) {
+	with, without := DialogArgs(DialogDefaults{RemoteInterface: "eth0"}), DialogArgs(DialogDefaults{RemoteInterface: "eth0", NoSSH: true})
+	var want []Arg
+	for _, a := range with {
+		if a.Group != GroupSSH {
+			want = append(want, a)
+		}
+	}
+	if len(want) == len(with) || !reflect.DeepEqual(without, want) {
+		t.Fatalf("NoSSH dialog:\n%+v\nwant\n%+v", without, want)
+	}
 }
 
 func TestWriteConfigGolden(t *testing.T) {

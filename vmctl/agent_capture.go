@@ -24,6 +24,15 @@ func (s CaptureSpec) usesAgent(p Probe) (bool, error) {
 	return false, fmt.Errorf("unknown capture tool %q (use auto, tcpdump or agent)", s.Tool)
 }
 
+// toolName names the program that captures, for messages: "tcpdump", or
+// "vmdump's capture agent" once prepareAgent chose the agent.
+func (s CaptureSpec) toolName() string {
+	if s.agent != nil {
+		return "vmdump's capture agent"
+	}
+	return "tcpdump"
+}
+
 // prepareAgent readies the specs that use the agent: their filters are
 // compiled here and the agent is uploaded once for all of them. agent is
 // nil when no spec uses it; otherwise the caller holds one reference and

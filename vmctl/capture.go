@@ -231,7 +231,7 @@ func (r *RemoteCapture) Wait() error {
 		return nil // the benchmark's file was sent whole
 	}
 	if classified == nil {
-		return fmt.Errorf("the capture on %s ended by itself (tcpdump exited)", r.probe.vmLabel())
+		return fmt.Errorf("the capture on %s ended by itself (%s exited)", r.probe.vmLabel(), r.spec.toolName())
 	}
 	return classified
 }

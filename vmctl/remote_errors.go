@@ -11,6 +11,7 @@ import (
 // session ended without one.
 func ClassifyRemoteError(stderr string, exit int, p Probe, spec CaptureSpec) error {
 	vm := p.vmLabel()
+	tool := spec.toolName()
 	lines := meaningfulLines(stderr)
 	all := strings.Join(lines, "\n")
 	lower := strings.ToLower(all)
@@ -46,9 +47,9 @@ func ClassifyRemoteError(stderr string, exit int, p Probe, spec CaptureSpec) err
 		return fmt.Errorf("cannot create a temporary directory on %s (is /tmp full or read-only?): %s", vm, strings.TrimPrefix(lastMatching(lines, "vmdump: cannot"), "vmdump: "))
 	case has("don't have permission", "operation not permitted", "permission denied"):
 		if p.UID != 0 && !usedSudo(spec, p) {
-			return fmt.Errorf("tcpdump on %s may not capture on %s as the login user: allow passwordless sudo for tcpdump (then privilege auto uses it) or log in as root", vm, iface)
+			return fmt.Errorf("%s on %s may not capture on %s as the login user: allow passwordless sudo for %s (then privilege auto uses it) or log in as root", tool, vm, iface, tool)
 		}
-		return fmt.Errorf("tcpdump on %s was refused capturing on %s even with root rights: %s", vm, iface, tcpdumpLine())
+		return fmt.Errorf("%s on %s was refused capturing on %s even with root rights: %s", tool, vm, iface, tcpdumpLine())
 	case has("no such device", "siocgifhwaddr", "no suitable device", "no such interface"):
 		if len(p.Interfaces) > 0 {
 			return fmt.Errorf("%s has no interface %q; it has: %s", vm, iface, strings.Join(p.Interfaces, ", "))

@@ -32,6 +32,7 @@ func TestClassifyRemoteErrorMessages(t *testing.T) {
 		{"sudo needs password", "sudo: a password is required\n", 1, debian, spec, []string{"sudo on VM default needs a password", "passwordless sudo", "log in as root"}},
 		{"not in sudoers", "alice is not in the sudoers file.\n", 1, debian, spec, []string{"may not use sudo"}},
 		{"no sudo binary", "sh: 1: exec: sudo: not found\n", 127, debian, spec, []string{"sudo is not installed on VM default"}},
+		{"agent permission as user", "vmdump-agent: socket: operation not permitted\n", 1, Probe{UID: 1000, label: "VM x"}, CaptureSpec{Interface: "eth1", Priv: PrivNone, agent: &agentInvocation{}}, []string{"vmdump's capture agent on VM x may not capture on eth1 as the login user", "passwordless sudo for vmdump's capture agent"}},
 		{"permission as user", "tcpdump: eth1: You don't have permission to perform this capture on that device\n(socket: Operation not permitted)\n", 1, Probe{UID: 1000, label: "VM x"}, CaptureSpec{Interface: "eth1", Priv: PrivNone}, []string{"may not capture on eth1 as the login user", "passwordless sudo"}},
 		{"permission old libpcap", "tcpdump: eth1: You don't have permission to capture on that device\n(socket: Operation not permitted)\n", 1, Probe{UID: 1000}, CaptureSpec{Interface: "eth1"}, []string{"may not capture on eth1"}},
 		{"permission as root", "tcpdump: eth1: You don't have permission to perform this capture on that device\n(socket: Operation not permitted)\n", 1, root, spec, []string{"even with root rights", "don't have permission"}},
