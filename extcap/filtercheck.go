@@ -1,14 +1,13 @@
 package extcap
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"os/exec"
 	"strings"
-	"time"
+
+	"github.com/vmdump/vmdump/internal/localtcpdump"
 )
 
 // CheckFilter checks a capture filter for Wireshark's filter box
@@ -33,7 +32,7 @@ func CheckFilter(ctx context.Context, filter string) (problem string, known bool
 	if p := parenProblem(filter); p != "" {
 		return p, true
 	}
-	tcpdump := findTcpdump()
+	tcpdump := localtcpdump.Find()
 	if tcpdump == "" {
 		return "", false
 	}
@@ -60,41 +59,10 @@ func parenProblem(filter string) string {
 	return ""
 }
 
-// tcpdumpPaths are searched after PATH: GUI apps (and sudo) often run with
-// a PATH that lacks the sbin directories.
-var tcpdumpPaths = []string{"/usr/sbin/tcpdump", "/usr/bin/tcpdump", "/sbin/tcpdump", "/usr/local/sbin/tcpdump", "/usr/local/bin/tcpdump"}
-
-func findTcpdump() string {
-	if p, err := exec.LookPath("tcpdump"); err == nil {
-		return p
-	}
-	for _, p := range tcpdumpPaths {
-		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
-			return p
-		}
-	}
-	return ""
-}
-
-// ethernetPcapHeader is an empty Ethernet capture file: "tcpdump -d -r -"
-// takes the link type from it and needs no capture privileges.
-var ethernetPcapHeader = []byte{
-	0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, // magic, version 2.4
-	0, 0, 0, 0, 0, 0, 0, 0, // thiszone, sigfigs
-	0, 0, 4, 0, // snaplen 262144
-	1, 0, 0, 0, // LINKTYPE_ETHERNET
-}
-
 // compileFilter runs "tcpdump -d -r - -- filter"; tcpdump exits 1 with
 // "tcpdump: <reason>" on stderr for a bad filter.
 func compileFilter(ctx context.Context, tcpdump, filter string) (string, bool) {
-	cmd := exec.CommandContext(ctx, tcpdump, "-d", "-r", "-", "--", filter)
-	cmd.Stdin = bytes.NewReader(ethernetPcapHeader)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	cmd.Env = append(os.Environ(), "LC_ALL=C")
-	cmd.WaitDelay = time.Second
-	err := cmd.Run()
+	_, msg, err := localtcpdump.Compile(ctx, tcpdump, "-d", filter, 262144)
 	if err == nil {
 		return "", true
 	}
@@ -102,28 +70,12 @@ func compileFilter(ctx context.Context, tcpdump, filter string) (string, bool) {
 	if ctx.Err() != nil || !errors.As(err, &exit) || exit.ExitCode() != 1 {
 		return "", false
 	}
-	msg := tcpdumpMessage(stderr.String())
 	if msg == "" || nameLookupFailed(msg) {
 		// A name only the VM might resolve, or a failure that is not about
 		// the filter: say "cannot check" rather than "invalid".
 		return "", false
 	}
 	return msg, true
-}
-
-// tcpdumpMessage is the last "tcpdump: ..." line of stderr, without that
-// prefix, limited to one short line.
-func tcpdumpMessage(stderr string) string {
-	msg := ""
-	for _, line := range strings.Split(stderr, "\n") {
-		if rest, ok := strings.CutPrefix(strings.TrimSpace(line), "tcpdump: "); ok {
-			msg = strings.TrimSpace(rest)
-		}
-	}
-	if len(msg) > 200 {
-		msg = msg[:200]
-	}
-	return strings.ToValidUTF8(msg, "")
 }
 
 // nameLookupFailed: "unknown host 'x'", "unknown ether host 'x'",

@@ -4,10 +4,12 @@ import (
 	"context"
 	"testing"
 	"time"
+
+	"github.com/vmdump/vmdump/internal/localtcpdump"
 )
 
 func TestCheckFilterWithTcpdump(t *testing.T) {
-	if findTcpdump() == "" {
+	if localtcpdump.Find() == "" {
 		t.Skip("tcpdump not installed")
 	}
 	tests := []struct {
@@ -41,9 +43,9 @@ func TestCheckFilterWithTcpdump(t *testing.T) {
 
 func TestCheckFilterWithoutTcpdump(t *testing.T) {
 	t.Setenv("PATH", t.TempDir())
-	saved := tcpdumpPaths
-	tcpdumpPaths = nil
-	defer func() { tcpdumpPaths = saved }()
+	saved := localtcpdump.Paths
+	localtcpdump.Paths = nil
+	defer func() { localtcpdump.Paths = saved }()
 	if p, known := CheckFilter(context.Background(), "tcp"); p != "" || known {
 		t.Errorf("without tcpdump: %q, %v; want unknown", p, known)
 	}
@@ -57,25 +59,12 @@ func TestCheckFilterWithoutTcpdump(t *testing.T) {
 }
 
 func TestCheckFilterCancelled(t *testing.T) {
-	if findTcpdump() == "" {
+	if localtcpdump.Find() == "" {
 		t.Skip("tcpdump not installed")
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	if p, known := CheckFilter(ctx, "tcp"); p != "" || known {
 		t.Errorf("cancelled check: %q, %v; want unknown", p, known)
-	}
-}
-
-func TestTcpdumpMessage(t *testing.T) {
-	tests := []struct{ stderr, want string }{
-		{"reading from file -, link-type EN10MB (Ethernet), snapshot length 262144\ntcpdump: can't parse filter expression: syntax error\n", "can't parse filter expression: syntax error"},
-		{"something else\n", ""},
-		{"", ""},
-	}
-	for _, tt := range tests {
-		if got := tcpdumpMessage(tt.stderr); got != tt.want {
-			t.Errorf("tcpdumpMessage(%q) = %q, want %q", tt.stderr, got, tt.want)
-		}
 	}
 }

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/vmdump/vmdump/internal/localtcpdump"
 )
 
 // runTool runs a Wireshark/tcpdump tool and returns its stdout.
@@ -32,7 +34,7 @@ func runTool(t *testing.T, name string, args ...string) string {
 func TestPumpOfTcpdumpStreamReadByTshark(t *testing.T) {
 	tshark := needTool(t, "tshark")
 	text2pcap := needTool(t, "text2pcap")
-	tcpdump := findTcpdump()
+	tcpdump := localtcpdump.Find()
 	if tcpdump == "" {
 		t.Skip("tcpdump not installed")
 	}

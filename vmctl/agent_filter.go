@@ -1,14 +1,12 @@
 package vmctl
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"os/exec"
-	"strings"
 	"time"
+
+	"github.com/vmdump/vmdump/internal/localtcpdump"
 )
 
 // agentProgram compiles a capture filter for the capture agent, which
@@ -43,57 +41,21 @@ func agentProgram(ctx context.Context, filter string, snaplen int, p Probe) (str
 	return programText(prog), nil
 }
 
-// localTcpdumpPaths are searched after PATH: GUI apps often run with a
-// PATH that lacks the sbin directories.
-var localTcpdumpPaths = []string{"/usr/sbin/tcpdump", "/usr/bin/tcpdump", "/sbin/tcpdump", "/usr/local/sbin/tcpdump", "/usr/local/bin/tcpdump"}
-
 // findLocalTcpdump is a variable so that tests can take tcpdump away.
-var findLocalTcpdump = func() string {
-	if p, err := exec.LookPath("tcpdump"); err == nil {
-		return p
-	}
-	for _, p := range localTcpdumpPaths {
-		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
-			return p
-		}
-	}
-	return ""
-}
-
-// emptyEthernetPcap is a capture file with no packets: tcpdump -r takes the
-// link type and the snapshot length (the program's accept value) from it.
-func emptyEthernetPcap(snaplen int) []byte {
-	return []byte{
-		0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, // magic, version 2.4
-		0, 0, 0, 0, 0, 0, 0, 0, // thiszone, sigfigs
-		byte(snaplen), byte(snaplen >> 8), byte(snaplen >> 16), byte(snaplen >> 24),
-		1, 0, 0, 0, // LINKTYPE_ETHERNET
-	}
-}
+var findLocalTcpdump = localtcpdump.Find
 
 // compileLocally runs `tcpdump -ddd -r - -- filter`.
 func compileLocally(ctx context.Context, tcpdump, filter string, snaplen int) ([]bpfInsn, error) {
 	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, tcpdump, "-ddd", "-r", "-", "--", filter)
-	cmd.Stdin = bytes.NewReader(emptyEthernetPcap(snaplen))
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	cmd.Env = append(os.Environ(), "LC_ALL=C")
-	cmd.WaitDelay = time.Second
-	if err := cmd.Run(); err != nil {
-		msg := ""
-		for _, l := range strings.Split(stderr.String(), "\n") {
-			if rest, ok := strings.CutPrefix(strings.TrimSpace(l), "tcpdump: "); ok {
-				msg = rest
-			}
-		}
+	stdout, msg, err := localtcpdump.Compile(ctx, tcpdump, "-ddd", filter, snaplen)
+	if err != nil {
 		if msg == "" {
 			msg = oneLineErr(err)
 		}
 		return nil, fmt.Errorf("the capture filter does not compile (for the capture agent, with %s): %s", tcpdump, clipValue(msg))
 	}
-	prog, err := parseDDD(stdout.String())
+	prog, err := parseDDD(stdout)
 	if err != nil {
 		return nil, fmt.Errorf("%s -ddd printed no BPF program: %v", tcpdump, err)
 	}
