@@ -1,3 +1,10 @@
+// The Go runtime re-reads the container's CPU limit in a background
+// goroutine of its own (Go 1.25's updatemaxprocs); that goroutine costs a
+// thread at every start, and Wireshark starts vmdump for every interface
+// listing. vmdump's processes are short and never need GOMAXPROCS to follow
+// a changing limit. (~0.3 ms of ~3.5 in P1, BENCHMARKS.md.)
+//go:debug updatemaxprocs=0
+
 // Command vmdump is a Wireshark extcap that captures, live, from the Docker VMs
 // a developer already has (boot2docker, docker-machine, Lima, Colima, Podman
 // machine, ... or any host over SSH).

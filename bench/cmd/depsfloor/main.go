@@ -3,7 +3,10 @@
 // its agent and knownhosts packages, kevinburke/ssh_config, go-flags,
 // BurntSushi/toml, encoding/json, log/slog), runs their package
 // initialisation as vmdump does, and prints three lines without any work.
-// No vmdump can start faster than this on the same machine.
+// No vmdump can start faster than this on the same machine. It has
+// vmdump's runtime setting too (updatemaxprocs=0, main.go).
+//
+//go:debug updatemaxprocs=0
 package main
 
 import (
