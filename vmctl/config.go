@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/BurntSushi/toml"
 )
@@ -108,6 +109,15 @@ func LoadConfig(env Env) (Config, error) {
 	if err != nil {
 		return Config{}, fmt.Errorf("cannot read %s: %s; fix or remove the file", path, discFileProblem(path, err))
 	}
+	if r, ok := lastConfig.get(path, data); ok {
+		return r.cfg, r.err
+	}
+	cfg, err := parseConfig(env, path, data)
+	lastConfig.put(path, data, cfg, err)
+	return cfg, err
+}
+
+func parseConfig(env Env, path string, data []byte) (Config, error) {
 	var cfg Config
 	md, err := toml.Decode(string(data), &cfg)
 	if err != nil {
@@ -121,6 +131,42 @@ func LoadConfig(env Env) (Config, error) {
 		env.logger().Warn("unknown keys in config.toml are ignored", "file", path, "keys", strings.Join(keys, ", "))
 	}
 	return cfg, nil
+}
+
+// lastConfig keeps the last parse: one discovery reads config.toml in
+// several providers, and TOML decoding is among the costlier parts of a
+// listing Wireshark waits for. The file is still read each time; only
+// identical bytes reuse the result. Callers must not modify the slices of
+// the Config they get.
+var lastConfig configMemo
+
+type configMemo struct {
+	mu   sync.Mutex
+	path string
+	data string
+	last configParse
+	set  bool
+}
+
+// configParse is one parse's result.
+type configParse struct {
+	cfg Config
+	err error
+}
+
+func (m *configMemo) get(path string, data []byte) (configParse, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if !m.set || m.path != path || m.data != string(data) {
+		return configParse{}, false
+	}
+	return m.last, true
+}
+
+func (m *configMemo) put(path string, data []byte, cfg Config, err error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.path, m.data, m.last, m.set = path, string(data), configParse{cfg, err}, true
 }
 
 // cfgTOMLProblem keeps the useful first line of a TOML error.

@@ -274,3 +274,39 @@ instance = "-x"
 		t.Fatalf("got %+v", vms)
 	}
 }
+
+// The parse is reused only for the same bytes: a changed file is parsed
+// again, also when it changes back.
+func TestLoadConfigReparsesChangedFile(t *testing.T) {
+	dir := t.TempDir()
+	env := Env{Home: dir, GOOS: "linux", Getenv: func(k string) string {
+		if k == "VMDUMP_CONFIG_DIR" {
+			return dir
+		}
+		return ""
+	}}
+	write := func(s string) {
+		if err := os.WriteFile(filepath.Join(dir, "config.toml"), []byte(s), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range []struct {
+		text string
+		want bool
+	}{{"ssh_config_hosts = true\n", true}, {"ssh_config_hosts = false\n", false}, {"ssh_config_hosts = true\n", true}} {
+		write(c.text)
+		for range 2 {
+			cfg, err := LoadConfig(env)
+			if err != nil || cfg.SSHConfigHosts != c.want {
+				t.Fatalf("%q: SSHConfigHosts %v, err %v", c.text, cfg.SSHConfigHosts, err)
+			}
+		}
+	}
+	write("ssh_config_hosts = [\n")
+	if _, err := LoadConfig(env); err == nil {
+		t.Fatal("a broken file parsed")
+	}
+	if _, err := LoadConfig(env); err == nil {
+		t.Fatal("a broken file parsed the second time")
+	}
+}
