@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"fmt"
+	"hash/fnv"
 	"io"
 	"os"
 	"path/filepath"
@@ -23,13 +25,18 @@ import (
 // listingMagic starts the cache file; the number changes with its format.
 const listingMagic = "vmdump-listing 1\n"
 
-// listingCachePath is the cache file, or "" when there is no cache dir.
-func listingCachePath(env vmctl.Env) string {
+// listingCachePath is the cache file of the vmdump at self, or "" when
+// there is no cache dir. Each copy of vmdump (one per Wireshark version's
+// extcap folder) keeps its own file, so that two Wireshark versions in
+// turn do not throw each other's answer away.
+func listingCachePath(env vmctl.Env, self string) string {
 	dir := env.CacheDir()
 	if dir == "" {
 		return ""
 	}
-	return filepath.Join(dir, "interfaces")
+	h := fnv.New64a()
+	h.Write([]byte(self))
+	return filepath.Join(dir, fmt.Sprintf("interfaces-%016x", h.Sum64()))
 }
 
 // listingKey names the inputs outside discovery that shape the answer:
@@ -48,7 +55,7 @@ func listingKey(env vmctl.Env, self string) string {
 // writeInterfaceList writes the answer to --extcap-interfaces for the VMs
 // discovery finds, from the cache when nothing it was made from changed.
 func writeInterfaceList(w io.Writer, env vmctl.Env, self string) error {
-	path, key := listingCachePath(env), listingKey(env, self)
+	path, key := listingCachePath(env, self), listingKey(env, self)
 	if path != "" && key != "" {
 		if answer, ok := cachedListing(path, key, env); ok {
 			_, err := w.Write(answer)

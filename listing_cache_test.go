@@ -78,7 +78,12 @@ func (f *listingFixture) fresh(t *testing.T) string {
 // the next answer shows whether the cache served it.
 func (f *listingFixture) mark(t *testing.T) {
 	t.Helper()
-	path := listingCachePath(f.env)
+	f.markFor(t, f.self)
+}
+
+func (f *listingFixture) markFor(t *testing.T, self string) {
+	t.Helper()
+	path := listingCachePath(f.env, self)
 	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatalf("no cache file after a listing: %v", err)
@@ -89,7 +94,7 @@ func (f *listingFixture) mark(t *testing.T) {
 	if err != nil {
 		t.Fatalf("cache file unreadable: %v", err)
 	}
-	saveListing(path, listingKey(f.env, f.self), in, []byte("MARK\n"))
+	saveListing(path, listingKey(f.env, self), in, []byte("MARK\n"))
 }
 
 // The cache must serve the kept answer while nothing changed, and a fresh
@@ -151,11 +156,40 @@ func TestListingCacheServesOnlyUnchangedAnswers(t *testing.T) {
 	}
 }
 
+// Two copies of vmdump (two Wireshark versions' extcap folders) listing
+// in turn each keep their own answer.
+func TestListingCachePerCopy(t *testing.T) {
+	f := newListingFixture(t)
+	other := filepath.Join(filepath.Dir(f.self), "other", "vmdump")
+	if err := os.MkdirAll(filepath.Dir(other), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(other, []byte("binary v1"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	answer := func(self string) string {
+		var b bytes.Buffer
+		if err := writeInterfaceList(&b, f.env, self); err != nil {
+			t.Fatal(err)
+		}
+		return b.String()
+	}
+	answer(f.self)
+	answer(other)
+	f.markFor(t, f.self)
+	f.markFor(t, other)
+	for i := 0; i < 2; i++ {
+		if a, b := answer(f.self), answer(other); a != "MARK\n" || b != "MARK\n" {
+			t.Fatalf("round %d: a copy's kept answer was not served: %q, %q", i, a, b)
+		}
+	}
+}
+
 // A damaged or foreign cache file is never served.
 func TestListingCacheIgnoresDamagedFiles(t *testing.T) {
 	f := newListingFixture(t)
 	want := f.answer(t)
-	path := listingCachePath(f.env)
+	path := listingCachePath(f.env, f.self)
 	good, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
