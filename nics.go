@@ -60,23 +60,10 @@ func nicEntries(vmID string, inv vmctl.Inventory) []nicEntry {
 }
 
 func sanitizeNIC(name string) string {
-	var b strings.Builder
-	sep := false
-	for _, r := range strings.ToLower(name) {
-		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
-			if sep && b.Len() > 0 {
-				b.WriteByte('_')
-			}
-			sep = false
-			b.WriteRune(r)
-			continue
-		}
-		sep = true
+	if s := vmctl.IDPart(name); s != "" {
+		return s
 	}
-	if b.Len() == 0 {
-		return "nic"
-	}
-	return b.String()
+	return "nic"
 }
 
 // interfaceList is what --extcap-interfaces lists: one Wireshark interface

@@ -31,7 +31,7 @@ func discAssignIDs(vms []VM, shorts []string) {
 	used := map[string]bool{}
 	for i, vm := range vms {
 		id := base[i]
-		if count[id] > 1 && discSanitize(vm.Name) != vm.Name {
+		if count[id] > 1 && IDPart(vm.Name) != vm.Name {
 			id = discIDFor(shorts[i], vm, true)
 		}
 		// Last resort, for hash collisions: number the later ones.
@@ -45,8 +45,8 @@ func discAssignIDs(vms []VM, shorts []string) {
 
 // discIDFor builds one ID; withHash forces the identity-hash suffix.
 func discIDFor(short string, vm VM, withHash bool) string {
-	prefix := discIDPrefix + discSanitize(short) + "_"
-	name := discSanitize(vm.Name)
+	prefix := discIDPrefix + IDPart(short) + "_"
+	name := IDPart(vm.Name)
 	if name == "" {
 		name, withHash = "vm", true
 	}
@@ -65,9 +65,11 @@ func discIDFor(short string, vm VM, withHash bool) string {
 	return prefix + name + suffix
 }
 
-// discSanitize lowercases and maps every run of characters outside
-// [a-z0-9] to one '_', trimming '_' at both ends.
-func discSanitize(s string) string {
+// IDPart makes s fit a Wireshark interface id (and so a preference name):
+// it lowercases and maps every run of characters outside [a-z0-9] to one
+// '_', trimming '_' at both ends. Discovery builds VM ids from it; the NIC
+// part of a NIC's id comes from it too.
+func IDPart(s string) string {
 	var b strings.Builder
 	pendingSep := false
 	for _, r := range strings.ToLower(s) {

@@ -17,8 +17,8 @@ func TestDiscoverIDSanitize(t *testing.T) {
 		{"---", ""},
 		{"web/default", "web_default"},
 	} {
-		if got := discSanitize(c.in); got != c.want {
-			t.Errorf("discSanitize(%q) = %q, want %q", c.in, got, c.want)
+		if got := IDPart(c.in); got != c.want {
+			t.Errorf("IDPart(%q) = %q, want %q", c.in, got, c.want)
 		}
 	}
 }
