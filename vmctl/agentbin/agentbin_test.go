@@ -2,39 +2,20 @@ package agentbin
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"debug/elf"
-	"encoding/hex"
-	"os"
-	"path/filepath"
-	"sort"
-	"strings"
 	"testing"
+
+	"github.com/vmdump/vmdump/vmctl/agentbin/internal/srcsum"
 )
 
 // TestEmbeddedAgentIsFresh fails when cmd/vmdump-agent changed since the
 // embedded binaries were built: they would not be what the source says.
 func TestEmbeddedAgentIsFresh(t *testing.T) {
-	files, err := filepath.Glob("../../cmd/vmdump-agent/*.go")
-	if err != nil || len(files) == 0 {
+	got, err := srcsum.Sum("../../cmd/vmdump-agent")
+	if err != nil {
 		t.Fatalf("agent source not found: %v", err)
 	}
-	sort.Strings(files)
-	h := sha256.New()
-	for _, f := range files {
-		if strings.HasSuffix(f, "_test.go") {
-			continue
-		}
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		h.Write([]byte(filepath.Base(f)))
-		h.Write([]byte{0})
-		h.Write(b)
-		h.Write([]byte{0})
-	}
-	if got := hex.EncodeToString(h.Sum(nil)); got != SourceSum() {
+	if got != SourceSum() {
 		t.Fatalf("the embedded capture agent is stale (source %s, built from %s): run go generate ./vmctl/agentbin", got[:12], SourceSum())
 	}
 }

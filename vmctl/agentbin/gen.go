@@ -10,14 +10,12 @@ package main
 import (
 	"bytes"
 	"compress/gzip"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
-	"strings"
+
+	"github.com/vmdump/vmdump/vmctl/agentbin/internal/srcsum"
 )
 
 const src = "../../cmd/vmdump-agent"
@@ -43,34 +41,9 @@ func main() {
 		check(os.WriteFile("vmdump-agent-linux-"+arch+".gz", gz.Bytes(), 0o644))
 		fmt.Printf("linux/%s: %d bytes, %d gzipped\n", arch, len(bin), gz.Len())
 	}
-	sum, err := sourceSum(src)
+	sum, err := srcsum.Sum(src)
 	check(err)
 	check(os.WriteFile("source.sha256", []byte(sum+"\n"), 0o644))
-}
-
-// sourceSum hashes the agent package's non-test Go files: name, NUL,
-// content, NUL, in name order.
-func sourceSum(dir string) (string, error) {
-	files, err := filepath.Glob(filepath.Join(dir, "*.go"))
-	if err != nil {
-		return "", err
-	}
-	sort.Strings(files)
-	h := sha256.New()
-	for _, f := range files {
-		if strings.HasSuffix(f, "_test.go") {
-			continue
-		}
-		b, err := os.ReadFile(f)
-		if err != nil {
-			return "", err
-		}
-		h.Write([]byte(filepath.Base(f)))
-		h.Write([]byte{0})
-		h.Write(b)
-		h.Write([]byte{0})
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 func check(err error) {
