@@ -22,9 +22,6 @@ import (
 // variable show nothing changed. The first listing after any change
 // discovers afresh. BENCHMARKS.md (P1) has both figures.
 
-// listingMagic starts the cache file; the number changes with its format.
-const listingMagic = "vmdump-listing 1\n"
-
 // listingCachePath is the cache file of the vmdump at self, or "" when
 // there is no cache dir. Each copy of vmdump (one per Wireshark version's
 // extcap folder) keeps its own file, so that two Wireshark versions in
@@ -74,7 +71,8 @@ func writeInterfaceList(w io.Writer, env vmctl.Env, self string) error {
 		return err
 	}
 	if path != "" && key != "" && in.Checkable() {
-		saveListing(path, key, in, answer.Bytes())
+		// Failing is harmless: the next listing discovers afresh.
+		_ = vmctl.WriteKept(path, key, in, answer.Bytes())
 	}
 	return nil
 }
@@ -82,63 +80,9 @@ func writeInterfaceList(w io.Writer, env vmctl.Env, self string) error {
 // cachedListing returns the kept answer when the file is whole, made for
 // key, and its inputs are unchanged.
 func cachedListing(path, key string, env vmctl.Env) ([]byte, bool) {
-	data, err := os.ReadFile(path)
-	if err != nil || !bytes.HasPrefix(data, []byte(listingMagic)) {
+	k, ok := vmctl.ReadKept(path, key)
+	if !ok || !k.Inputs.Unchanged(env) {
 		return nil, false
 	}
-	data = data[len(listingMagic):]
-	k, data, ok := cutField(data)
-	if !ok || string(k) != key {
-		return nil, false
-	}
-	in, data, err := vmctl.ParseInputs(data)
-	if err != nil {
-		return nil, false
-	}
-	answer, rest, ok := cutField(data)
-	if !ok || len(rest) != 0 || !in.Unchanged(env) {
-		return nil, false
-	}
-	return answer, true
-}
-
-// saveListing writes the cache atomically (a rename), so that two vmdumps
-// listing at once never read half a file. Failing is harmless: the next
-// listing discovers afresh.
-func saveListing(path, key string, in *vmctl.Inputs, answer []byte) {
-	b := []byte(listingMagic)
-	b = appendField(b, key)
-	b = in.AppendTo(b)
-	b = appendField(b, string(answer))
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".interfaces-*")
-	if err != nil {
-		return
-	}
-	_, werr := tmp.Write(b)
-	cerr := tmp.Close()
-	if werr != nil || cerr != nil || os.Rename(tmp.Name(), path) != nil {
-		os.Remove(tmp.Name())
-	}
-}
-
-// appendField and cutField frame a byte string as <length>:<bytes>.
-func appendField(b []byte, s string) []byte {
-	b = strconv.AppendInt(b, int64(len(s)), 10)
-	b = append(b, ':')
-	return append(b, s...)
-}
-
-func cutField(b []byte) (field, rest []byte, ok bool) {
-	i := bytes.IndexByte(b, ':')
-	if i <= 0 || i > 12 {
-		return nil, nil, false
-	}
-	n, err := strconv.Atoi(string(b[:i]))
-	if err != nil || n < 0 || n > len(b)-i-1 {
-		return nil, nil, false
-	}
-	return b[i+1 : i+1+n], b[i+1+n:], true
+	return k.Answer, true
 }

@@ -84,17 +84,13 @@ func (f *listingFixture) mark(t *testing.T) {
 func (f *listingFixture) markFor(t *testing.T, self string) {
 	t.Helper()
 	path := listingCachePath(f.env, self)
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("no cache file after a listing: %v", err)
+	k, ok := vmctl.ReadKept(path, listingKey(f.env, self))
+	if !ok {
+		t.Fatalf("no readable cache file %s after a listing", path)
 	}
-	data = data[len(listingMagic):]
-	_, data, _ = cutField(data)
-	in, _, err := vmctl.ParseInputs(data)
-	if err != nil {
-		t.Fatalf("cache file unreadable: %v", err)
+	if err := vmctl.WriteKept(path, listingKey(f.env, self), k.Inputs, []byte("MARK\n")); err != nil {
+		t.Fatal(err)
 	}
-	saveListing(path, listingKey(f.env, self), in, []byte("MARK\n"))
 }
 
 // The cache must serve the kept answer while nothing changed, and a fresh
@@ -196,10 +192,10 @@ func TestListingCacheIgnoresDamagedFiles(t *testing.T) {
 	}
 	for _, bad := range [][]byte{
 		nil,
-		[]byte("vmdump-listing 1\n"),
+		[]byte("vmdump-kept 1\n"),
 		good[:len(good)/2],
 		append(append([]byte(nil), good...), 'x'),
-		bytes.Replace(good, []byte("vmdump-listing 1"), []byte("vmdump-listing 9"), 1),
+		bytes.Replace(good, []byte("vmdump-kept 1"), []byte("vmdump-kept 9"), 1),
 		bytes.Replace(good, []byte(f.env.Home), []byte(f.env.Home[:len(f.env.Home)-1]+"X"), 1),
 	} {
 		if err := os.WriteFile(path, bad, 0o600); err != nil {
@@ -212,8 +208,8 @@ func TestListingCacheIgnoresDamagedFiles(t *testing.T) {
 }
 
 func FuzzListingCacheFile(f *testing.F) {
-	f.Add([]byte("vmdump-listing 1\n3:key1\nf1:/1:-4:MARK"))
-	f.Add([]byte("vmdump-listing 1\n3:key2\nv4:HOME3:/x/p1:11:1" + "5:hello"))
+	f.Add([]byte("vmdump-kept 1\n3:key1\nf1:/1:-4:MARK"))
+	f.Add([]byte("vmdump-kept 1\n3:key2\nv4:HOME3:/x/p1:11:1" + "5:hello"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		path := filepath.Join(t.TempDir(), "interfaces")
 		if err := os.WriteFile(path, data, 0o600); err != nil {

@@ -1,6 +1,7 @@
 package vmctl
 
 import (
+	"bytes"
 	"errors"
 	"io/fs"
 	"os"
@@ -197,9 +198,9 @@ func (in *Inputs) Unchanged(env Env) bool {
 	return true
 }
 
-// AppendTo appends the record in a compact form ParseInputs reads:
+// appendTo appends the record in a compact form parseInputs reads:
 // per fact its kind, then key and seen each as <length>:<bytes>.
-func (in *Inputs) AppendTo(b []byte) []byte {
+func (in *Inputs) appendTo(b []byte) []byte {
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	b = strconv.AppendInt(b, int64(len(in.facts)), 10)
@@ -212,16 +213,29 @@ func (in *Inputs) AppendTo(b []byte) []byte {
 	return b
 }
 
+// appendField and cutField frame a byte string as <length>:<bytes>.
 func appendField(b []byte, s string) []byte {
 	b = strconv.AppendInt(b, int64(len(s)), 10)
 	b = append(b, ':')
 	return append(b, s...)
 }
 
-// ParseInputs reads what AppendTo wrote at the start of b and returns the
+func cutField(b []byte) (field, rest []byte, ok bool) {
+	i := bytes.IndexByte(b, ':')
+	if i <= 0 || i > 12 {
+		return nil, nil, false
+	}
+	n, err := strconv.Atoi(string(b[:i]))
+	if err != nil || n < 0 || n > len(b)-i-1 {
+		return nil, nil, false
+	}
+	return b[i+1 : i+1+n], b[i+1+n:], true
+}
+
+// parseInputs reads what appendTo wrote at the start of b and returns the
 // rest of b. Anything malformed is an error: the caller then discovers
 // afresh.
-func ParseInputs(b []byte) (*Inputs, []byte, error) {
+func parseInputs(b []byte) (*Inputs, []byte, error) {
 	errBad := errors.New("malformed discovery record")
 	nl := 0
 	for nl < len(b) && b[nl] != '\n' {
@@ -234,17 +248,11 @@ func ParseInputs(b []byte) (*Inputs, []byte, error) {
 	b = b[nl+1:]
 	in := &Inputs{facts: make([]inputFact, 0, n)}
 	field := func() (string, bool) {
-		i := 0
-		for i < len(b) && i < 12 && b[i] != ':' {
-			i++
+		f, rest, ok := cutField(b)
+		if ok {
+			b = rest
 		}
-		l, err := strconv.Atoi(string(b[:i]))
-		if err != nil || i == len(b) || b[i] != ':' || l < 0 || l > len(b)-i-1 {
-			return "", false
-		}
-		s := string(b[i+1 : i+1+l])
-		b = b[i+1+l:]
-		return s, true
+		return string(f), ok
 	}
 	for range n {
 		if len(b) == 0 {

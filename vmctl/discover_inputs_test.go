@@ -28,7 +28,7 @@ func TestInputsRecordAndRoundTrip(t *testing.T) {
 	if !in.Unchanged(env) {
 		t.Fatal("nothing changed, yet Unchanged is false")
 	}
-	back, rest, err := ParseInputs(append(in.AppendTo(nil), "tail"...))
+	back, rest, err := parseInputs(append(in.appendTo(nil), "tail"...))
 	if err != nil || string(rest) != "tail" || !reflect.DeepEqual(back.facts, in.facts) {
 		t.Fatalf("round trip: %v, rest %q, facts %+v", err, rest, back.facts)
 	}
@@ -65,11 +65,11 @@ func FuzzParseInputs(f *testing.F) {
 	f.Add([]byte("2\nf3:/ab1:-v4:HOME2:/h"))
 	f.Add([]byte("1\np2:121:1rest"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		in, rest, err := ParseInputs(data)
+		in, rest, err := parseInputs(data)
 		if err != nil {
 			return
 		}
-		again, rest2, err := ParseInputs(append(in.AppendTo(nil), rest...))
+		again, rest2, err := parseInputs(append(in.appendTo(nil), rest...))
 		if err != nil || string(rest2) != string(rest) || !reflect.DeepEqual(again.facts, in.facts) {
 			t.Fatalf("re-encoding changed the record: %v", err)
 		}
