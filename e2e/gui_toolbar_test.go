@@ -32,10 +32,10 @@ func TestGUIToolbar(t *testing.T) {
 	}
 
 	// vmdump's "capturing <NIC> on <VM>" arrives as a status bar message,
-	// which Wireshark shows on a yellow status bar.
-	if got, ok := x.tryTint(t, statusBarProbe, "yellow", 30*time.Second); !ok {
+	// which Wireshark shows on a yellow label for 9 s.
+	if !x.waitStatusMessage(t, 30*time.Second) {
 		x.keepFailureShot(t)
-		t.Fatalf("the status bar is %s, want vmdump's message on yellow", got)
+		t.Fatal("the status bar shows no message on yellow, want vmdump's")
 	}
 	x.pointerAway(t)
 	x.saveShot(t, filepath.Join(dir, "wireshark-toolbar.png"), image.Rectangle{})
@@ -43,9 +43,11 @@ func TestGUIToolbar(t *testing.T) {
 	// The toolbar's Log button (enabled once Wireshark has vmdump's
 	// control pipes) opens the log vmdump wrote into the toolbar, in a
 	// window Wireshark names "Wireshark · <interface> Log".
+	var logWindow string
 	for attempt := 1; ; attempt++ {
 		x.click(t, logButton.X, logButton.Y)
-		if _, ok := x.tryWindow(u.vmID+" Log", 5*time.Second); ok {
+		var ok bool
+		if logWindow, ok = x.tryWindow(u.vmID+" Log", 5*time.Second); ok {
 			break
 		}
 		if attempt == 6 {
@@ -54,13 +56,64 @@ func TestGUIToolbar(t *testing.T) {
 		}
 	}
 	x.pointerAway(t)
-	x.settle(t, 10*time.Second)
+	img := x.settle(t, 10*time.Second)
+	// The log's first line is vmdump's "capturing …": text, where an empty
+	// log is a white page.
+	if n := darkPixels(img, x.windowRect(t, logWindow), logFirstLine); n < 20 {
+		x.keepFailureShot(t)
+		t.Fatalf("the toolbar's log window has no text in its first line (%d dark pixels), want vmdump's message", n)
+	}
 	x.saveShot(t, filepath.Join(dir, "wireshark-toolbar-log.png"), image.Rectangle{})
 }
 
+// darkPixels counts the pixels of img darker than mid grey (text) in the
+// part part of the window at win.
+func darkPixels(img image.Image, win, part image.Rectangle) int {
+	n := 0
+	r := part.Add(win.Min).Intersect(win)
+	for py := r.Min.Y; py < r.Max.Y; py++ {
+		for px := r.Min.X; px < r.Max.X; px++ {
+			cr, cg, cb, _ := img.At(px, py).RGBA()
+			if cr>>8 < 128 && cg>>8 < 128 && cb>>8 < 128 {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// waitStatusMessage waits until the status bar shows a temporary message
+// (what an extcap's status bar command becomes). Wireshark flashes the whole
+// bar yellow for about a second and then keeps the message's own label
+// yellow for 9 s, so a row of the label above its text is sampled.
+func (x *xDisplay) waitStatusMessage(t *testing.T, limit time.Duration) bool {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for time.Now().Before(deadline) {
+		img := x.shot(t)
+		yellow := 0
+		for px := statusLabel.Min.X; px < statusLabel.Max.X; px++ {
+			if tint(img.At(px, statusLabel.Min.Y)) == "yellow" {
+				yellow++
+			}
+		}
+		if yellow >= statusLabel.Dx()*3/4 {
+			return true
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	return false
+}
+
 // Where the full-screen main window (mainWindow) has the status bar's
-// message and vmdump's toolbar button.
+// message label (one pixel row above its text, right of the expert icon,
+// as wide as the shortest message vmdump sends) and vmdump's toolbar
+// button.
 var (
-	statusBarProbe = image.Point{X: 300, Y: screenH - 11}
-	logButton      = image.Point{X: screenW - 54, Y: 106}
+	statusLabel = image.Rect(45, screenH-18, 165, screenH-17)
+	logButton   = image.Point{X: screenW - 54, Y: 106}
 )
+
+// logFirstLine is where, inside the toolbar's log window, its first line
+// of text is (Wireshark 4.0's text dialog, whatever its size).
+var logFirstLine = image.Rect(12, 6, 300, 24)

@@ -173,6 +173,31 @@ func (x *xDisplay) tryWindow(name string, limit time.Duration) (string, bool) {
 	return "", false
 }
 
+// windowRect is where the window id is on the screen.
+func (x *xDisplay) windowRect(t *testing.T, id string) image.Rectangle {
+	t.Helper()
+	var r image.Rectangle
+	var w, h int
+	for _, l := range strings.Split(x.xdotool(t, "getwindowgeometry", "--shell", id), "\n") {
+		k, v, _ := strings.Cut(l, "=")
+		n, _ := strconv.Atoi(v)
+		switch k {
+		case "X":
+			r.Min.X = n
+		case "Y":
+			r.Min.Y = n
+		case "WIDTH":
+			w = n
+		case "HEIGHT":
+			h = n
+		}
+	}
+	if w == 0 || h == 0 {
+		t.Fatalf("no geometry for window %s", id)
+	}
+	return image.Rectangle{Min: r.Min, Max: r.Min.Add(image.Pt(w, h))}
+}
+
 // waitNoWindow waits until no window name contains name.
 func (x *xDisplay) waitNoWindow(t *testing.T, name string, limit time.Duration) {
 	t.Helper()
@@ -381,6 +406,15 @@ type wiresharkGUI struct {
 // startWireshark starts the Wireshark GUI as the user, on display x, in a
 // process group of its own (dumpcap and the extcaps it starts are in it
 // too) that is killed when the test ends.
+//
+// It runs in the lab VM's network namespace, where vmdump still reaches
+// the VM's sshd at its address. Wireshark reloads its interface list, and
+// with it rebuilds every extcap toolbar, whenever a network interface of
+// its own namespace comes or goes; a rebuilt toolbar has lost the running
+// capture's control pipes, so vmdump's messages after that never show.
+// In the machine's namespace the veths of other packages' labs, built and
+// torn down while these tests run, would do that at random. The VM's
+// namespace holds only this lab's links, which stay put.
 func (u *user) startWireshark(x *xDisplay, args ...string) *wiresharkGUI {
 	u.t.Helper()
 	runtimeDir := filepath.Join(u.home, ".runtime")
@@ -388,7 +422,7 @@ func (u *user) startWireshark(x *xDisplay, args ...string) *wiresharkGUI {
 		u.t.Fatal(err)
 	}
 	ws := &wiresharkGUI{done: make(chan struct{})}
-	ws.cmd = exec.Command("wireshark", args...)
+	ws.cmd = exec.Command("ip", append([]string{"netns", "exec", u.lab.Namespace, "wireshark"}, args...)...)
 	ws.cmd.Env = append(append([]string(nil), u.env...), "DISPLAY="+x.name, "XDG_RUNTIME_DIR="+runtimeDir)
 	ws.cmd.Stderr = &ws.stderr
 	ws.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
