@@ -309,8 +309,11 @@ func openToolbar(a extcap.Args, log *slog.Logger) *extcap.Control {
 	return ctrl
 }
 
-// toolbarLog adds a line to the toolbar's log.
-func toolbarLog(ctrl *extcap.Control, msg string) {
+// toolbarLog adds a line to the toolbar's log, and to vmdump's own log:
+// Wireshark drops the toolbar's lines when it rebuilds the toolbar (a local
+// interface came or went), and tshark has no toolbar at all.
+func toolbarLog(ctrl *extcap.Control, log *slog.Logger, msg string) {
+	log.Info("toolbar", "line", msg)
 	_ = ctrl.Send(0, extcap.CtrlAdd, []byte(msg+"\n"))
 }
 
@@ -362,8 +365,7 @@ func runCaptures(ctx context.Context, conn *vmctl.Conn, probe vmctl.Probe, specs
 	}
 	msg := fmt.Sprintf("capturing %s on %s", strings.Join(names, ", "), vmName)
 	_ = ctrl.StatusBar(msg)
-	toolbarLog(ctrl, msg)
-	log.Info("capturing", "vm", vmName, "interfaces", names)
+	toolbarLog(ctrl, log, msg)
 
 	var stopOnce sync.Once
 	var stopping atomic.Bool
@@ -421,7 +423,7 @@ func runCaptures(ctx context.Context, conn *vmctl.Conn, probe vmctl.Probe, specs
 			remoteErrs[i] = err
 			errMu.Unlock()
 			_ = ctrl.ErrorMessage(oneLine(err))
-			toolbarLog(ctrl, oneLine(err))
+			toolbarLog(ctrl, log, oneLine(err))
 		}
 	})
 	stopAll()
@@ -448,7 +450,7 @@ func runCaptures(ctx context.Context, conn *vmctl.Conn, probe vmctl.Probe, specs
 			log.Debug("statistics not written", "interface", specs[i].Interface, "err", err)
 			continue
 		}
-		toolbarLog(ctrl, fmt.Sprintf("%s: %d packets received by tcpdump, %d dropped by the kernel", specs[i].Interface, st.Received, st.Dropped))
+		toolbarLog(ctrl, log, fmt.Sprintf("%s: %d packets received by tcpdump, %d dropped by the kernel", specs[i].Interface, st.Received, st.Dropped))
 	}
 	if ferr := w.Flush(); res.pumpErr == nil {
 		res.pumpErr = ferr

@@ -288,7 +288,7 @@ func TestNICToolbar(t *testing.T) {
 	if code := fail(errorsToToolbar(ctrl, &stderr), fmt.Errorf("tcpdump: eth9:\n No such device")); code != 1 {
 		t.Errorf("exit %d", code)
 	}
-	toolbarLog(ctrl, "capturing eth0 on default")
+	toolbarLog(ctrl, slog.New(slog.DiscardHandler), "capturing eth0 on default")
 	ctrl.Close()
 	got, _ := io.ReadAll(r)
 	frame := func(cmd byte, payload string) []byte {

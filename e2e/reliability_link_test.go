@@ -3,6 +3,7 @@ package e2e
 import (
 	"bufio"
 	"os"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -54,6 +55,9 @@ func TestReliabilityLinkLoss(t *testing.T) {
 		t.Errorf("the file holds %d data segments, want the 10 captured before the loss", got)
 	}
 }
+
+// toolbarLine is a "capturing …" toolbar line in vmdump's log.
+var toolbarLine = regexp.MustCompile(`(?m)msg=toolbar .*line="capturing `)
 
 // TestReliabilityReconnect (issue 5, guarantee 2, the option): with
 // reconnect on, link down then up mid-capture: the capture goes on in the
@@ -111,6 +115,11 @@ func TestReliabilityReconnect(t *testing.T) {
 		t.Errorf("left in the VM after the stop: %v", orphans)
 	}
 	checkStoppedQuietly(t, ts)
+	// tshark has no toolbar: what vmdump would say there is in its log,
+	// once for each of the two sessions.
+	if n := len(toolbarLine.FindAllString(string(readOrNil(logFile)), -1)); n != 2 {
+		t.Errorf("the log has %d toolbar lines \"capturing …\", want 2 (one per session):\n%s", n, shorten(string(readOrNil(logFile)), 3000))
+	}
 
 	out := read(t, ts.out, "-Y", "tcp.len > 0", "-T", "fields", "-E", "separator=|", "-e", "frame.interface_id", "-e", "frame.interface_description")
 	perIface := map[string]int{}
