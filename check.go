@@ -13,31 +13,31 @@ import (
 	"github.com/vmdump/vmdump/vmctl"
 )
 
-// checkTimeout bounds the SSH check of one VM, so a dead VM never hangs
+// checkTimeout bounds the check of one VM, so a dead VM never hangs
 // `vmdump list --check`.
 const checkTimeout = 15 * time.Second
 
 // vmCheck is what `vmdump list --check` found out about one VM.
 type vmCheck struct {
-	vm              vmctl.VM
-	ssh, priv, tool string // "ok" or what is wrong
+	vm               vmctl.VM
+	conn, priv, tool string // "ok" or what is wrong
 }
 
 // checkVMs connects to every capturable VM that is not known to be stopped,
-// all at once, and reports whether SSH, root or passwordless sudo, and
-// tcpdump work there: the first thing to run when a capture fails.
+// all at once, and reports whether the connection (SSH, or a VM's exec
+// command), root or passwordless sudo, and tcpdump work there: the first thing to run when a capture fails.
 func checkVMs(ctx context.Context, env vmctl.Env, vms []vmctl.VM, log *slog.Logger) []vmCheck {
 	opt, _ := dialOptions(extcap.Args{}, env, log)
 	checks := make([]vmCheck, len(vms))
 	var wg sync.WaitGroup
 	for i, vm := range vms {
-		checks[i] = vmCheck{vm: vm, ssh: "-", priv: "-", tool: "-"}
+		checks[i] = vmCheck{vm: vm, conn: "-", priv: "-", tool: "-"}
 		switch {
 		case !vm.Capturable():
-			checks[i].ssh = "not capturable: " + firstNonEmpty(vm.Skip, vm.Note, "no SSH endpoint")
+			checks[i].conn = "not capturable: " + firstNonEmpty(vm.Skip, vm.Note, "no SSH endpoint")
 			continue
 		case vm.State == vmctl.Stopped:
-			checks[i].ssh = "not running"
+			checks[i].conn = "not running"
 			continue
 		}
 		wg.Add(1)
@@ -47,17 +47,17 @@ func checkVMs(ctx context.Context, env vmctl.Env, vms []vmctl.VM, log *slog.Logg
 			defer cancel()
 			conn, err := vmctl.Dial(ctx, c.vm, opt)
 			if err != nil {
-				c.ssh = err.Error()
+				c.conn = err.Error()
 				return
 			}
 			defer conn.Close()
 			p, inv, err := conn.ProbeInventory(ctx)
 			if err != nil {
-				c.ssh = err.Error()
+				c.conn = err.Error()
 				return
 			}
 			rememberInventory(env, log, c.vm.ID, inv)
-			c.ssh = "ok"
+			c.conn = "ok"
 			switch {
 			case p.UID == 0:
 				c.priv = "root"
@@ -67,6 +67,8 @@ func checkVMs(ctx context.Context, env vmctl.Env, vms []vmctl.VM, log *slog.Logg
 				c.priv = "sudo needs a password: allow NOPASSWD for tcpdump, or log in as root"
 			}
 			switch {
+			case p.Tcpdump == "" && p.AgentRuns():
+				c.tool = "tcpdump missing: captures use vmdump's capture agent; to use tcpdump: " + p.InstallHint() + " (or: vmdump provision " + c.vm.ID + ")"
 			case p.Tcpdump == "":
 				c.tool = "tcpdump missing: " + p.InstallHint() + " (or: vmdump provision " + c.vm.ID + ")"
 			case !p.ImmediateMode:
@@ -82,9 +84,9 @@ func checkVMs(ctx context.Context, env vmctl.Env, vms []vmctl.VM, log *slog.Logg
 
 func writeChecks(w io.Writer, checks []vmCheck) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tSSH\tPRIVILEGE\tTCPDUMP")
+	fmt.Fprintln(tw, "ID\tCONNECTION\tPRIVILEGE\tTCPDUMP")
 	for _, c := range checks {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", c.vm.ID, c.ssh, c.priv, c.tool)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", c.vm.ID, c.conn, c.priv, c.tool)
 	}
 	return tw.Flush()
 }

@@ -38,7 +38,7 @@ Usage:
   vmdump install [--dry-run]     put vmdump into Wireshark's extcap folder(s)
   vmdump uninstall [--dry-run]   take it out again
   vmdump list [--json]           the VMs vmdump finds, and why any is skipped
-  vmdump list --check            also connect to each and check SSH, sudo and tcpdump
+  vmdump list --check            also connect to each and check the connection, sudo and tcpdump
   vmdump forget-host-key VM      forget the host key pinned for a VM (id or manager/name)
   vmdump provision VM            install tcpdump on a VM with its package manager (--dry-run: only say how)
   vmdump doctor                  which Wireshark sees vmdump, which VMs are usable, and why not
@@ -53,7 +53,7 @@ type installCmd struct {
 }
 type listCmd struct {
 	JSON  bool `long:"json" description:"print JSON"`
-	Check bool `long:"check" description:"connect to each running VM and check SSH, sudo and tcpdump"`
+	Check bool `long:"check" description:"connect to each running VM and check the connection, sudo and tcpdump"`
 }
 
 // runCommand runs a subcommand typed by a person.

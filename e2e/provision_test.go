@@ -163,7 +163,7 @@ func TestProvisionTcpdump(t *testing.T) {
 	t.Logf("without tcpdump: %s", msg)
 
 	stdout, stderr, code := u.vmdumpRun(t, time.Minute, "list", "--check")
-	if want := "tcpdump missing: sudo apt-get install -y tcpdump (or: vmdump provision " + u.vmID + ")"; code != 0 || !strings.Contains(stdout, want) {
+	if want := "tcpdump missing: captures use vmdump's capture agent; to use tcpdump: sudo apt-get install -y tcpdump (or: vmdump provision " + u.vmID + ")"; code != 0 || !strings.Contains(stdout, want) {
 		t.Errorf("vmdump list --check: exit %d, want a line holding %q; stdout:\n%s\nstderr:\n%s", code, want, stdout, stderr)
 	}
 

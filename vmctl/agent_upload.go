@@ -28,6 +28,14 @@ func agentArch(machine string) (string, error) {
 	}
 }
 
+// AgentRuns says whether vmdump's capture agent runs on the probed VM (its
+// architecture is one the agent is built for), so that a capture without
+// tcpdump there still works with the default capture program.
+func (p Probe) AgentRuns() bool {
+	_, err := agentArch(p.Arch)
+	return err == nil
+}
+
 // agentUploadScript receives the agent on stdin into a fresh private
 // directory (umask 077, mktemp -d) and runs it once with -version: that
 // proves the bytes arrived whole and that the directory allows executing
