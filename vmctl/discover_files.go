@@ -90,15 +90,8 @@ func discIsFile(path string) bool {
 // symlinks (Lima users symlink instance dirs). A missing or unreadable dir
 // has none; the error is logged by the caller if it matters.
 func discSubdirs(dir string) ([]string, error) {
-	if dir == "" {
-		return nil, nil
-	}
-	noteDir(dir)
-	entries, err := os.ReadDir(dir)
+	entries, err := discReadDir(dir)
 	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, nil
-		}
 		return nil, err
 	}
 	var names []string
@@ -118,15 +111,8 @@ func discSubdirs(dir string) ([]string, error) {
 // sorted. Directories named like files are included too, so that the caller
 // reports them as broken instead of silently ignoring them.
 func discFiles(dir, suffix string) ([]string, error) {
-	if dir == "" {
-		return nil, nil
-	}
-	noteDir(dir)
-	entries, err := os.ReadDir(dir)
+	entries, err := discReadDir(dir)
 	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, nil
-		}
 		return nil, err
 	}
 	var names []string
@@ -136,6 +122,20 @@ func discFiles(dir, suffix string) ([]string, error) {
 		}
 	}
 	return names, nil
+}
+
+// discReadDir reads dir for discovery, noting it as an input of the
+// listing; no dir and a missing dir both have no entries.
+func discReadDir(dir string) ([]os.DirEntry, error) {
+	if dir == "" {
+		return nil, nil
+	}
+	noteDir(dir)
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	return entries, err
 }
 
 // discPID reads a pid file. A missing file is (0, false, nil): managers

@@ -29,45 +29,52 @@ func HostEnv(log *slog.Logger) Env {
 // Env (not os.UserConfigDir) so that tests can point it at a fixture home.
 // "" when neither the environment nor the home directory gives one.
 func (e Env) ConfigDir() string {
-	if d := e.envDir("VMDUMP_CONFIG_DIR"); d != "" {
-		return d
-	}
-	switch e.GOOS {
-	case "windows":
-		if d := e.envDir("APPDATA"); d != "" {
-			return filepath.Join(d, "vmdump")
-		}
-		return e.homePath("AppData", "Roaming", "vmdump")
-	case "darwin":
-		return e.homePath("Library", "Application Support", "vmdump")
-	default:
-		if d := e.envDir("XDG_CONFIG_HOME"); d != "" {
-			return filepath.Join(d, "vmdump")
-		}
-		return e.homePath(".config", "vmdump")
-	}
+	return e.userDir(userDirRules{
+		override: "VMDUMP_CONFIG_DIR",
+		winVar:   "APPDATA", winHome: []string{"AppData", "Roaming"},
+		macHome: []string{"Library", "Application Support"},
+		xdgVar:  "XDG_CONFIG_HOME", xdgHome: []string{".config"},
+	})
 }
 
 // CacheDir is where vmdump may keep things it can recompute (remote tool
 // probes, for instance). Same rules as ConfigDir, with the cache locations.
 func (e Env) CacheDir() string {
-	if d := e.envDir("VMDUMP_CACHE_DIR"); d != "" {
+	return e.userDir(userDirRules{
+		override: "VMDUMP_CACHE_DIR",
+		winVar:   "LOCALAPPDATA", winHome: []string{"AppData", "Local"},
+		macHome: []string{"Library", "Caches"},
+		xdgVar:  "XDG_CACHE_HOME", xdgHome: []string{".cache"},
+	})
+}
+
+// userDirRules say where one kind of per-user directory is on each OS: a
+// variable of vmdump's own that overrides everything, then the OS's
+// variable for it, then its usual place under the home directory.
+type userDirRules struct {
+	override         string
+	winVar, xdgVar   string
+	winHome, xdgHome []string
+	macHome          []string
+}
+
+func (e Env) userDir(r userDirRules) string {
+	if d := e.envDir(r.override); d != "" {
 		return d
 	}
+	osVar, home := r.xdgVar, r.xdgHome
 	switch e.GOOS {
 	case "windows":
-		if d := e.envDir("LOCALAPPDATA"); d != "" {
-			return filepath.Join(d, "vmdump")
-		}
-		return e.homePath("AppData", "Local", "vmdump")
+		osVar, home = r.winVar, r.winHome
 	case "darwin":
-		return e.homePath("Library", "Caches", "vmdump")
-	default:
-		if d := e.envDir("XDG_CACHE_HOME"); d != "" {
+		osVar, home = "", r.macHome
+	}
+	if osVar != "" {
+		if d := e.envDir(osVar); d != "" {
 			return filepath.Join(d, "vmdump")
 		}
-		return e.homePath(".cache", "vmdump")
 	}
+	return e.homePath(append(append([]string(nil), home...), "vmdump")...)
 }
 
 // getenv tolerates an Env built by hand without Getenv.
