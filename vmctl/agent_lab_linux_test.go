@@ -7,8 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/gopacket/layers"
-
 	"github.com/vmdump/vmdump/internal/lab"
 )
 
@@ -57,52 +55,18 @@ func TestAgentCaptureLabVeths(t *testing.T) {
 	if p.Tcpdump != "" || p.Arch == "" {
 		t.Fatalf("probe: tcpdump %q arch %q; the lab should hide tcpdump", p.Tcpdump, p.Arch)
 	}
-	filter := BuildFilter("", true, p)
-	specs := []CaptureSpec{{Interface: l.ContainerVeth(1), Filter: filter}, {Interface: l.ContainerVeth(2), Filter: filter}}
-	caps, err := c.StartCaptures(context.Background(), specs, p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pumps := []*pump{startPump(caps[0].Stdout()), startPump(caps[1].Stdout())}
-	var dirs []string
-	for _, r := range caps {
-		waitFor(t, "the agent to listen", func() bool { return strings.Contains(r.stderr.String(), "listening on") })
-		dirs = append(dirs, agentDirOf(r.stderr.String()))
-	}
-	if dirs[0] == "" || dirs[0] != dirs[1] {
-		t.Fatalf("agent directories %q: want one upload for both interfaces", dirs)
-	}
-	if fi, err := os.Stat(dirs[0]); err != nil || fi.Mode().Perm() != 0o700 {
-		t.Fatalf("agent directory: %v %v", fi, err)
-	}
-	const messages = 5
-	l.Send(t, messages, 10*time.Millisecond)
-	waitFor(t, "every data segment on both veths", func() bool {
-		return len(decodePcap(t, pumps[0].buf.String(), false)) >= 2*messages && len(decodePcap(t, pumps[1].buf.String(), false)) >= 2*messages
+	var dir string
+	captureLabVeths(t, l, c, p, func(stderr []string) {
+		dirs := []string{agentDirOf(stderr[0]), agentDirOf(stderr[1])}
+		if dirs[0] == "" || dirs[0] != dirs[1] {
+			t.Fatalf("agent directories %q: want one upload for both interfaces", dirs)
+		}
+		if fi, err := os.Stat(dirs[0]); err != nil || fi.Mode().Perm() != 0o700 {
+			t.Fatalf("agent directory: %v %v", fi, err)
+		}
+		dir = dirs[0]
 	})
-	for _, r := range caps {
-		_ = r.Stop()
-	}
-	for i, r := range caps {
-		pumps[i].waitEOF(t)
-		if err := r.Wait(); err != nil {
-			t.Errorf("%s: %v", specs[i].Interface, err)
-		}
-		if st := r.Stats(); !st.Valid || st.Received < 2*messages {
-			t.Errorf("%s: stats %+v; stderr %s", specs[i].Interface, st, r.stderr.String())
-		}
-		pkts := decodePcap(t, pumps[i].buf.String(), true)
-		if len(pkts) != 2*messages {
-			t.Errorf("%s: %d packets, want %d data segments", specs[i].Interface, len(pkts), 2*messages)
-		}
-		for _, pk := range pkts {
-			tcp, _ := pk.Layer(layers.LayerTypeTCP).(*layers.TCP)
-			if pk.LinkLayer() == nil || pk.LinkLayer().LayerType() != layers.LayerTypeEthernet || tcp == nil || len(tcp.Payload) == 0 {
-				t.Fatalf("%s: not an Ethernet TCP data segment: %v", specs[i].Interface, pk)
-			}
-		}
-	}
-	waitNoAgentLeft(t, l, dirs[0])
+	waitNoAgentLeft(t, l, dir)
 }
 
 // TestAgentCaptureExplicitWithTcpdumpPresent: ToolAgent uses the agent

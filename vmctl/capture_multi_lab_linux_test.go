@@ -66,6 +66,16 @@ func TestStartCapturesLabVeths(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	captureLabVeths(t, l, c, p, nil)
+}
+
+// captureLabVeths captures both of l's container veths at once over c
+// (payload-only filter), sends a short conversation and stops, then checks
+// each stream: exactly the conversation's data segments, as Ethernet TCP,
+// with statistics of its own. whileRunning, if set, sees each capture's
+// stderr once it listens, before any traffic.
+func captureLabVeths(t *testing.T, l *lab.Lab, c *Conn, p Probe, whileRunning func(stderr []string)) {
+	t.Helper()
 	filter := BuildFilter("", true, p)
 	specs := []CaptureSpec{{Interface: l.ContainerVeth(1), Filter: filter}, {Interface: l.ContainerVeth(2), Filter: filter}}
 	caps, err := c.StartCaptures(context.Background(), specs, p)
@@ -73,8 +83,13 @@ func TestStartCapturesLabVeths(t *testing.T) {
 		t.Fatal(err)
 	}
 	pumps := []*pump{startPump(caps[0].Stdout()), startPump(caps[1].Stdout())}
+	var stderr []string
 	for _, r := range caps {
-		waitFor(t, "tcpdump to listen", func() bool { return strings.Contains(r.stderr.String(), "listening on") })
+		waitFor(t, "the capture to listen", func() bool { return strings.Contains(r.stderr.String(), "listening on") })
+		stderr = append(stderr, r.stderr.String())
+	}
+	if whileRunning != nil {
+		whileRunning(stderr)
 	}
 	const messages = 5
 	l.Send(t, messages, 10*time.Millisecond)
@@ -90,15 +105,16 @@ func TestStartCapturesLabVeths(t *testing.T) {
 			t.Errorf("%s: %v", specs[i].Interface, err)
 		}
 		if st := r.Stats(); !st.Valid || st.Received < 2*messages {
-			t.Errorf("%s: stats %+v", specs[i].Interface, st)
+			t.Errorf("%s: stats %+v; stderr %s", specs[i].Interface, st, r.stderr.String())
 		}
 		pkts := decodePcap(t, pumps[i].buf.String(), true)
 		if len(pkts) != 2*messages {
 			t.Errorf("%s: %d packets, want %d data segments", specs[i].Interface, len(pkts), 2*messages)
 		}
 		for _, pk := range pkts {
-			if pk.LinkLayer() == nil || pk.LinkLayer().LayerType() != layers.LayerTypeEthernet {
-				t.Fatalf("%s: not Ethernet: %v", specs[i].Interface, pk)
+			tcp, _ := pk.Layer(layers.LayerTypeTCP).(*layers.TCP)
+			if pk.LinkLayer() == nil || pk.LinkLayer().LayerType() != layers.LayerTypeEthernet || tcp == nil || len(tcp.Payload) == 0 {
+				t.Fatalf("%s: not an Ethernet TCP data segment: %v", specs[i].Interface, pk)
 			}
 		}
 	}
