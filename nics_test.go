@@ -414,26 +414,35 @@ func TestNICReloadDeadVM(t *testing.T) {
 	}
 }
 
+// labNICSession builds a lab and connects to it as a capture does: the VM
+// as discovered, one SSH connection (closed when the test ends), the probe
+// and the inventory.
+func labNICSession(t *testing.T) (*lab.Lab, vmctl.VM, *vmctl.Conn, vmctl.Probe, vmctl.Inventory) {
+	t.Helper()
+	needTshark(t)
+	l := lab.Start(t, lab.Options{})
+	env := nicTestEnv(t)
+	vm := labVM(t, l, env)
+	opt := vmctl.DialOptions{Home: env.Home, KnownHostsFile: filepath.Join(env.Home, ".ssh", "known_hosts"), PinnedKeysFile: filepath.Join(env.Home, "pins"), Log: slog.New(slog.DiscardHandler)}
+	conn, err := vmctl.Dial(context.Background(), vm, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	probe, inv, err := conn.ProbeInventory(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l, vm, conn, probe, inv
+}
+
 // TestNICRunCapturesInProcess: two of the lab's veths through runCaptures
 // into one pcapng file; traffic from the VM itself to container 2 must be
 // on container 2's veth only, the containers' conversation on both, and
 // each interface gets tcpdump's counters.
 func TestNICRunCapturesInProcess(t *testing.T) {
-	needTshark(t)
-	l := lab.Start(t, lab.Options{})
-	env := nicTestEnv(t)
-	vm := labVM(t, l, env)
+	l, vm, conn, probe, inv := labNICSession(t)
 	log := slog.New(slog.DiscardHandler)
-	opt := vmctl.DialOptions{Home: env.Home, KnownHostsFile: filepath.Join(env.Home, ".ssh", "known_hosts"), PinnedKeysFile: filepath.Join(env.Home, "pins"), Log: log}
-	conn, err := vmctl.Dial(context.Background(), vm, opt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	probe, inv, err := conn.ProbeInventory(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
 	names := []string{l.ContainerVeth(1), l.ContainerVeth(2)}
 	specs := captureSpecs(vmctl.CaptureSpec{Filter: vmctl.BuildFilter("", false, probe)}, names)
 	file := filepath.Join(t.TempDir(), "out.pcapng")
@@ -476,21 +485,8 @@ func TestNICRunCapturesInProcess(t *testing.T) {
 // (its container stopped), the GUI hears of it at once and the other
 // interface goes on capturing into the same file.
 func TestNICRunCapturesOneInterfaceEnds(t *testing.T) {
-	needTshark(t)
-	l := lab.Start(t, lab.Options{})
-	env := nicTestEnv(t)
-	vm := labVM(t, l, env)
+	l, vm, conn, probe, inv := labNICSession(t)
 	log := slog.New(slog.DiscardHandler)
-	opt := vmctl.DialOptions{Home: env.Home, KnownHostsFile: filepath.Join(env.Home, ".ssh", "known_hosts"), PinnedKeysFile: filepath.Join(env.Home, "pins"), Log: log}
-	conn, err := vmctl.Dial(context.Background(), vm, opt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	probe, inv, err := conn.ProbeInventory(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
 	// The toolbar's pipe, read as Wireshark would.
 	pr, pw, err := os.Pipe()
 	if err != nil {
