@@ -129,17 +129,21 @@ func (s *session) run(ctx context.Context, note string) outcome {
 	if err != nil {
 		return outcome{err: err, dialFailed: true}
 	}
-	defer conn.Close()
-	// One round trip: what the capture needs, and the VM's inventory for
-	// Wireshark's next interface list.
-	probe, inv, err := conn.ProbeInventory(ctx)
+	var inventory *sessionInventory
+	defer func() {
+		conn.Close() // ends the inventory too, if it still runs
+		if inventory != nil {
+			<-inventory.done
+		}
+	}()
+	probe, err := conn.Probe(ctx)
 	if err != nil {
 		return outcome{err: err, linkLost: isDead(conn)}
 	}
 	if probe, err = s.provisionIfAsked(ctx, conn, probe); err != nil {
 		return outcome{err: err, linkLost: isDead(conn)}
 	}
-	rememberInventory(s.env, s.log, s.vm.ID, inv)
+	inventory = s.takeInventory(ctx, conn)
 	spec := s.spec
 	spec.Filter = vmctl.BuildFilter(s.args.CaptureFilter, s.args.PayloadOnlyOn(), probe)
 	specs := captureSpecs(spec, s.nics)
@@ -148,8 +152,11 @@ func (s *session) run(ctx context.Context, note string) outcome {
 	// One tcpdump per interface over this connection, one interface block
 	// each; any reason to stop (ctx, a dead link, Wireshark gone) stops
 	// them all, and each gets a statistics block with its drops.
-	nics := pcapngNICs(s.vm, inv, specs, firstNonEmpty(probe.OSPretty, s.vm.OS), note)
-	res, err := runCaptures(ctx, conn, probe, specs, nics, s.w, s.ctrl, s.vm.Name, s.log)
+	describe := func() []extcap.NIC {
+		inv := inventory.describing(ctx, s.env, s.vm.ID, specs)
+		return pcapngNICs(s.vm, inv, specs, firstNonEmpty(probe.OSPretty, s.vm.OS), note)
+	}
+	res, err := runCaptures(ctx, conn, probe, specs, describe, s.w, s.ctrl, s.vm.Name, s.log)
 	if err != nil {
 		return outcome{err: err, linkLost: isDead(conn)}
 	}

@@ -351,8 +351,10 @@ type captureResult struct {
 // kernel-dropped counts (Wireshark shows drops only for an interface with
 // exactly one). Those reach the file when vmdump ends first (Wireshark's
 // Stop button, or the VM ending the capture); tshark's own stop ends
-// dumpcap before vmdump.
-func runCaptures(ctx context.Context, conn *vmctl.Conn, probe vmctl.Probe, specs []vmctl.CaptureSpec, nics []extcap.NIC,
+// dumpcap before vmdump. describe gives the interface blocks once the
+// captures have started, so that the caller can take the VM's inventory
+// beside their start.
+func runCaptures(ctx context.Context, conn *vmctl.Conn, probe vmctl.Probe, specs []vmctl.CaptureSpec, describe func() []extcap.NIC,
 	w *extcap.Writer, ctrl *extcap.Control, vmName string, log *slog.Logger) (captureResult, error) {
 	remotes, err := conn.StartCaptures(ctx, specs, probe)
 	if err != nil {
@@ -400,7 +402,7 @@ func runCaptures(ctx context.Context, conn *vmctl.Conn, probe vmctl.Probe, specs
 	remoteErrs := make([]error, len(remotes))
 	var running atomic.Int32
 	running.Store(int32(len(remotes)))
-	results, pumpErr := extcap.PumpAll(w, srcs, nics, func(i int, r extcap.NICResult) {
+	results, pumpErr := extcap.PumpAll(w, srcs, describe(), func(i int, r extcap.NICResult) {
 		last := running.Add(-1) == 0
 		if extcap.IsReaderGone(r.Err) {
 			go stopAll() // Wireshark stopped reading: everything ends

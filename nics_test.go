@@ -459,7 +459,7 @@ func TestNICRunCapturesInProcess(t *testing.T) {
 	}
 	done := make(chan ret, 1)
 	go func() {
-		res, err := runCaptures(ctx, conn, probe, specs, pcapngNICs(vm, inv, specs, "Linux", ""), w, ctrl, vm.Name, log)
+		res, err := runCaptures(ctx, conn, probe, specs, func() []extcap.NIC { return pcapngNICs(vm, inv, specs, "Linux", "") }, w, ctrl, vm.Name, log)
 		done <- ret{res, err}
 	}()
 	waitTcpdumps(t, l, 2)
@@ -512,7 +512,7 @@ func TestNICRunCapturesOneInterfaceEnds(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan captureResult, 1)
 	go func() {
-		res, err := runCaptures(ctx, conn, probe, specs, pcapngNICs(vm, inv, specs, "Linux", ""), w, ctrl, vm.Name, log)
+		res, err := runCaptures(ctx, conn, probe, specs, func() []extcap.NIC { return pcapngNICs(vm, inv, specs, "Linux", "") }, w, ctrl, vm.Name, log)
 		if err != nil {
 			t.Errorf("runCaptures: %v", err)
 		}

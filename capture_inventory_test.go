@@ -1,0 +1,77 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/vmdump/vmdump/vmctl"
+)
+
+// TestDescribingInventory: the interface blocks are named from a recent
+// cached inventory that knows every captured interface without waiting
+// for the fresh one; otherwise from the fresh one; when that failed, by
+// interface name only.
+func TestDescribingInventory(t *testing.T) {
+	specs := []vmctl.CaptureSpec{{Interface: "vethab12"}, {Interface: "docker0"}}
+	cached := nicTestInventory
+	fresh := nicTestInventory
+	fresh.NICs = append([]vmctl.NIC(nil), fresh.NICs...)
+	fresh.NICs[4].Containers = []vmctl.Container{{Engine: "docker", Name: "web-renamed", ID: "abc"}}
+	container := func(inv vmctl.Inventory) string {
+		if n, ok := inv.NIC("vethab12"); ok && len(n.Containers) > 0 {
+			return n.Containers[0].Name
+		}
+		return ""
+	}
+	pending := func() *sessionInventory { return &sessionInventory{done: make(chan struct{})} }
+	arrived := func(inv vmctl.Inventory, err error) *sessionInventory {
+		si := &sessionInventory{done: make(chan struct{}), inv: inv, err: err}
+		close(si.done)
+		return si
+	}
+	for _, c := range []struct {
+		name   string
+		cache  *vmctl.Inventory // nil: none
+		age    time.Duration
+		specs  []vmctl.CaptureSpec
+		si     *sessionInventory
+		cancel bool
+		want   string // the container name of vethab12, "" for none
+	}{
+		{name: "recent cache knows all: no wait", cache: &cached, age: time.Minute, specs: specs, si: pending(), want: "web"},
+		{name: "old cache: the fresh one", cache: &cached, age: time.Hour, specs: specs, si: arrived(fresh, nil), want: "web-renamed"},
+		{name: "cache lacks an interface: the fresh one", cache: &cached, age: time.Minute,
+			specs: append([]vmctl.CaptureSpec{{Interface: "veth-new"}}, specs...), si: arrived(fresh, nil), want: "web-renamed"},
+		{name: "no cache: the fresh one", specs: specs, si: arrived(fresh, nil), want: "web-renamed"},
+		{name: "no cache, inventory failed: names only", specs: specs, si: arrived(vmctl.Inventory{}, errors.New("docker hung")), want: ""},
+		{name: "no cache, capture stopped while waiting", specs: specs, si: pending(), cancel: true, want: ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			env := nicTestEnv(t)
+			if c.cache != nil {
+				inv := *c.cache
+				inv.FetchedAt = time.Now().Add(-c.age)
+				if err := vmctl.SaveInventory(env, "vmdump_cfg_lab", inv); err != nil {
+					t.Fatal(err)
+				}
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			if c.cancel {
+				cancel()
+			}
+			done := make(chan vmctl.Inventory, 1)
+			go func() { done <- c.si.describing(ctx, env, "vmdump_cfg_lab", c.specs) }()
+			select {
+			case inv := <-done:
+				if got := container(inv); got != c.want {
+					t.Errorf("vethab12 is described as container %q, want %q", got, c.want)
+				}
+			case <-time.After(inventoryWait / 2):
+				t.Fatal("describing waited for an inventory it did not need")
+			}
+		})
+	}
+}
