@@ -84,7 +84,7 @@ func waitFor(t *testing.T, x *xDisplay, ws *wiresharkGUI, what string, limit tim
 // below it).
 var (
 	filterField = image.Point{X: 580, Y: 201}
-	filterProbe = image.Point{X: 640, Y: 201} // inside the field, right of any text typed
+	filterProbe = image.Rect(640, 201, 641, 202) // a pixel inside the field, right of any text typed
 )
 
 // TestGUIScreenshots photographs, for the README, what a user sees: the

@@ -368,20 +368,38 @@ func tint(c color.Color) string {
 	return "plain"
 }
 
-// tryTint waits until the pixel at p has the wanted tint, and returns the
-// last tint seen.
-func (x *xDisplay) tryTint(t *testing.T, p image.Point, want string, limit time.Duration) (string, bool) {
+// tryTint waits until at least three quarters of area's pixels (all of a
+// one-pixel area) have the wanted tint, and returns the tint most of them
+// had last.
+func (x *xDisplay) tryTint(t *testing.T, area image.Rectangle, want string, limit time.Duration) (string, bool) {
 	t.Helper()
 	deadline := time.Now().Add(limit)
 	got := ""
 	for time.Now().Before(deadline) {
-		got = tint(x.shot(t).At(p.X, p.Y))
-		if got == want {
-			return got, true
+		counts := areaTints(x.shot(t), area)
+		if 4*counts[want] >= 3*area.Dx()*area.Dy() {
+			return want, true
+		}
+		got = ""
+		for c, n := range counts {
+			if got == "" || n > counts[got] {
+				got = c
+			}
 		}
 		time.Sleep(300 * time.Millisecond)
 	}
 	return got, false
+}
+
+// areaTints counts the pixels of each tint in area of img.
+func areaTints(img image.Image, area image.Rectangle) map[string]int {
+	counts := map[string]int{}
+	for py := area.Min.Y; py < area.Max.Y; py++ {
+		for px := area.Min.X; px < area.Max.X; px++ {
+			counts[tint(img.At(px, py))]++
+		}
+	}
+	return counts
 }
 
 // click moves the pointer to (px, py) and clicks there.
