@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -10,11 +11,11 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
-	"strings"
 	"syscall"
 	"time"
 
 	"github.com/vmdump/vmdump/extcap"
+	"github.com/vmdump/vmdump/internal/oneline"
 	"github.com/vmdump/vmdump/vmctl"
 )
 
@@ -53,7 +54,7 @@ func capture(a extcap.Args, env vmctl.Env, log *slog.Logger, stderr io.Writer) i
 		return fail(stderr, unknownInterfaceError(a.Interface))
 	}
 	if !vm.Capturable() {
-		return fail(stderr, fmt.Errorf("VM %s (%s) cannot be captured: %s", vm.Name, vm.Manager, firstNonEmpty(vm.Skip, vm.Note, "it has no SSH endpoint")))
+		return fail(stderr, fmt.Errorf("VM %s (%s) cannot be captured: %s", vm.Name, vm.Manager, cmp.Or(vm.Skip, vm.Note, "it has no SSH endpoint")))
 	}
 	opt, err := dialOptions(a, env, log)
 	if err != nil {
@@ -76,7 +77,7 @@ func capture(a extcap.Args, env vmctl.Env, log *slog.Logger, stderr io.Writer) i
 		case out.err != nil && !(out.linkLost || out.dialFailed && note != ""):
 			return failUnlessStopped(ctx, stderr, out.err)
 		case out.linkLost && !a.ReconnectOn():
-			return fail(stderr, fmt.Errorf("lost the connection to VM %s (%s); the packets captured so far are saved", vm.Name, firstNonEmpty(out.why, "no answer to SSH keepalives")))
+			return fail(stderr, fmt.Errorf("lost the connection to VM %s (%s); the packets captured so far are saved", vm.Name, cmp.Or(out.why, "no answer to SSH keepalives")))
 		case !out.linkLost && !out.dialFailed:
 			return 0 // the remote capture ended by itself
 		}
@@ -136,7 +137,7 @@ func (s *session) run(ctx context.Context, note string) outcome {
 			<-inventory.done
 		}
 	}()
-	probe, err := conn.Probe(ctx)
+	probe, err := vmctl.ProbeVM(ctx, conn)
 	if err != nil {
 		return outcome{err: err, linkLost: isDead(conn)}
 	}
@@ -154,7 +155,7 @@ func (s *session) run(ctx context.Context, note string) outcome {
 	// them all, and each gets a statistics block with its drops.
 	describe := func() []extcap.NIC {
 		inv := inventory.describing(ctx, s.env, s.vm.ID, specs)
-		return pcapngNICs(s.vm, inv, specs, firstNonEmpty(probe.OSPretty, s.vm.OS), note)
+		return pcapngNICs(s.vm, inv, specs, cmp.Or(probe.OSPretty, s.vm.OS), note)
 	}
 	res, err := runCaptures(ctx, conn, probe, specs, describe, s.w, s.ctrl, s.vm.Name, s.log)
 	if err != nil {
@@ -240,16 +241,7 @@ func failUnlessStopped(ctx context.Context, stderr io.Writer, err error) int {
 
 // fail writes the one line Wireshark shows the user.
 func fail(stderr io.Writer, err error) int {
-	msg := strings.Join(strings.Fields(err.Error()), " ")
+	msg := oneline.Err(err)
 	fmt.Fprintln(stderr, "vmdump: "+msg)
 	return 1
-}
-
-func firstNonEmpty(s ...string) string {
-	for _, v := range s {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }

@@ -37,7 +37,7 @@ func (s *session) takeInventory(ctx context.Context, conn *vmctl.Conn) *sessionI
 	si := &sessionInventory{done: make(chan struct{})}
 	go func() {
 		defer close(si.done)
-		_, si.inv, si.err = conn.ProbeInventory(ctx)
+		_, si.inv, si.err = vmctl.ProbeVMInventory(ctx, conn)
 		if si.err != nil {
 			s.log.Warn("inventory not taken", "vm", s.vm.ID, "err", si.err)
 			return

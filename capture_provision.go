@@ -17,7 +17,7 @@ func (s *session) provisionIfAsked(ctx context.Context, conn *vmctl.Conn, p vmct
 	if p.Tcpdump != "" || !s.args.InstallTcpdumpOn() || s.spec.Tool == vmctl.ToolAgent {
 		return p, nil
 	}
-	res, err := conn.ProvisionTcpdump(ctx, p, s.spec.Priv)
+	res, err := vmctl.ProvisionTcpdump(ctx, conn, p, s.spec.Priv)
 	if err != nil {
 		s.log.Error("installing tcpdump failed", "vm", s.vm.ID, "ran", res.Ran, "exit", res.Exit, "err", err)
 		return p, err

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -34,7 +35,7 @@ func checkVMs(ctx context.Context, env vmctl.Env, vms []vmctl.VM, log *slog.Logg
 		checks[i] = vmCheck{vm: vm, conn: "-", priv: "-", tool: "-"}
 		switch {
 		case !vm.Capturable():
-			checks[i].conn = "not capturable: " + firstNonEmpty(vm.Skip, vm.Note, "no SSH endpoint")
+			checks[i].conn = "not capturable: " + cmp.Or(vm.Skip, vm.Note, "no SSH endpoint")
 			continue
 		case vm.State == vmctl.Stopped:
 			checks[i].conn = "not running"
@@ -51,7 +52,7 @@ func checkVMs(ctx context.Context, env vmctl.Env, vms []vmctl.VM, log *slog.Logg
 				return
 			}
 			defer conn.Close()
-			p, inv, err := conn.ProbeInventory(ctx)
+			p, inv, err := vmctl.ProbeVMInventory(ctx, conn)
 			if err != nil {
 				c.conn = err.Error()
 				return
@@ -67,10 +68,10 @@ func checkVMs(ctx context.Context, env vmctl.Env, vms []vmctl.VM, log *slog.Logg
 				c.priv = "sudo needs a password: allow NOPASSWD for tcpdump, or log in as root"
 			}
 			switch {
-			case p.Tcpdump == "" && p.AgentRuns():
-				c.tool = "tcpdump missing: captures use vmdump's capture agent; to use tcpdump: " + p.InstallHint() + " (or: vmdump provision " + c.vm.ID + ")"
+			case p.Tcpdump == "" && vmctl.AgentRuns(p):
+				c.tool = "tcpdump missing: captures use vmdump's capture agent; to use tcpdump: " + vmctl.InstallHint(p) + " (or: vmdump provision " + c.vm.ID + ")"
 			case p.Tcpdump == "":
-				c.tool = "tcpdump missing: " + p.InstallHint() + " (or: vmdump provision " + c.vm.ID + ")"
+				c.tool = "tcpdump missing: " + vmctl.InstallHint(p) + " (or: vmdump provision " + c.vm.ID + ")"
 			case !p.ImmediateMode:
 				c.tool = p.Tcpdump + " (no --immediate-mode: packets arrive up to 1 s late)"
 			default:

@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/vmdump/vmdump/internal/oneline"
+
 	"github.com/vmdump/vmdump/install"
 	"github.com/vmdump/vmdump/internal/lab"
 	"github.com/vmdump/vmdump/internal/trafficgen/generator"
@@ -70,14 +72,14 @@ func cmdDemo(args []string, stdout, stderr io.Writer) int {
 		if cerr := d.stop(); cerr != nil {
 			err = fmt.Errorf("%v; and cleaning up: %v", err, cerr)
 		}
-		fmt.Fprintf(stderr, "vmdump: demo: %s\n", oneLineText(err.Error()))
+		fmt.Fprintf(stderr, "vmdump: demo: %s\n", oneline.Err(err))
 		return 1
 	}
 	d.printHowTo(stdout)
 	<-ctx.Done()
 	fmt.Fprintln(stdout, "\nstopping the demo ...")
 	if err := d.stop(); err != nil {
-		fmt.Fprintf(stderr, "vmdump: demo: stopping: %s\n", oneLineText(err.Error()))
+		fmt.Fprintf(stderr, "vmdump: demo: stopping: %s\n", oneline.Err(err))
 		return 1
 	}
 	fmt.Fprintln(stdout, "demo stopped: its VM, traffic and config entry are gone")
@@ -345,15 +347,4 @@ func processAlive(pid int) bool {
 	}
 	err = p.Signal(syscall.Signal(0))
 	return err == nil || errors.Is(err, syscall.EPERM)
-}
-
-// oneLineText keeps an error on one line for the terminal.
-func oneLineText(s string) string {
-	out := []rune(s)
-	for i, r := range out {
-		if r == '\n' || r == '\r' {
-			out[i] = ' '
-		}
-	}
-	return string(out)
 }

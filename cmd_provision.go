@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -40,7 +41,7 @@ func cmdProvision(args []string, dryRun bool, stdout, stderr io.Writer, log *slo
 	}
 	switch {
 	case !vm.Capturable():
-		return exitStatus(stderr, fmt.Errorf("VM %s (%s) cannot be reached: %s", vm.Name, vm.Manager, firstNonEmpty(vm.Skip, vm.Note, "it has no SSH endpoint")))
+		return exitStatus(stderr, fmt.Errorf("VM %s (%s) cannot be reached: %s", vm.Name, vm.Manager, cmp.Or(vm.Skip, vm.Note, "it has no SSH endpoint")))
 	case vm.State == vmctl.Stopped:
 		return exitStatus(stderr, fmt.Errorf("VM %s (%s) is not running: start it first", vm.Name, vm.Manager))
 	}
@@ -57,14 +58,14 @@ func cmdProvision(args []string, dryRun bool, stdout, stderr io.Writer, log *slo
 		return exitStatus(stderr, err)
 	}
 	defer conn.Close()
-	p, err := conn.Probe(pctx)
+	p, err := vmctl.ProbeVM(pctx, conn)
 	if err != nil {
 		return exitStatus(stderr, err)
 	}
 	if dryRun {
 		return provisionDryRun(p, vm, stdout, stderr)
 	}
-	res, err := conn.ProvisionTcpdump(ctx, p, vmctl.PrivAuto)
+	res, err := vmctl.ProvisionTcpdump(ctx, conn, p, vmctl.PrivAuto)
 	writeProvisionRun(stdout, res, err != nil)
 	if err != nil {
 		return exitStatus(stderr, err)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"hash/fnv"
@@ -10,6 +11,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/vmdump/vmdump/internal/oneline"
 
 	"github.com/vmdump/vmdump/extcap"
 	"github.com/vmdump/vmdump/vmctl"
@@ -237,7 +240,7 @@ func refreshInventory(ctx context.Context, vm vmctl.VM, opt vmctl.DialOptions, e
 		return vmctl.Inventory{}, err
 	}
 	defer conn.Close()
-	_, inv, err := conn.ProbeInventory(ctx)
+	_, inv, err := vmctl.ProbeVMInventory(ctx, conn)
 	if err != nil {
 		return vmctl.Inventory{}, err
 	}
@@ -255,7 +258,7 @@ func reloadInterfaces(a extcap.Args, env vmctl.Env, log *slog.Logger, vm vmctl.V
 	var why string
 	opt, err := dialOptions(a, env, log)
 	if err == nil && !vm.Capturable() {
-		err = fmt.Errorf("VM %s cannot be captured: %s", vm.Name, firstNonEmpty(vm.Skip, vm.Note, "it has no SSH endpoint"))
+		err = fmt.Errorf("VM %s cannot be captured: %s", vm.Name, cmp.Or(vm.Skip, vm.Note, "it has no SSH endpoint"))
 	}
 	if err == nil {
 		ctx, cancel := context.WithTimeout(context.Background(), reloadTimeout)
@@ -270,25 +273,17 @@ func reloadInterfaces(a extcap.Args, env vmctl.Env, log *slog.Logger, vm vmctl.V
 	}
 	if err != nil {
 		log.Warn("reload: inventory not refreshed", "vm", vm.ID, "err", err)
-		why = "not reloaded: " + oneLine(err)
+		why = "not reloaded: " + oneline.Clip(oneline.Err(err), 200)
 	}
 	values := extcap.RemoteInterfaceValues(d)
 	if why != "" {
 		for i := range values {
 			if values[i].Default {
-				values[i].Display = firstNonEmpty(values[i].Display, values[i].Value) + " (" + why + ")"
+				values[i].Display = cmp.Or(values[i].Display, values[i].Value) + " (" + why + ")"
 			}
 		}
 	}
 	return extcap.WriteValues(stdout, extcap.ArgRemoteInterface, values)
-}
-
-func oneLine(err error) string {
-	s := strings.Join(strings.Fields(err.Error()), " ")
-	if len(s) > 200 {
-		s = s[:200] + "..."
-	}
-	return s
 }
 
 // toolbarControls make Wireshark's GUI pass vmdump its toolbar pipes (it
@@ -356,7 +351,7 @@ type captureResult struct {
 // beside their start.
 func runCaptures(ctx context.Context, conn *vmctl.Conn, probe vmctl.Probe, specs []vmctl.CaptureSpec, describe func() []extcap.NIC,
 	w *extcap.Writer, ctrl *extcap.Control, vmName string, log *slog.Logger) (captureResult, error) {
-	remotes, err := conn.StartCaptures(ctx, specs, probe)
+	remotes, err := vmctl.StartCaptures(ctx, conn, specs, probe)
 	if err != nil {
 		return captureResult{}, err
 	}
@@ -424,8 +419,8 @@ func runCaptures(ctx context.Context, conn *vmctl.Conn, probe vmctl.Probe, specs
 			errMu.Lock()
 			remoteErrs[i] = err
 			errMu.Unlock()
-			_ = ctrl.ErrorMessage(oneLine(err))
-			toolbarLog(ctrl, log, oneLine(err))
+			_ = ctrl.ErrorMessage(oneline.Clip(oneline.Err(err), 200))
+			toolbarLog(ctrl, log, oneline.Clip(oneline.Err(err), 200))
 		}
 	})
 	stopAll()

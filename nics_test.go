@@ -429,7 +429,7 @@ func labNICSession(t *testing.T) (*lab.Lab, vmctl.VM, *vmctl.Conn, vmctl.Probe, 
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close() })
-	probe, inv, err := conn.ProbeInventory(context.Background())
+	probe, inv, err := vmctl.ProbeVMInventory(context.Background(), conn)
 	if err != nil {
 		t.Fatal(err)
 	}

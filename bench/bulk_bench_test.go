@@ -62,14 +62,14 @@ func BenchmarkBulk(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { conn.Close() })
-	probe, err := conn.Probe(ctx)
+	probe, err := vmctl.ProbeVM(ctx, conn)
 	if err != nil {
 		b.Fatal(err)
 	}
 	spec := vmctl.CaptureSpec{Interface: l.ContainerVeth(1), BenchRemoteFile: file}
 
 	pass := func(b *testing.B, consume func(*testing.B, io.Reader) (uint64, error)) {
-		rc, err := conn.StartCapture(ctx, spec, probe)
+		rc, err := vmctl.StartCapture(ctx, conn, spec, probe)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -37,7 +37,7 @@ func (s CaptureSpec) toolName() string {
 // compiled here and the agent is uploaded once for all of them. agent is
 // nil when no spec uses it; otherwise the caller holds one reference and
 // must release it once the captures have started (or failed to).
-func (c *Conn) prepareAgent(ctx context.Context, specs []CaptureSpec, p Probe) (out []CaptureSpec, agent *remoteAgent, err error) {
+func prepareAgent(ctx context.Context, c *Conn, specs []CaptureSpec, p Probe) (out []CaptureSpec, agent *remoteAgent, err error) {
 	out = append([]CaptureSpec(nil), specs...)
 	var need []int
 	programs := map[[2]string]string{}
@@ -73,7 +73,7 @@ func (c *Conn) prepareAgent(ctx context.Context, specs []CaptureSpec, p Probe) (
 	if err := ctx.Err(); err != nil {
 		return nil, nil, err
 	}
-	agent, err = c.uploadAgent(ctx, p)
+	agent, err = uploadAgent(ctx, c, p)
 	if err != nil {
 		return nil, nil, err
 	}

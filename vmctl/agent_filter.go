@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/vmdump/vmdump/internal/oneline"
+
 	"github.com/vmdump/vmdump/internal/localtcpdump"
 )
 
@@ -51,7 +53,7 @@ func compileLocally(ctx context.Context, tcpdump, filter string, snaplen int) ([
 	stdout, msg, err := localtcpdump.Compile(ctx, tcpdump, "-ddd", filter, snaplen)
 	if err != nil {
 		if msg == "" {
-			msg = oneLineErr(err)
+			msg = oneline.Err(err)
 		}
 		return nil, fmt.Errorf("the capture filter does not compile (for the capture agent, with %s): %s", tcpdump, clipValue(msg))
 	}

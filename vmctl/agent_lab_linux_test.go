@@ -79,7 +79,7 @@ func TestAgentCaptureExplicitWithTcpdumpPresent(t *testing.T) {
 	if p.Tcpdump == "" {
 		t.Fatal("the lab VM has no tcpdump")
 	}
-	r, err := c.StartCapture(context.Background(), CaptureSpec{Interface: l.ContainerVeth(1), Filter: BuildFilter("", true, p), Tool: ToolAgent}, p)
+	r, err := StartCapture(context.Background(), c, CaptureSpec{Interface: l.ContainerVeth(1), Filter: BuildFilter("", true, p), Tool: ToolAgent}, p)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +98,7 @@ func TestAgentCaptureExplicitWithTcpdumpPresent(t *testing.T) {
 	}
 	waitNoAgentLeft(t, l, dir)
 
-	r, err = c.StartCapture(context.Background(), CaptureSpec{Interface: l.ContainerVeth(1), Tool: ToolTcpdump}, p)
+	r, err = StartCapture(context.Background(), c, CaptureSpec{Interface: l.ContainerVeth(1), Tool: ToolTcpdump}, p)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,7 +121,7 @@ func TestAgentCaptureEndsWhenClientVanishes(t *testing.T) {
 	p := probeOK(t, c)
 	// Filters out everything at the moment: the agent never writes, so
 	// only the wrapper can end it.
-	r, err := c.StartCapture(context.Background(), CaptureSpec{Interface: l.ContainerVeth(1), Filter: "udp port 9"}, p)
+	r, err := StartCapture(context.Background(), c, CaptureSpec{Interface: l.ContainerVeth(1), Filter: "udp port 9"}, p)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,7 +142,7 @@ func TestAgentCaptureUnknownArch(t *testing.T) {
 	c := labConn(t, l)
 	p := probeOK(t, c)
 	p.Arch = "riscv64"
-	_, err := c.StartCapture(context.Background(), CaptureSpec{Interface: l.ContainerVeth(1)}, p)
+	_, err := StartCapture(context.Background(), c, CaptureSpec{Interface: l.ContainerVeth(1)}, p)
 	if err == nil || !strings.Contains(err.Error(), "riscv64") || !strings.Contains(err.Error(), "install tcpdump") {
 		t.Errorf("riscv64: %v", err)
 	}

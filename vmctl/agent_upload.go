@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/vmdump/vmdump/internal/oneline"
+
 	"github.com/vmdump/vmdump/vmctl/agentbin"
 )
 
@@ -31,7 +33,7 @@ func agentArch(machine string) (string, error) {
 // AgentRuns says whether vmdump's capture agent runs on the probed VM (its
 // architecture is one the agent is built for), so that a capture without
 // tcpdump there still works with the default capture program.
-func (p Probe) AgentRuns() bool {
+func AgentRuns(p Probe) bool {
 	_, err := agentArch(p.Arch)
 	return err == nil
 }
@@ -142,7 +144,7 @@ const agentFile = "vmdump-agent"
 
 // uploadAgent sends the agent for the VM's architecture over a session of
 // its own and checks it arrived whole and runs.
-func (c *Conn) uploadAgent(ctx context.Context, p Probe) (*remoteAgent, error) {
+func uploadAgent(ctx context.Context, c *Conn, p Probe) (*remoteAgent, error) {
 	arch, err := agentArch(p.Arch)
 	if err != nil {
 		return nil, fmt.Errorf("cannot use the capture agent on %s: %v: install tcpdump in the VM", p.vmLabel(), err)
@@ -160,57 +162,19 @@ func (c *Conn) uploadAgent(ctx context.Context, p Probe) (*remoteAgent, error) {
 	u := parseAgentUpload(out)
 	if cerr := u.check(bin, arch); cerr != nil {
 		if u.dir == "" && len(u.failed) == 0 {
-			if why := lastLines(errOut, 1); why != "" {
+			if why := oneline.LastLines(errOut, 1); why != "" {
 				cerr = fmt.Errorf("%s", strings.TrimPrefix(why, "vmdump: "))
 			} else if err != nil {
-				cerr = fmt.Errorf("%s", oneLineErr(err))
+				cerr = fmt.Errorf("%s", oneline.Err(err))
 			}
 		}
 		if strings.HasPrefix(u.dir, "/") {
-			c.removeAgentDir(u.dir)
+			removeAgentDir(c, u.dir)
 		}
 		return nil, fmt.Errorf("cannot upload the capture agent to %s: %v", p.vmLabel(), cerr)
 	}
 	c.log.Debug("capture agent uploaded", "vm", c.vm.ID, "dir", u.dir, "arch", arch, "bytes", len(bin))
 	return &remoteAgent{conn: c, dir: u.dir, path: u.dir + "/" + agentFile}, nil
-}
-
-// runWithStdin runs cmd with stdin as its input and returns its output
-// (bounded), ending it when ctx ends.
-func (c *Conn) runWithStdin(ctx context.Context, cmd string, stdin []byte) (stdout, stderr string, err error) {
-	sess, err := c.newSession()
-	if err != nil {
-		return "", "", err
-	}
-	defer sess.Close()
-	outBuf := &tailBuffer{max: 16 << 10}
-	errBuf := &tailBuffer{max: 8 << 10}
-	sess.SetStdout(outBuf)
-	sess.SetStderr(errBuf)
-	in, err := sess.StdinPipe()
-	if err != nil {
-		return "", "", err
-	}
-	if err := sess.Start(cmd); err != nil {
-		return "", "", err
-	}
-	done := make(chan error, 1)
-	go func() {
-		_, werr := in.Write(stdin)
-		_ = in.Close()
-		err := sess.Wait()
-		if err == nil {
-			err = werr
-		}
-		done <- err
-	}()
-	select {
-	case err = <-done:
-	case <-ctx.Done():
-		_ = sess.Close()
-		err = ctx.Err()
-	}
-	return outBuf.String(), errBuf.String(), err
 }
 
 // acquire counts one more capture using the agent.
@@ -221,13 +185,13 @@ func (a *remoteAgent) acquire() { a.users.Add(1) }
 // normally removed it already).
 func (a *remoteAgent) release() {
 	if a.users.Add(-1) <= 0 {
-		a.once.Do(func() { a.conn.removeAgentDir(a.dir) })
+		a.once.Do(func() { removeAgentDir(a.conn, a.dir) })
 	}
 }
 
 // removeAgentDir removes an agent directory, bounded in time: a dead link
 // must not hold vmdump's exit.
-func (c *Conn) removeAgentDir(dir string) {
+func removeAgentDir(c *Conn, dir string) {
 	if !strings.Contains(dir, "/vmdump-agent.") {
 		return // only ever what the upload script created
 	}

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vmdump/vmdump/internal/oneline"
+
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/agent"
 )
@@ -199,7 +201,7 @@ func loadKeyFile(path, passphrase string, explicit bool) (keyCandidate, string) 
 	}
 	var missing *ssh.PassphraseMissingError
 	if !errors.As(err, &missing) {
-		return c, fmt.Sprintf("key %s is not a private key vmdump can read (%v)", clipValue(path), oneLineErr(err))
+		return c, fmt.Sprintf("key %s is not a private key vmdump can read (%v)", clipValue(path), oneline.Err(err))
 	}
 	c.pub = missing.PublicKey
 	if c.pub == nil {

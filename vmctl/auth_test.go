@@ -1,9 +1,6 @@
 package vmctl
 
 import (
-	"crypto/ed25519"
-	"crypto/rand"
-	"encoding/pem"
 	"net"
 	"os"
 	"path/filepath"
@@ -13,36 +10,6 @@ import (
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/agent"
 )
-
-// testKey is a private key on disk plus its public half.
-type testKey struct {
-	path string
-	priv ed25519.PrivateKey
-	pub  ssh.PublicKey
-}
-
-func newKeyFile(t *testing.T, dir, name, passphrase string) testKey {
-	t.Helper()
-	_, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var block *pem.Block
-	if passphrase == "" {
-		block, err = ssh.MarshalPrivateKey(priv, name)
-	} else {
-		block, err = ssh.MarshalPrivateKeyWithPassphrase(priv, name, []byte(passphrase))
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(dir, name)
-	if err := os.WriteFile(path, pem.EncodeToMemory(block), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	pub, _ := ssh.NewPublicKey(priv.Public())
-	return testKey{path: path, priv: priv, pub: pub}
-}
 
 // startTestAgent serves an in-memory ssh-agent holding keys on a unix
 // socket and points SSH_AUTH_SOCK at it.

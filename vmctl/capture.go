@@ -10,6 +10,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/vmdump/vmdump/internal/oneline"
 )
 
 // RemoteCapture is tcpdump running on the VM, its pcap stream on Stdout.
@@ -45,13 +47,13 @@ const stopGrace = 2 * time.Second
 // Wait. A heartbeat line goes to the command's stdin every spec.Heartbeat,
 // which keeps the VM-side watchdog from ending the capture. Cancelling ctx
 // stops the capture (as Stop does).
-func (c *Conn) StartCapture(ctx context.Context, spec CaptureSpec, p Probe) (*RemoteCapture, error) {
+func StartCapture(ctx context.Context, c *Conn, spec CaptureSpec, p Probe) (*RemoteCapture, error) {
 	if p.label == "" {
 		p.label = c.label
 	}
 	spec = spec.withBenchFile()
 	if spec.agent == nil {
-		specs, agent, err := c.prepareAgent(ctx, []CaptureSpec{spec}, p)
+		specs, agent, err := prepareAgent(ctx, c, []CaptureSpec{spec}, p)
 		if err != nil {
 			return nil, err
 		}
@@ -91,7 +93,7 @@ func (c *Conn) StartCapture(ctx context.Context, spec CaptureSpec, p Probe) (*Re
 	}
 	if err != nil {
 		_ = sess.Close()
-		return nil, fmt.Errorf("cannot start the capture on %s: %s", c.label, oneLineErr(err))
+		return nil, fmt.Errorf("cannot start the capture on %s: %s", c.label, oneline.Err(err))
 	}
 	c.log.Debug("remote capture started", "vm", c.vm.ID, "interface", spec.Interface, "filter", spec.Filter)
 	if spec.agent != nil {
@@ -253,84 +255,3 @@ func (r *RemoteCapture) wrapperPID() int {
 }
 
 var wrapperPIDLine = regexp.MustCompile(`vmdump: wrapper pid (\d+)`)
-
-// signalNumber maps SSH signal names (RFC 4254 without "SIG") to the Linux
-// numbers the shell would report as 128+n.
-func signalNumber(name string) int {
-	switch name {
-	case "HUP":
-		return 1
-	case "INT":
-		return 2
-	case "QUIT":
-		return 3
-	case "ILL":
-		return 4
-	case "ABRT":
-		return 6
-	case "FPE":
-		return 8
-	case "KILL":
-		return 9
-	case "SEGV":
-		return 11
-	case "PIPE":
-		return 13
-	case "ALRM":
-		return 14
-	case "TERM":
-		return 15
-	case "USR1":
-		return 10
-	case "USR2":
-		return 12
-	}
-	return 0
-}
-
-// tailBuffer is an io.Writer that keeps the first head bytes and the last
-// max bytes written: tcpdump's errors come first, its statistics last,
-// and a chatty remote can never grow vmdump's memory.
-type tailBuffer struct {
-	mu   sync.Mutex
-	max  int
-	head []byte
-	tail []byte
-	cut  bool
-}
-
-const tailBufferHead = 2 << 10
-
-func (b *tailBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	n := len(p)
-	if room := tailBufferHead - len(b.head); room > 0 && !b.cut {
-		take := min(room, len(p))
-		b.head = append(b.head, p[:take]...)
-		p = p[take:]
-	}
-	if len(p) == 0 {
-		return n, nil
-	}
-	b.tail = append(b.tail, p...)
-	if len(b.tail) > b.max {
-		b.tail = append(b.tail[:0:0], b.tail[len(b.tail)-b.max:]...)
-		b.cut = true
-	}
-	return n, nil
-}
-
-// Bytes returns head + tail; when bytes were dropped in between, a line
-// "[...]" marks the gap.
-func (b *tailBuffer) Bytes() []byte {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	out := append([]byte{}, b.head...)
-	if b.cut {
-		out = append(out, "\n[...]\n"...)
-	}
-	return append(out, b.tail...)
-}
-
-func (b *tailBuffer) String() string { return string(b.Bytes()) }

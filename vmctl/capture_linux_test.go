@@ -28,7 +28,7 @@ func sshdConn(t *testing.T, s *testSSHD) *Conn {
 
 func probeOK(t *testing.T, c *Conn) Probe {
 	t.Helper()
-	p, err := c.Probe(context.Background())
+	p, err := ProbeVM(context.Background(), c)
 	if err != nil {
 		t.Fatalf("Probe: %v", err)
 	}
@@ -146,7 +146,7 @@ func TestStartCaptureStreamsPacketsAndStops(t *testing.T) {
 	defer rx.Close()
 	port := rx.LocalAddr().(*net.UDPAddr).Port
 	spec := CaptureSpec{Interface: "lo", Filter: BuildFilter(fmt.Sprintf("udp port %d", port), false, p), Heartbeat: 200 * time.Millisecond}
-	r, err := c.StartCapture(context.Background(), spec, p)
+	r, err := StartCapture(context.Background(), c, spec, p)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,7 +181,7 @@ func TestStartCaptureStreamsPacketsAndStops(t *testing.T) {
 	}
 	waitSessionEmpty(t, wrapper)
 	// The connection is still usable for another session.
-	if _, err := c.Probe(context.Background()); err != nil {
+	if _, err := ProbeVM(context.Background(), c); err != nil {
 		t.Errorf("probe after capture: %v", err)
 	}
 }
@@ -194,7 +194,7 @@ func TestStartCaptureStopLeavesNothing(t *testing.T) {
 	for _, priv := range []Priv{PrivNone, PrivSudo} {
 		t.Run(string(priv), func(t *testing.T) {
 			filter, marker := uniqueQuietFilter(t)
-			r, err := c.StartCapture(context.Background(), CaptureSpec{Interface: "lo", Filter: filter, Priv: priv}, p)
+			r, err := StartCapture(context.Background(), c, CaptureSpec{Interface: "lo", Filter: filter, Priv: priv}, p)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -224,7 +224,7 @@ func TestStartCaptureStopsOnContextCancel(t *testing.T) {
 	p := probeOK(t, c)
 	filter, marker := uniqueQuietFilter(t)
 	ctx, cancel := context.WithCancel(context.Background())
-	r, err := c.StartCapture(ctx, CaptureSpec{Interface: "lo", Filter: filter}, p)
+	r, err := StartCapture(ctx, c, CaptureSpec{Interface: "lo", Filter: filter}, p)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -252,7 +252,7 @@ func TestCaptureEndsWhenClientVanishes(t *testing.T) {
 	c := dialOK(t, vm, opt)
 	p := probeOK(t, c)
 	filter, marker := uniqueQuietFilter(t)
-	r, err := c.StartCapture(context.Background(), CaptureSpec{Interface: "lo", Filter: filter}, p)
+	r, err := StartCapture(context.Background(), c, CaptureSpec{Interface: "lo", Filter: filter}, p)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -281,7 +281,7 @@ func TestCaptureWatchdogEndsCaptureOnFrozenLink(t *testing.T) {
 	c := dialOK(t, vm, opt)
 	p := probeOK(t, c)
 	filter, marker := uniqueQuietFilter(t)
-	r, err := c.StartCapture(context.Background(), CaptureSpec{Interface: "lo", Filter: filter, Heartbeat: time.Second}, p)
+	r, err := StartCapture(context.Background(), c, CaptureSpec{Interface: "lo", Filter: filter, Heartbeat: time.Second}, p)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -313,7 +313,7 @@ func TestStartCaptureClassifiesRemoteFailures(t *testing.T) {
 		{"no tcpdump", CaptureSpec{Interface: "lo"}, func() Probe { q := p; q.Tcpdump = "/nonexistent/tcpdump"; return q }(), "tcpdump is not installed on VM vm: install it there with: "},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r, err := c.StartCapture(context.Background(), tc.spec, tc.p)
+			r, err := StartCapture(context.Background(), c, tc.spec, tc.p)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -346,7 +346,7 @@ func TestStartCaptureHostileFiltersOverSSH(t *testing.T) {
 	p := probeOK(t, c)
 	marker := filepath.Join(t.TempDir(), "MARKER")
 	for _, filter := range hostileFilters(marker) {
-		r, err := c.StartCapture(context.Background(), CaptureSpec{Interface: "lo", Filter: filter}, p)
+		r, err := StartCapture(context.Background(), c, CaptureSpec{Interface: "lo", Filter: filter}, p)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -376,7 +376,7 @@ func TestCaptureEndedOnTheVMIsReported(t *testing.T) {
 	c := sshdConn(t, s)
 	p := probeOK(t, c)
 	filter, marker := uniqueQuietFilter(t)
-	r, err := c.StartCapture(context.Background(), CaptureSpec{Interface: "lo", Filter: filter}, p)
+	r, err := StartCapture(context.Background(), c, CaptureSpec{Interface: "lo", Filter: filter}, p)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,7 +15,7 @@ import (
 //
 // sshd limits the sessions of one connection (OpenSSH's MaxSessions, 10 by
 // default), which bounds how many interfaces one capture can take.
-func (c *Conn) StartCaptures(ctx context.Context, specs []CaptureSpec, p Probe) ([]*RemoteCapture, error) {
+func StartCaptures(ctx context.Context, c *Conn, specs []CaptureSpec, p Probe) ([]*RemoteCapture, error) {
 	if len(specs) == 0 {
 		return nil, fmt.Errorf("no capture interface given: set the remote interface in the options dialog")
 	}
@@ -27,7 +27,7 @@ func (c *Conn) StartCaptures(ctx context.Context, specs []CaptureSpec, p Probe) 
 		seen[s.Interface] = true
 	}
 	// One upload of the capture agent serves every interface.
-	specs, agent, err := c.prepareAgent(ctx, specs, p)
+	specs, agent, err := prepareAgent(ctx, c, specs, p)
 	if err != nil {
 		return nil, err
 	}
@@ -36,7 +36,7 @@ func (c *Conn) StartCaptures(ctx context.Context, specs []CaptureSpec, p Probe) 
 	}
 	caps := make([]*RemoteCapture, 0, len(specs))
 	for _, s := range specs {
-		r, err := c.StartCapture(ctx, s, p)
+		r, err := StartCapture(ctx, c, s, p)
 		if err != nil {
 			for _, started := range caps {
 				_ = started.Stop()

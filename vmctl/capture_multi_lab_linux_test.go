@@ -27,7 +27,7 @@ func labConn(t *testing.T, l *lab.Lab) *Conn {
 func TestInventoryLabVM(t *testing.T) {
 	l := lab.Start(t, lab.Options{})
 	c := labConn(t, l)
-	_, inv, err := c.ProbeInventory(context.Background())
+	_, inv, err := ProbeVMInventory(context.Background(), c)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +62,7 @@ func TestInventoryLabVM(t *testing.T) {
 func TestStartCapturesLabVeths(t *testing.T) {
 	l := lab.Start(t, lab.Options{})
 	c := labConn(t, l)
-	p, err := c.Probe(context.Background())
+	p, err := ProbeVM(context.Background(), c)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,7 +78,7 @@ func captureLabVeths(t *testing.T, l *lab.Lab, c *Conn, p Probe, whileRunning fu
 	t.Helper()
 	filter := BuildFilter("", true, p)
 	specs := []CaptureSpec{{Interface: l.ContainerVeth(1), Filter: filter}, {Interface: l.ContainerVeth(2), Filter: filter}}
-	caps, err := c.StartCaptures(context.Background(), specs, p)
+	caps, err := StartCaptures(context.Background(), c, specs, p)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,10 +122,10 @@ func captureLabVeths(t *testing.T, l *lab.Lab, c *Conn, p Probe, whileRunning fu
 
 func TestStartCapturesRefusesDuplicatesAndNothing(t *testing.T) {
 	c := &Conn{label: "VM x"}
-	if _, err := c.StartCaptures(context.Background(), nil, Probe{}); err == nil {
+	if _, err := StartCaptures(context.Background(), c, nil, Probe{}); err == nil {
 		t.Error("no specs accepted")
 	}
-	_, err := c.StartCaptures(context.Background(), []CaptureSpec{{Interface: "eth0"}, {Interface: "eth0"}}, Probe{})
+	_, err := StartCaptures(context.Background(), c, []CaptureSpec{{Interface: "eth0"}, {Interface: "eth0"}}, Probe{})
 	if err == nil || !strings.Contains(err.Error(), "eth0 is listed twice") {
 		t.Errorf("duplicate: %v", err)
 	}

@@ -1,7 +1,6 @@
 package vmctl
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -10,7 +9,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -19,23 +17,6 @@ import (
 // These tests run the capture wrapper exactly as sshd would (login shell
 // -c command) under each local POSIX shell, in a session of its own, so
 // that every process it leaves behind can be found by session id.
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 type localWrapper struct {
 	cmd    *exec.Cmd
@@ -140,33 +121,11 @@ func waitSessionEmpty(t *testing.T, sid int) {
 	}
 }
 
-// waitFor polls cond until it holds or fails after a generous bound.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // listening reports whether tcpdump said "listening on": it has set up its
 // signal handlers and opened the interface (a TERM before that kills it
 // without statistics, which is not what these tests are about).
 func (w *localWrapper) listening() bool {
 	return strings.Contains(w.stderr.String(), "listening on")
-}
-
-func needRoot(t *testing.T) {
-	t.Helper()
-	if os.Getuid() != 0 {
-		if os.Getenv("CI") != "" {
-			t.Fatal("this test needs root (it captures on lo); CI must run it as root")
-		}
-		t.Skip("needs root to capture on lo")
-	}
 }
 
 // quietSpec captures on lo with a filter that matches nothing here.

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/vmdump/vmdump/internal/oneline"
+
 	"github.com/BurntSushi/toml"
 )
 
@@ -121,7 +123,7 @@ func parseConfig(env Env, path string, data []byte) (Config, error) {
 	var cfg Config
 	md, err := toml.Decode(string(data), &cfg)
 	if err != nil {
-		return Config{}, fmt.Errorf("%s: %s; fix the file", path, discOneLine(cfgTOMLProblem(err)))
+		return Config{}, fmt.Errorf("%s: %s; fix the file", path, oneline.Untrusted(cfgTOMLProblem(err)))
 	}
 	if und := md.Undecoded(); len(und) > 0 {
 		keys := make([]string, len(und))

@@ -1,6 +1,7 @@
 package vmctl
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -114,7 +115,7 @@ type Conn struct {
 // the local user). Every error is one line saying what to do.
 func Dial(ctx context.Context, vm VM, opt DialOptions) (*Conn, error) {
 	opt = opt.withDefaults()
-	label := "VM " + firstNonEmptyString(vm.Name, vm.Host)
+	label := "VM " + cmp.Or(vm.Name, vm.Host)
 	if len(vm.Exec) > 0 {
 		return dialExec(vm, label, opt.Log)
 	}
@@ -433,14 +434,5 @@ func localUserName() string {
 		}
 		return name
 	}
-	return firstNonEmptyString(os.Getenv("USER"), os.Getenv("USERNAME"))
-}
-
-func firstNonEmptyString(s ...string) string {
-	for _, v := range s {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
+	return cmp.Or(os.Getenv("USER"), os.Getenv("USERNAME"))
 }

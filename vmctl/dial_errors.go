@@ -11,6 +11,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/vmdump/vmdump/internal/oneline"
+
 	"github.com/vmdump/vmdump/internal/lazyre"
 )
 
@@ -73,9 +75,9 @@ func dialError(ctx, hctx context.Context, stage dialStage, label string, t sshTa
 	case stage == stageConnect && strings.Contains(lower, "administratively prohibited"):
 		return fmt.Errorf("cannot reach %s: the jump host refused to forward the connection (AllowTcpForwarding?)", where)
 	case stage == stageConnect:
-		return fmt.Errorf("cannot reach %s: %s%s", where, oneLineErr(err), proxyNote)
+		return fmt.Errorf("cannot reach %s: %s%s", where, oneline.Err(err), proxyNote)
 	}
-	return fmt.Errorf("SSH to %s failed: %s%s", where, strings.TrimPrefix(oneLineErr(err), "ssh: handshake failed: "), proxyNote)
+	return fmt.Errorf("SSH to %s failed: %s%s", where, strings.TrimPrefix(oneline.Err(err), "ssh: handshake failed: "), proxyNote)
 }
 
 // clipValue shortens a value the user typed (a user name, a key path) for

@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+
+	"github.com/vmdump/vmdump/internal/oneline"
 )
 
 // The values discovery hands on end up as ssh arguments, in remote shell
@@ -53,9 +55,9 @@ func discCheckVM(vm VM) VM {
 	if p := discPathProblem(vm.Source); p != "" {
 		vm.Source = ""
 	}
-	vm.Note = discOneLine(vm.Note)
-	vm.Skip = discOneLine(vm.Skip)
-	vm.OS = discOneLine(vm.OS)
+	vm.Note = oneline.Untrusted(vm.Note)
+	vm.Skip = oneline.Untrusted(vm.Skip)
+	vm.OS = oneline.Untrusted(vm.OS)
 	return vm
 }
 
@@ -63,12 +65,12 @@ func discReject(vm VM, reason string) VM {
 	if vm.Skip == "" {
 		vm.Skip = reason
 	}
-	vm.Skip = discOneLine(vm.Skip)
+	vm.Skip = oneline.Untrusted(vm.Skip)
 	vm.Host, vm.Port, vm.User, vm.KeyFiles, vm.ProxyJump, vm.SSHAlias = "", 0, "", nil, "", false
 	vm.Exec, vm.ExecQuote = nil, false
 	vm.Interface = ""
-	vm.Note = discOneLine(vm.Note)
-	vm.OS = discOneLine(vm.OS)
+	vm.Note = oneline.Untrusted(vm.Note)
+	vm.OS = oneline.Untrusted(vm.OS)
 	return vm
 }
 

@@ -10,8 +10,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"unicode"
-	"unicode/utf8"
+
+	"github.com/vmdump/vmdump/internal/oneline"
 )
 
 // Size caps for the files discovery reads. Every real file is far smaller;
@@ -178,7 +178,7 @@ func discFileProblem(path string, err error) string {
 	case errors.Is(err, fs.ErrPermission):
 		return filepath.Base(path) + " is not readable (permission denied)"
 	}
-	return discOneLine(filepath.Base(path) + " " + err.Error())
+	return oneline.Untrusted(filepath.Base(path) + " " + err.Error())
 }
 
 // discJSONProblem describes why a JSON file did not decode, in one line.
@@ -191,29 +191,9 @@ func discJSONProblem(path string, data []byte, err error) string {
 	var te *json.UnmarshalTypeError
 	switch {
 	case errors.As(err, &se):
-		return discOneLine(fmt.Sprintf("%s is not valid JSON (byte %d: %s)", name, se.Offset, se.Error()))
+		return oneline.Untrusted(fmt.Sprintf("%s is not valid JSON (byte %d: %s)", name, se.Offset, se.Error()))
 	case errors.As(err, &te):
-		return discOneLine(fmt.Sprintf("%s: field %s holds a %s, expected %s", name, te.Field, te.Value, te.Type))
+		return oneline.Untrusted(fmt.Sprintf("%s: field %s holds a %s, expected %s", name, te.Field, te.Value, te.Type))
 	}
-	return discOneLine(fmt.Sprintf("%s is not valid JSON (%v)", name, err))
-}
-
-// discOneLine makes text safe for a one-line listing: control characters
-// become spaces and the length is capped.
-func discOneLine(s string) string {
-	s = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
-			return ' '
-		}
-		return r
-	}, s)
-	const max = 300
-	if len(s) > max {
-		cut := max
-		for cut > 0 && !utf8.RuneStart(s[cut]) {
-			cut--
-		}
-		s = s[:cut] + "…"
-	}
-	return strings.TrimSpace(strings.ToValidUTF8(s, "?"))
+	return oneline.Untrusted(fmt.Sprintf("%s is not valid JSON (%v)", name, err))
 }

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/vmdump/vmdump/internal/oneline"
 )
 
 // WriteTable prints the listing of `vmdump list`: one line per VM, skipped
@@ -67,7 +69,7 @@ func discEndpoint(vm VM) string {
 
 // tableCell keeps a value on one line and in its column.
 func tableCell(s string) string {
-	s = discOneLine(strings.ReplaceAll(s, "\t", " "))
+	s = oneline.Untrusted(strings.ReplaceAll(s, "\t", " "))
 	if s == "" {
 		return "-"
 	}

@@ -163,3 +163,19 @@ func discIsAbs(p string) bool {
 	return len(p) >= 3 && p[1] == ':' && (p[2] == '\\' || p[2] == '/') &&
 		(p[0] >= 'A' && p[0] <= 'Z' || p[0] >= 'a' && p[0] <= 'z')
 }
+
+// Env is everything discovery reads from the outside world. Tests point it at
+// fixture home directories; HostEnv describes the real machine.
+type Env struct {
+	Home   string // the user's home directory ("" when unknown)
+	GOOS   string // "linux", "darwin", "windows"
+	Getenv func(string) string
+	// ProcessAlive reports whether a pid from a manager's pid file is alive
+	// (kill(pid, 0) on Unix). Never a network probe.
+	ProcessAlive func(pid int) bool
+	Log          *slog.Logger
+	// Root prefixes the system-wide paths discovery stats (Multipass's
+	// /var/snap/..., for instance) so tests can point them at a fixture.
+	// "" on the real machine.
+	Root string
+}

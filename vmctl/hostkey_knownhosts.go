@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/vmdump/vmdump/internal/oneline"
+
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
 )
@@ -50,7 +52,7 @@ func knownHostsCheck(kc knownHostsConfig, hostport string, log *slog.Logger) (ho
 		var err error
 		db, err = knownhosts.New(readable...)
 		if err != nil {
-			return hostKeyCheck{}, fmt.Errorf("cannot use known_hosts: %v", oneLineErr(err))
+			return hostKeyCheck{}, fmt.Errorf("cannot use known_hosts: %v", oneline.Err(err))
 		}
 	}
 	known := knownKeysFor(db, hostport)
@@ -92,7 +94,7 @@ func knownHostsCheck(kc knownHostsConfig, hostport string, log *slog.Logger) (ho
 			}
 			return knownHostChangedError(kc, display, want, ssh.FingerprintSHA256(key))
 		default:
-			return &hostKeyError{msg: fmt.Sprintf("cannot check the host key of %s: %v", display, oneLineErr(err))}
+			return &hostKeyError{msg: fmt.Sprintf("cannot check the host key of %s: %v", display, oneline.Err(err))}
 		}
 	}
 	return check, nil
@@ -171,7 +173,7 @@ func unknownHost(kc knownHostsConfig, display string, key ssh.PublicKey, log *sl
 			log.Warn("accepted a new host key for this connection only", "host", display, "key", fp, "reason", err)
 			return nil
 		}
-		return &hostKeyError{msg: fmt.Sprintf("cannot record the new host key %s for %s: %v", fp, display, oneLineErr(err))}
+		return &hostKeyError{msg: fmt.Sprintf("cannot record the new host key %s for %s: %v", fp, display, oneline.Err(err))}
 	}
 	log.Info("accepted a new host key (accept-new)", "host", display, "key", fp, "file", kc.WriteFile)
 	return nil
@@ -205,9 +207,4 @@ func appendKnownHost(file, display string, key ssh.PublicKey) error {
 	}
 	content = append(content, line+"\n"...)
 	return writeFileAtomic(file, content, 0o600)
-}
-
-// oneLineErr flattens an error's text to one line.
-func oneLineErr(err error) string {
-	return strings.Join(strings.Fields(err.Error()), " ")
 }

@@ -15,7 +15,7 @@ const inventoryOutputMax = 4 << 20
 // deadline in ctx it allows 30 s. When ctx ends after the VM listed its
 // interfaces but before its container engines answered, the inventory is
 // returned Partial and the probe is still good; ending earlier is an error.
-func (c *Conn) ProbeInventory(ctx context.Context) (Probe, Inventory, error) {
+func ProbeVMInventory(ctx context.Context, c *Conn) (Probe, Inventory, error) {
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, 30*time.Second)
@@ -33,14 +33,14 @@ func (c *Conn) ProbeInventory(ctx context.Context) (Probe, Inventory, error) {
 		if err != nil {
 			return Probe{}, Inventory{}, err
 		}
-		return Probe{}, Inventory{}, c.probeFailed(perr, run)
+		return Probe{}, Inventory{}, probeFailed(c, perr, run)
 	}
 	inv, ierr := ParseInventory(run.stdout)
 	if ierr != nil {
 		if err != nil {
 			return Probe{}, Inventory{}, err
 		}
-		return Probe{}, Inventory{}, c.probeFailed(ierr, run)
+		return Probe{}, Inventory{}, probeFailed(c, ierr, run)
 	}
 	inv.FetchedAt = time.Now().UTC()
 	p.label, p.vmID = c.label, c.vm.ID

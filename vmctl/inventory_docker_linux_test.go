@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"encoding/binary"
 	"encoding/hex"
 	"net"
 	"os"
@@ -126,7 +125,7 @@ func TestInventoryDockerEngine(t *testing.T) {
 	s := startSSHD(t, sshdOptions{})
 	c := sshdConn(t, s)
 
-	_, inv, err := c.ProbeInventory(context.Background())
+	_, inv, err := ProbeVMInventory(context.Background(), c)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,7 +171,7 @@ func TestMultiCaptureDockerVeths(t *testing.T) {
 	pair := startDockerPair(t, 20*time.Millisecond)
 	s := startSSHD(t, sshdOptions{})
 	c := sshdConn(t, s)
-	p, inv, err := c.ProbeInventory(context.Background())
+	p, inv, err := ProbeVMInventory(context.Background(), c)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,7 +184,7 @@ func TestMultiCaptureDockerVeths(t *testing.T) {
 		{Interface: cli.Name, Filter: BuildFilter("", false, p), Heartbeat: time.Second},
 		{Interface: srv.Name, Filter: BuildFilter("", false, p), Heartbeat: time.Second},
 	}
-	caps, err := c.StartCaptures(context.Background(), specs, p)
+	caps, err := StartCaptures(context.Background(), c, specs, p)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -241,51 +240,6 @@ func TestMultiCaptureDockerVeths(t *testing.T) {
 	if countPayload(srvPkts, marker) == 0 || countBetween(srvPkts, pair.bridgeAddr, pair.srvAddr) == 0 {
 		t.Errorf("the server's veth lacks the host's datagrams")
 	}
-}
-
-// decodePcap parses a classic pcap byte stream (tcpdump -w -, this
-// machine's byte order). A partial last packet is tolerated unless complete
-// is set. (Read by hand: gopacket's pcapgo would pull golang.org/x/net into
-// the module.)
-func decodePcap(t *testing.T, stream string, complete bool) []gopacket.Packet {
-	t.Helper()
-	b := []byte(stream)
-	if len(b) < 24 {
-		return nil
-	}
-	var order binary.ByteOrder = binary.LittleEndian
-	nanos := false
-	switch binary.LittleEndian.Uint32(b) {
-	case 0xa1b2c3d4:
-	case 0xa1b23c4d:
-		nanos = true
-	case 0xd4c3b2a1:
-		order = binary.BigEndian
-	case 0x4d3cb2a1:
-		order, nanos = binary.BigEndian, true
-	default:
-		t.Fatalf("not pcap: % x", b[:4])
-	}
-	link := layers.LinkType(order.Uint32(b[20:24]))
-	var out []gopacket.Packet
-	for b = b[24:]; len(b) > 0; {
-		if len(b) < 16 || len(b) < 16+int(order.Uint32(b[8:12])) {
-			if complete {
-				t.Fatalf("pcap stream ends inside a packet (%d bytes left)", len(b))
-			}
-			return out
-		}
-		n := int(order.Uint32(b[8:12]))
-		frac := time.Duration(order.Uint32(b[4:8]))
-		if !nanos {
-			frac *= time.Microsecond
-		}
-		pk := gopacket.NewPacket(b[16:16+n], link, gopacket.Default)
-		pk.Metadata().Timestamp = time.Unix(int64(order.Uint32(b[0:4])), int64(frac))
-		out = append(out, pk)
-		b = b[16+n:]
-	}
-	return out
 }
 
 func countPayload(pkts []gopacket.Packet, marker []byte) int {

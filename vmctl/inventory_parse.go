@@ -3,6 +3,7 @@ package vmctl
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"slices"
@@ -545,7 +546,7 @@ func (ps *inventoryParse) engineList() []Engine {
 			es.e.Rootless = es.listed["user"]
 		}
 		if !es.listed["root"] && !es.listed["user"] {
-			es.e.Error = firstNonEmptyString(es.errs["root"], es.errs["user"])
+			es.e.Error = cmp.Or(es.errs["root"], es.errs["user"])
 		}
 		out = append(out, es.e)
 	}

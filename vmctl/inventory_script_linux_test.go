@@ -78,7 +78,7 @@ func TestProbeInventoryOverSSH(t *testing.T) {
 	s := startSSHD(t, sshdOptions{})
 	c := sshdConn(t, s)
 	before := sysfsIndexes()
-	p, inv, err := c.ProbeInventory(context.Background())
+	p, inv, err := ProbeVMInventory(context.Background(), c)
 	after := sysfsIndexes()
 	if err != nil {
 		t.Fatal(err)
@@ -108,7 +108,7 @@ func TestProbeInventoryCancelled(t *testing.T) {
 	c := sshdConn(t, s)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, _, err := c.ProbeInventory(ctx); err == nil {
+	if _, _, err := ProbeVMInventory(ctx, c); err == nil {
 		t.Fatal("no error from a cancelled probe")
 	}
 }

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/vmdump/vmdump/internal/oneline"
 )
 
 // Probe is what one round trip learns about the VM before capturing.
@@ -90,7 +92,7 @@ func probeCommand() string {
 }
 
 // Probe runs the probe script in one SSH session.
-func (c *Conn) Probe(ctx context.Context) (Probe, error) {
+func ProbeVM(ctx context.Context, c *Conn) (Probe, error) {
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, 30*time.Second)
@@ -102,7 +104,7 @@ func (c *Conn) Probe(ctx context.Context) (Probe, error) {
 	}
 	p, perr := ParseProbe(run.stdout)
 	if perr != nil {
-		return Probe{}, c.probeFailed(perr, run)
+		return Probe{}, probeFailed(c, perr, run)
 	}
 	p.label, p.vmID = c.label, c.vm.ID
 	c.log.Debug("probe", "vm", c.vm.ID, "uid", p.UID, "tcpdump", p.Tcpdump, "immediate", p.ImmediateMode,
@@ -110,47 +112,12 @@ func (c *Conn) Probe(ctx context.Context) (Probe, error) {
 	return p, nil
 }
 
-// probeRun is what a probe command left behind.
-type probeRun struct {
-	stdout, stderr []byte
-	err            error // the session's result (exit status, signal)
-}
-
-// runProbeCommand runs cmd in a new session, keeping at most maxOut bytes of
-// its stdout. The error is for a session that could not start or a ctx
-// that ended first; in the latter case run still holds the output that
-// arrived until then.
-func (c *Conn) runProbeCommand(ctx context.Context, cmd string, maxOut int) (run probeRun, err error) {
-	sess, err := c.newSession()
-	if err != nil {
-		return run, err
-	}
-	defer sess.Close()
-	stdout := &tailBuffer{max: maxOut}
-	stderr := &tailBuffer{max: 8 << 10}
-	sess.SetStdout(stdout)
-	sess.SetStderr(stderr)
-	done := make(chan error, 1)
-	go func() { done <- runSession(sess, cmd) }()
-	select {
-	case run.err = <-done:
-	case <-ctx.Done():
-		_ = sess.Close()
-		err = fmt.Errorf("probing %s: %w", c.label, ctx.Err())
-		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			err = fmt.Errorf("probing %s: no answer from the VM's shell in time", c.label)
-		}
-	}
-	run.stdout, run.stderr = stdout.Bytes(), stderr.Bytes()
-	return run, err
-}
-
 // probeFailed explains output the parser refused: the shell's last error
 // line if there is one, else the session's error, else the parser's.
-func (c *Conn) probeFailed(perr error, run probeRun) error {
-	why := lastLines(string(run.stderr), 1)
+func probeFailed(c *Conn, perr error, run probeRun) error {
+	why := oneline.LastLines(string(run.stderr), 1)
 	if why == "" && run.err != nil {
-		why = oneLineErr(run.err)
+		why = oneline.Err(run.err)
 	}
 	if why == "" {
 		why = perr.Error()

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/vmdump/vmdump/internal/oneline"
+
 	"github.com/BurntSushi/toml"
 )
 
@@ -60,7 +62,7 @@ func findBoot2Docker(env Env) []VM {
 	}
 	var p b2dProfile
 	if _, err := toml.Decode(string(data), &p); err != nil {
-		vm.Skip = "profile is not valid TOML (" + discOneLine(cfgTOMLProblem(err)) + ")"
+		vm.Skip = "profile is not valid TOML (" + oneline.Untrusted(cfgTOMLProblem(err)) + ")"
 		return []VM{vm}
 	}
 	if p.VM != "" {

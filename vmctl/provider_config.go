@@ -1,6 +1,7 @@
 package vmctl
 
 import (
+	"cmp"
 	"fmt"
 	"path/filepath"
 	"strconv"
@@ -49,7 +50,7 @@ func cfgVM(env Env, i int, c ConfigVM) VM {
 		Source:  env.ConfigFile(),
 	}
 	if strings.TrimSpace(vm.Name) == "" {
-		vm.Name = firstNonEmptyString(c.Host, c.Instance)
+		vm.Name = cmp.Or(c.Host, c.Instance)
 	}
 	if strings.TrimSpace(vm.Name) == "" {
 		vm.Name = "vm " + strconv.Itoa(i+1)

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/vmdump/vmdump/internal/oneline"
 )
 
 // findDockerContexts lists Docker contexts whose engine is reached over
@@ -44,7 +46,7 @@ func ctxVM(name, endpoint, source string) VM {
 	vm := VM{Manager: "docker-context", Name: name, State: Unknown, Source: source}
 	u, err := url.Parse(endpoint)
 	if err != nil {
-		vm.Skip = "endpoint is not an ssh:// URL (" + discOneLine(err.Error()) + ")"
+		vm.Skip = "endpoint is not an ssh:// URL (" + oneline.Untrusted(err.Error()) + ")"
 		return vm
 	}
 	if u.Opaque != "" || u.Host == "" {

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/vmdump/vmdump/internal/oneline"
 )
 
 // findLima lists Lima instances: the subdirectories of $LIMA_HOME or
@@ -171,7 +173,7 @@ func limaParseSSHConfig(data []byte) (limaSSH, string) {
 		}
 		hosts, err := sshcfgSkim(part.text)
 		if err != nil {
-			return limaSSH{}, "is not an OpenSSH config (" + discOneLine(err.Error()) + ")"
+			return limaSSH{}, "is not an OpenSSH config (" + oneline.Untrusted(err.Error()) + ")"
 		}
 		for i := range hosts {
 			if len(hosts[i].aliases()) > 0 {

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/vmdump/vmdump/internal/oneline"
 )
 
 // findSSHConfigHosts lists every concrete Host alias of ~/.ssh/config and
@@ -139,7 +141,7 @@ func sshcfgLoadFile(env Env, path string, depth int, budget *int, out *[]sshcfgF
 		if part.includes == nil {
 			hosts, err := sshcfgSkim(part.text)
 			if err != nil {
-				env.logger().Warn("ssh config not understood; its hosts are not listed", "file", path, "err", discOneLine(err.Error()))
+				env.logger().Warn("ssh config not understood; its hosts are not listed", "file", path, "err", oneline.Untrusted(err.Error()))
 				continue
 			}
 			*out = append(*out, sshcfgFile{path: path, hosts: hosts})

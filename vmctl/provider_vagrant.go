@@ -10,6 +10,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/vmdump/vmdump/internal/oneline"
 )
 
 // findVagrant lists the machines of Vagrant's global index,
@@ -91,7 +93,7 @@ func vgVM(env Env, vhome, indexPath string, m vgMachine, reg *vboxRegistry) VM {
 	vm := VM{Manager: "vagrant", Name: name, State: Unknown, User: "vagrant", Source: indexPath}
 	var notes []string
 	if m.State != "" {
-		notes = append(notes, "state not checked; vagrant last saw it "+discOneLine(m.State))
+		notes = append(notes, "state not checked; vagrant last saw it "+oneline.Untrusted(m.State))
 	}
 	if m.Name == "" || m.Provider == "" || m.LocalDataPath == "" {
 		vm.User = ""
@@ -107,14 +109,14 @@ func vgVM(env Env, vhome, indexPath string, m vgMachine, reg *vboxRegistry) VM {
 	if !discIsDir(machineDir) {
 		vm.User = ""
 		vm.Note = strings.Join(notes, "; ")
-		vm.Skip = "project data is gone (" + discOneLine(machineDir) + "); `vagrant global-status --prune` forgets it"
+		vm.Skip = "project data is gone (" + oneline.Untrusted(machineDir) + "); `vagrant global-status --prune` forgets it"
 		return vm
 	}
 	vm.Source = machineDir
 	vm.KeyFiles = vgKeys(vhome, machineDir)
 
 	if m.Provider != "virtualbox" {
-		notes = append(notes, "provider "+discOneLine(m.Provider)+": the SSH address is known only to `vagrant ssh-config`")
+		notes = append(notes, "provider "+oneline.Untrusted(m.Provider)+": the SSH address is known only to `vagrant ssh-config`")
 		vm.Note = strings.Join(notes, "; ")
 		return vm
 	}

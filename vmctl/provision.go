@@ -1,11 +1,14 @@
 package vmctl
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/vmdump/vmdump/internal/oneline"
 )
 
 // ProvisionTimeout bounds an install when the caller's ctx has no
@@ -53,7 +56,7 @@ func ProvisionPlan(p Probe, priv Priv) (string, error) {
 // manager gets its non-interactive flags, sudo gets -n. Without a deadline
 // in ctx it allows ProvisionTimeout. Errors are one line naming the
 // command, its exit status and last message, and what to do.
-func (c *Conn) ProvisionTcpdump(ctx context.Context, p Probe, priv Priv) (ProvisionResult, error) {
+func ProvisionTcpdump(ctx context.Context, c *Conn, p Probe, priv Priv) (ProvisionResult, error) {
 	if p.label == "" {
 		p.label, p.vmID = c.label, c.vm.ID
 	}
@@ -75,8 +78,8 @@ func (c *Conn) ProvisionTcpdump(ctx context.Context, p Probe, priv Priv) (Provis
 	run, err := plan.run(func(s installStep) (installRun, error) {
 		res.Ran = append(res.Ran, s.display())
 		c.log.Info("installing tcpdump", "vm", c.vm.ID, "command", s.display())
-		run, err := c.runInstallStep(ctx, s)
-		c.log.Info("install step ended", "vm", c.vm.ID, "exit", run.exit, "err", err, "output", lastLines(run.output(), 3))
+		run, err := runInstallStep(ctx, c, s)
+		c.log.Info("install step ended", "vm", c.vm.ID, "exit", run.exit, "err", err, "output", oneline.LastLines(run.output(), 3))
 		return run, err
 	})
 	res.Exit, res.Output = run.exit, run.output()
@@ -87,14 +90,14 @@ func (c *Conn) ProvisionTcpdump(ctx context.Context, p Probe, priv Priv) (Provis
 	if run.exit != 0 {
 		return res, provisionFailed(plan, res, nil)
 	}
-	np, err := c.Probe(ctx)
+	np, err := ProbeVM(ctx, c)
 	res.Duration = time.Since(start)
 	if err != nil {
-		return res, fmt.Errorf("`%s` ended well on %s, but probing it again failed: %s", lastRan(res), plan.vm, oneLineErr(err))
+		return res, fmt.Errorf("`%s` ended well on %s, but probing it again failed: %s", lastRan(res), plan.vm, oneline.Err(err))
 	}
 	res.Probe = np
 	if np.Tcpdump == "" {
-		return res, fmt.Errorf("`%s` ended well on %s, but tcpdump is still not on PATH there (%s): install it by hand", lastRan(res), plan.vm, firstNonEmptyString(lastLines(res.Output, 1), "no output"))
+		return res, fmt.Errorf("`%s` ended well on %s, but tcpdump is still not on PATH there (%s): install it by hand", lastRan(res), plan.vm, cmp.Or(oneline.LastLines(res.Output, 1), "no output"))
 	}
 	return res, nil
 }
@@ -121,9 +124,9 @@ func provisionFailed(plan installPlan, res ProvisionResult, runErr error) error 
 	case errors.Is(runErr, context.DeadlineExceeded):
 		return fmt.Errorf("installing tcpdump on %s with `%s` did not finish in time; vmdump stopped waiting (it may still run there): run it on the VM yourself to see why", plan.vm, cmd)
 	case runErr != nil:
-		return fmt.Errorf("installing tcpdump on %s with `%s` failed: %s", plan.vm, cmd, oneLineErr(runErr))
+		return fmt.Errorf("installing tcpdump on %s with `%s` failed: %s", plan.vm, cmd, oneline.Err(runErr))
 	}
-	why := firstNonEmptyString(lastLines(res.Output, 1), "no message")
+	why := cmp.Or(oneline.LastLines(res.Output, 1), "no message")
 	low := strings.ToLower(res.Output)
 	todo := "run it on the VM yourself to see why"
 	switch {
@@ -169,7 +172,7 @@ func (r installRun) mentions(words []string) bool {
 // its output. The error is for a session that could not start or a ctx
 // that ended first (the session is then closed; the command may go on
 // running on the VM).
-func (c *Conn) runInstallStep(ctx context.Context, s installStep) (installRun, error) {
+func runInstallStep(ctx context.Context, c *Conn, s installStep) (installRun, error) {
 	run := installRun{exit: -1}
 	sess, err := c.newSession()
 	if err != nil {

@@ -1,6 +1,7 @@
 package vmctl
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strings"
@@ -155,7 +156,7 @@ func planInstall(p Probe, priv Priv) (installPlan, error) {
 	in, ok := chooseInstaller(p)
 	if !ok {
 		what := "no package manager vmdump knows"
-		if os := firstNonEmptyString(p.OSPretty, p.OSID); os != "" {
+		if os := cmp.Or(p.OSPretty, p.OSID); os != "" {
 			what = os + ", " + what
 		}
 		return installPlan{}, fmt.Errorf("vmdump does not know how to install tcpdump on %s (%s): install it there by hand, or use vmdump's capture agent (Capture program: agent)", vm, what)
@@ -183,9 +184,10 @@ func planInstall(p Probe, priv Priv) (installPlan, error) {
 	return plan, nil
 }
 
-// installHint is the command that installs tcpdump on the VM's OS, for a
-// person to type there.
-func installHint(p Probe) string {
+// InstallHint is the command that installs tcpdump on the VM the probe
+// describes ("sudo apk add tcpdump"), for a person to type there, for
+// messages and `vmdump list --check`.
+func InstallHint(p Probe) string {
 	in, ok := chooseInstaller(p)
 	if !ok {
 		return "the package manager (package tcpdump)"
@@ -197,13 +199,9 @@ func installHint(p Probe) string {
 	return s.display()
 }
 
-// InstallHint is the command that installs tcpdump on the VM the probe
-// describes ("sudo apk add tcpdump"), for messages and `vmdump list --check`.
-func (p Probe) InstallHint() string { return installHint(p) }
-
 // provisionTarget is how `vmdump provision` names this VM: its id when the
 // probe knows it, else its name.
-func (p Probe) provisionTarget() string {
+func provisionTarget(p Probe) string {
 	if p.vmID != "" {
 		return ShellQuote(p.vmID)
 	}
@@ -217,5 +215,5 @@ func (p Probe) provisionTarget() string {
 // command for its OS, and the two ways vmdump can run it.
 func MissingTcpdumpError(p Probe) error {
 	return fmt.Errorf("tcpdump is not installed on %s: install it there with: %s (or run: vmdump provision %s; or set Missing tcpdump to install it in the capture options)",
-		p.vmLabel(), installHint(p), p.provisionTarget())
+		p.vmLabel(), InstallHint(p), provisionTarget(p))
 }

@@ -6,33 +6,6 @@ import (
 	"testing"
 )
 
-// unquotePOSIX parses a string made only of single-quoted parts, \' escapes
-// and unquoted safe characters back into the word a POSIX shell would see.
-// ok is false when s would not be exactly one literal word.
-func unquotePOSIX(s string) (string, bool) {
-	var b strings.Builder
-	for i := 0; i < len(s); {
-		switch c := s[i]; {
-		case c == '\'':
-			j := strings.IndexByte(s[i+1:], '\'')
-			if j < 0 {
-				return "", false
-			}
-			b.WriteString(s[i+1 : i+1+j])
-			i += j + 2
-		case c == '\\' && i+1 < len(s) && s[i+1] == '\'':
-			b.WriteByte('\'')
-			i += 2
-		case isShellSafe(string(c)):
-			b.WriteByte(c)
-			i++
-		default:
-			return "", false
-		}
-	}
-	return b.String(), true
-}
-
 var quoteCases = []string{
 	"", "eth0", "a b", "it's", "'", "''", "$(touch x)", "`id`", "a;b", "a\nb", "*", "~root",
 	"-x", "a\\b", "\"dq\"", "&&", "|", "$HOME", "!bang", "tab\there", "ünï", "{a,b}", "#c",
@@ -111,20 +84,4 @@ func TestQuoteShellOneLine(t *testing.T) {
 			t.Errorf("shellOneLine(%q) = %q, want %q", tc.in, got, tc.want)
 		}
 	}
-}
-
-// availableShells lists the POSIX shells present here that the remote
-// scripts must work under (dash as sh, bash, busybox ash).
-func availableShells(t *testing.T) [][]string {
-	t.Helper()
-	var out [][]string
-	for _, sh := range [][]string{{"dash"}, {"bash"}, {"busybox", "sh"}} {
-		if _, err := exec.LookPath(sh[0]); err == nil {
-			out = append(out, sh)
-		}
-	}
-	if len(out) == 0 {
-		t.Skip("no POSIX shell found")
-	}
-	return out
 }

@@ -3,6 +3,8 @@ package vmctl
 import (
 	"fmt"
 	"strings"
+
+	"github.com/vmdump/vmdump/internal/oneline"
 )
 
 // ClassifyRemoteError turns the remote capture command's stderr and exit
@@ -30,7 +32,7 @@ func ClassifyRemoteError(stderr string, exit int, p Probe, spec CaptureSpec) err
 				return strings.TrimPrefix(l, "tcpdump: ")
 			}
 		}
-		return lastLines(all, 1)
+		return oneline.LastLines(all, 1)
 	}
 
 	switch {
@@ -62,14 +64,14 @@ func ClassifyRemoteError(stderr string, exit int, p Probe, spec CaptureSpec) err
 	case exit == 0:
 		return nil
 	case exit < 0:
-		if l := lastLines(all, 1); l != "" {
+		if l := oneline.LastLines(all, 1); l != "" {
 			return fmt.Errorf("the capture on %s ended without an exit status: %s", vm, l)
 		}
 		return fmt.Errorf("the capture on %s ended without an exit status (the SSH session was closed)", vm)
 	case exit > 128 && exit < 160 && len(lines) == 0:
 		return fmt.Errorf("the capture on %s was killed by signal %d", vm, exit-128)
 	}
-	if l := lastLines(all, 2); l != "" {
+	if l := oneline.LastLines(all, 2); l != "" {
 		return fmt.Errorf("the capture on %s failed (exit %d): %s", vm, exit, l)
 	}
 	return fmt.Errorf("the capture on %s failed (exit %d) without a message", vm, exit)
@@ -122,18 +124,4 @@ func lastMatching(lines []string, prefix string) string {
 		}
 	}
 	return ""
-}
-
-// lastLines returns the last n non-empty lines of s joined with " / ".
-func lastLines(s string, n int) string {
-	var ls []string
-	for _, l := range strings.Split(s, "\n") {
-		if l = strings.TrimSpace(l); l != "" {
-			ls = append(ls, l)
-		}
-	}
-	if len(ls) > n {
-		ls = ls[len(ls)-n:]
-	}
-	return strings.Join(ls, " / ")
 }

@@ -73,10 +73,10 @@ func TestClassifyRemoteErrorMessages(t *testing.T) {
 }
 
 func TestRemoteInstallHintDropsSudoForRoot(t *testing.T) {
-	if h := installHint(Probe{UID: 0, OSID: "debian"}); h != "apt-get install -y tcpdump" {
+	if h := InstallHint(Probe{UID: 0, OSID: "debian"}); h != "apt-get install -y tcpdump" {
 		t.Errorf("root hint = %q", h)
 	}
-	if h := installHint(Probe{UID: 1000, OSID: "arch"}); h != "sudo pacman -S --noconfirm tcpdump" {
+	if h := InstallHint(Probe{UID: 1000, OSID: "arch"}); h != "sudo pacman -S --noconfirm tcpdump" {
 		t.Errorf("user hint = %q", h)
 	}
 }

@@ -1,9 +1,13 @@
 package vmctl
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
+	"sync"
+
+	"github.com/vmdump/vmdump/internal/oneline"
 
 	"golang.org/x/crypto/ssh"
 )
@@ -38,7 +42,7 @@ func (c *Conn) newSession() (session, error) {
 	}
 	s, err := c.client.NewSession()
 	if err != nil {
-		return nil, fmt.Errorf("cannot open an SSH session on %s: %s", c.label, oneLineErr(err))
+		return nil, fmt.Errorf("cannot open an SSH session on %s: %s", c.label, oneline.Err(err))
 	}
 	return sshSession{s}, nil
 }
@@ -81,4 +85,158 @@ func exitStatus(err error) int {
 		return ec.ExitCode()
 	}
 	return -1
+}
+
+// probeRun is what a probe command left behind.
+type probeRun struct {
+	stdout, stderr []byte
+	err            error // the session's result (exit status, signal)
+}
+
+// runProbeCommand runs cmd in a new session, keeping at most maxOut bytes of
+// its stdout. The error is for a session that could not start or a ctx
+// that ended first; in the latter case run still holds the output that
+// arrived until then.
+func (c *Conn) runProbeCommand(ctx context.Context, cmd string, maxOut int) (run probeRun, err error) {
+	sess, err := c.newSession()
+	if err != nil {
+		return run, err
+	}
+	defer sess.Close()
+	stdout := &tailBuffer{max: maxOut}
+	stderr := &tailBuffer{max: 8 << 10}
+	sess.SetStdout(stdout)
+	sess.SetStderr(stderr)
+	done := make(chan error, 1)
+	go func() { done <- runSession(sess, cmd) }()
+	select {
+	case run.err = <-done:
+	case <-ctx.Done():
+		_ = sess.Close()
+		err = fmt.Errorf("probing %s: %w", c.label, ctx.Err())
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			err = fmt.Errorf("probing %s: no answer from the VM's shell in time", c.label)
+		}
+	}
+	run.stdout, run.stderr = stdout.Bytes(), stderr.Bytes()
+	return run, err
+}
+
+// tailBuffer is an io.Writer that keeps the first head bytes and the last
+// max bytes written: tcpdump's errors come first, its statistics last,
+// and a chatty remote can never grow vmdump's memory.
+type tailBuffer struct {
+	mu   sync.Mutex
+	max  int
+	head []byte
+	tail []byte
+	cut  bool
+}
+
+const tailBufferHead = 2 << 10
+
+func (b *tailBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	n := len(p)
+	if room := tailBufferHead - len(b.head); room > 0 && !b.cut {
+		take := min(room, len(p))
+		b.head = append(b.head, p[:take]...)
+		p = p[take:]
+	}
+	if len(p) == 0 {
+		return n, nil
+	}
+	b.tail = append(b.tail, p...)
+	if len(b.tail) > b.max {
+		b.tail = append(b.tail[:0:0], b.tail[len(b.tail)-b.max:]...)
+		b.cut = true
+	}
+	return n, nil
+}
+
+// Bytes returns head + tail; when bytes were dropped in between, a line
+// "[...]" marks the gap.
+func (b *tailBuffer) Bytes() []byte {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	out := append([]byte{}, b.head...)
+	if b.cut {
+		out = append(out, "\n[...]\n"...)
+	}
+	return append(out, b.tail...)
+}
+
+func (b *tailBuffer) String() string { return string(b.Bytes()) }
+
+// signalNumber maps SSH signal names (RFC 4254 without "SIG") to the Linux
+// numbers the shell would report as 128+n.
+func signalNumber(name string) int {
+	switch name {
+	case "HUP":
+		return 1
+	case "INT":
+		return 2
+	case "QUIT":
+		return 3
+	case "ILL":
+		return 4
+	case "ABRT":
+		return 6
+	case "FPE":
+		return 8
+	case "KILL":
+		return 9
+	case "SEGV":
+		return 11
+	case "PIPE":
+		return 13
+	case "ALRM":
+		return 14
+	case "TERM":
+		return 15
+	case "USR1":
+		return 10
+	case "USR2":
+		return 12
+	}
+	return 0
+}
+
+// runWithStdin runs cmd with stdin as its input and returns its output
+// (bounded), ending it when ctx ends.
+func (c *Conn) runWithStdin(ctx context.Context, cmd string, stdin []byte) (stdout, stderr string, err error) {
+	sess, err := c.newSession()
+	if err != nil {
+		return "", "", err
+	}
+	defer sess.Close()
+	outBuf := &tailBuffer{max: 16 << 10}
+	errBuf := &tailBuffer{max: 8 << 10}
+	sess.SetStdout(outBuf)
+	sess.SetStderr(errBuf)
+	in, err := sess.StdinPipe()
+	if err != nil {
+		return "", "", err
+	}
+	if err := sess.Start(cmd); err != nil {
+		return "", "", err
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, werr := in.Write(stdin)
+		_ = in.Close()
+		err := sess.Wait()
+		if err == nil {
+			err = werr
+		}
+		done <- err
+	}()
+	select {
+	case err = <-done:
+	case <-ctx.Done():
+		_ = sess.Close()
+		err = ctx.Err()
+	}
+	return outBuf.String(), errBuf.String(), err
 }

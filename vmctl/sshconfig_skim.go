@@ -3,6 +3,8 @@ package vmctl
 import (
 	"fmt"
 	"strings"
+
+	"github.com/vmdump/vmdump/internal/oneline"
 )
 
 // Discovery reads ssh configs (Lima's generated ssh.config, ~/.ssh/config
@@ -38,7 +40,7 @@ func sshcfgSkim(text []byte) ([]sshcfgHost, error) {
 			continue
 		}
 		if !sshcfgIsWord(key) {
-			return nil, fmt.Errorf("line %d: %q is not a keyword", n+1, discOneLine(key))
+			return nil, fmt.Errorf("line %d: %q is not a keyword", n+1, oneline.Untrusted(key))
 		}
 		args := sshcfgArgs(rest)
 		if key == "host" {

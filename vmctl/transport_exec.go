@@ -11,6 +11,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/vmdump/vmdump/internal/oneline"
 )
 
 // The exec transport reaches a VM through a local command instead of SSH
@@ -69,7 +71,7 @@ func execLookProblem(err error) string {
 	if errors.Is(err, exec.ErrNotFound) {
 		return "not found in PATH"
 	}
-	return oneLineErr(err)
+	return oneline.Err(err)
 }
 
 // execArgv is the full argv of one session running cmd.
@@ -205,7 +207,7 @@ func (s *execSession) Start(cmd string) error {
 	closeFile(&s.stdoutW)
 	if err != nil {
 		s.closePipes()
-		return fmt.Errorf("cannot run %s: %s", s.t.argv[0], oneLineErr(err))
+		return fmt.Errorf("cannot run %s: %s", s.t.argv[0], oneline.Err(err))
 	}
 	s.cmd, s.release = c, release
 	s.t.log.Debug("exec session started", "pid", c.Process.Pid)

@@ -229,7 +229,7 @@ func TestExecProbe(t *testing.T) {
 	c := execTestConn(t, "env", "-u", "SSH_CONNECTION")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	p, err := c.Probe(ctx)
+	p, err := ProbeVM(ctx, c)
 	if err != nil {
 		t.Fatal(err)
 	}

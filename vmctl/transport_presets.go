@@ -1,6 +1,7 @@
 package vmctl
 
 import (
+	"cmp"
 	"fmt"
 	"sort"
 	"strings"
@@ -89,7 +90,7 @@ func ExecPreset(preset, vmName, inst, image string) ([]string, bool, error) {
 		return nil, false, fmt.Errorf("transport %s is not one of %s", discQuote(preset), strings.Join(ExecPresetNames(), ", "))
 	}
 	if inst == "" {
-		inst = firstNonEmptyString(p.defaultInst, vmName)
+		inst = cmp.Or(p.defaultInst, vmName)
 	}
 	if prob := execWordProblem(inst); prob != "" {
 		return nil, false, fmt.Errorf("instance %s", prob)
