@@ -173,7 +173,7 @@ func uploadAgent(ctx context.Context, c *Conn, p Probe) (*remoteAgent, error) {
 		}
 		return nil, fmt.Errorf("cannot upload the capture agent to %s: %v", p.vmLabel(), cerr)
 	}
-	c.log.Debug("capture agent uploaded", "vm", c.vm.ID, "dir", u.dir, "arch", arch, "bytes", len(bin))
+	c.Log().Debug("capture agent uploaded", "vm", c.VM().ID, "dir", u.dir, "arch", arch, "bytes", len(bin))
 	return &remoteAgent{conn: c, dir: u.dir, path: u.dir + "/" + agentFile}, nil
 }
 
@@ -196,15 +196,15 @@ func removeAgentDir(c *Conn, dir string) {
 		return // only ever what the upload script created
 	}
 	select {
-	case <-c.dead:
+	case <-c.Dead():
 		return // no session can reach the VM
-	case <-c.closed:
+	case <-c.Closed():
 		return
 	default:
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
 	if _, err := c.runProbeCommand(ctx, "exec rm -rf -- "+ShellQuote(dir), 1<<10); err != nil {
-		c.log.Debug("removing the capture agent", "vm", c.vm.ID, "dir", dir, "err", err)
+		c.Log().Debug("removing the capture agent", "vm", c.VM().ID, "dir", dir, "err", err)
 	}
 }

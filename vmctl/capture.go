@@ -49,7 +49,7 @@ const stopGrace = 2 * time.Second
 // stops the capture (as Stop does).
 func StartCapture(ctx context.Context, c *Conn, spec CaptureSpec, p Probe) (*RemoteCapture, error) {
 	if p.label == "" {
-		p.label = c.label
+		p.label = c.Label()
 	}
 	spec = spec.withBenchFile()
 	if spec.agent == nil {
@@ -87,15 +87,15 @@ func StartCapture(ctx context.Context, c *Conn, spec CaptureSpec, p Probe) (*Rem
 	if r.stdin, err = sess.StdinPipe(); err == nil {
 		stdout, err = sess.StdoutPipe()
 	}
-	r.stdout = &endWatcher{r: &afterMarker{r: stdout, log: c.log}, ended: &r.stdoutEnded}
+	r.stdout = &endWatcher{r: &afterMarker{r: stdout, log: c.Log()}, ended: &r.stdoutEnded}
 	if err == nil {
 		err = sess.Start(cmd)
 	}
 	if err != nil {
 		_ = sess.Close()
-		return nil, fmt.Errorf("cannot start the capture on %s: %s", c.label, oneline.Err(err))
+		return nil, fmt.Errorf("cannot start the capture on %s: %s", c.Label(), oneline.Err(err))
 	}
-	c.log.Debug("remote capture started", "vm", c.vm.ID, "interface", spec.Interface, "filter", spec.Filter)
+	c.Log().Debug("remote capture started", "vm", c.VM().ID, "interface", spec.Interface, "filter", spec.Filter)
 	if spec.agent != nil {
 		spec.agent.owner.acquire()
 	}

@@ -55,7 +55,7 @@ func StartCaptures(ctx context.Context, c *Conn, specs []CaptureSpec, p Probe) (
 // refusal of one more session.
 func multiStartError(c *Conn, s CaptureSpec, started int, err error) error {
 	if strings.Contains(err.Error(), "administratively prohibited") || strings.Contains(err.Error(), "open failed") {
-		return fmt.Errorf("%s refused a session for interface %s after %d others (sshd's MaxSessions): capture fewer interfaces at once, or raise MaxSessions in the VM's sshd_config", c.label, s.Interface, started)
+		return fmt.Errorf("%s refused a session for interface %s after %d others (sshd's MaxSessions): capture fewer interfaces at once, or raise MaxSessions in the VM's sshd_config", c.Label(), s.Interface, started)
 	}
 	return fmt.Errorf("interface %s: %w", s.Interface, err)
 }

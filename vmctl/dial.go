@@ -436,3 +436,15 @@ func localUserName() string {
 	}
 	return cmp.Or(os.Getenv("USER"), os.Getenv("USERNAME"))
 }
+
+// VM is the VM this connection reaches.
+func (c *Conn) VM() VM { return c.vm }
+
+// Label names the VM in messages ("VM default").
+func (c *Conn) Label() string { return c.label }
+
+// Log is the logger the connection's users log to.
+func (c *Conn) Log() *slog.Logger { return c.log }
+
+// Closed is closed once Close was called.
+func (c *Conn) Closed() <-chan struct{} { return c.closed }

@@ -22,7 +22,7 @@ func ProbeVMInventory(ctx context.Context, c *Conn) (Probe, Inventory, error) {
 		defer cancel()
 	}
 	if err := ctx.Err(); err != nil {
-		return Probe{}, Inventory{}, fmt.Errorf("probing %s: %w", c.label, err)
+		return Probe{}, Inventory{}, fmt.Errorf("probing %s: %w", c.Label(), err)
 	}
 	run, err := c.runProbeCommand(ctx, inventoryCommand(), inventoryOutputMax)
 	if err != nil && run.stdout == nil {
@@ -43,8 +43,8 @@ func ProbeVMInventory(ctx context.Context, c *Conn) (Probe, Inventory, error) {
 		return Probe{}, Inventory{}, probeFailed(c, ierr, run)
 	}
 	inv.FetchedAt = time.Now().UTC()
-	p.label, p.vmID = c.label, c.vm.ID
-	c.log.Debug("inventory", "vm", c.vm.ID, "uid", p.UID, "os", p.OSID, "nics", len(inv.NICs),
+	p.label, p.vmID = c.Label(), c.VM().ID
+	c.Log().Debug("inventory", "vm", c.VM().ID, "uid", p.UID, "os", p.OSID, "nics", len(inv.NICs),
 		"engines", len(inv.Engines), "partial", inv.Partial, "notes", inv.Notes)
 	return p, inv, nil
 }

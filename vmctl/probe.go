@@ -106,8 +106,8 @@ func ProbeVM(ctx context.Context, c *Conn) (Probe, error) {
 	if perr != nil {
 		return Probe{}, probeFailed(c, perr, run)
 	}
-	p.label, p.vmID = c.label, c.vm.ID
-	c.log.Debug("probe", "vm", c.vm.ID, "uid", p.UID, "tcpdump", p.Tcpdump, "immediate", p.ImmediateMode,
+	p.label, p.vmID = c.Label(), c.VM().ID
+	c.Log().Debug("probe", "vm", c.VM().ID, "uid", p.UID, "tcpdump", p.Tcpdump, "immediate", p.ImmediateMode,
 		"sudo", p.SudoNoPassword, "os", p.OSID, "pm", p.PackageManagers, "kernel", p.Kernel, "interfaces", p.Interfaces)
 	return p, nil
 }
@@ -122,7 +122,7 @@ func probeFailed(c *Conn, perr error, run probeRun) error {
 	if why == "" {
 		why = perr.Error()
 	}
-	return fmt.Errorf("probing %s failed: %s", c.label, why)
+	return fmt.Errorf("probing %s failed: %s", c.Label(), why)
 }
 
 // ParseProbe reads the probe script's key=value output. Lines it does not

@@ -58,7 +58,7 @@ func ProvisionPlan(p Probe, priv Priv) (string, error) {
 // command, its exit status and last message, and what to do.
 func ProvisionTcpdump(ctx context.Context, c *Conn, p Probe, priv Priv) (ProvisionResult, error) {
 	if p.label == "" {
-		p.label, p.vmID = c.label, c.vm.ID
+		p.label, p.vmID = c.Label(), c.VM().ID
 	}
 	res := ProvisionResult{VM: p.vmLabel(), Exit: -1, Probe: p}
 	if p.Tcpdump != "" {
@@ -77,9 +77,9 @@ func ProvisionTcpdump(ctx context.Context, c *Conn, p Probe, priv Priv) (Provisi
 	start := time.Now()
 	run, err := plan.run(func(s installStep) (installRun, error) {
 		res.Ran = append(res.Ran, s.display())
-		c.log.Info("installing tcpdump", "vm", c.vm.ID, "command", s.display())
+		c.Log().Info("installing tcpdump", "vm", c.VM().ID, "command", s.display())
 		run, err := runInstallStep(ctx, c, s)
-		c.log.Info("install step ended", "vm", c.vm.ID, "exit", run.exit, "err", err, "output", oneline.LastLines(run.output(), 3))
+		c.Log().Info("install step ended", "vm", c.VM().ID, "exit", run.exit, "err", err, "output", oneline.LastLines(run.output(), 3))
 		return run, err
 	})
 	res.Exit, res.Output = run.exit, run.output()
