@@ -17,6 +17,10 @@ import (
 	"github.com/vmdump/vmdump/extcap"
 	"github.com/vmdump/vmdump/internal/oneline"
 	"github.com/vmdump/vmdump/vmctl"
+	"github.com/vmdump/vmdump/vmctl/discover"
+	"github.com/vmdump/vmdump/vmctl/probe"
+	"github.com/vmdump/vmdump/vmctl/remotecap"
+	"github.com/vmdump/vmdump/vmctl/sshconn"
 )
 
 // capture is the whole data path, in order: FIFO, discover, dial, probe,
@@ -25,7 +29,7 @@ import (
 // Wireshark's dumpcap is blocked opening the FIFO until we open it, so it is
 // opened before anything that can fail; after that every failure is one line
 // on stderr (Wireshark shows it) and a non-zero exit.
-func capture(a extcap.Args, env vmctl.Env, log *slog.Logger, stderr io.Writer) int {
+func capture(a extcap.Args, env discover.Env, log *slog.Logger, stderr io.Writer) int {
 	tuneGCForCapture()
 	fifo, err := extcap.OpenFIFO(a.Fifo)
 	if err != nil {
@@ -49,7 +53,7 @@ func capture(a extcap.Args, env vmctl.Env, log *slog.Logger, stderr io.Writer) i
 	// dumpcap (or Wireshark) dying closes the FIFO without a signal.
 	ctx = extcap.StopWhenReaderGone(ctx, fifo)
 
-	vm, nic, ok := resolveInterface(env, vmctl.Discover(env), a.Interface)
+	vm, nic, ok := resolveInterface(env, discover.Discover(env), a.Interface)
 	if !ok {
 		return fail(stderr, unknownInterfaceError(a.Interface))
 	}
@@ -103,12 +107,12 @@ func capture(a extcap.Args, env vmctl.Env, log *slog.Logger, stderr io.Writer) i
 // remote command, pump its pcap into the shared Writer until a stop.
 type session struct {
 	vm   vmctl.VM
-	opt  vmctl.DialOptions
-	spec vmctl.CaptureSpec
+	opt  sshconn.DialOptions
+	spec remotecap.CaptureSpec
 	args extcap.Args
 	w    *extcap.Writer
 	log  *slog.Logger
-	env  vmctl.Env
+	env  discover.Env
 	ctrl *extcap.Control
 	nics []string // the VM interfaces to capture, one tcpdump each
 }
@@ -126,7 +130,7 @@ type outcome struct {
 // the remote command ends. note, when set, is added to the interface's
 // description (a reconnect after a gap).
 func (s *session) run(ctx context.Context, note string) outcome {
-	conn, err := vmctl.Dial(ctx, s.vm, s.opt)
+	conn, err := sshconn.Dial(ctx, s.vm, s.opt)
 	if err != nil {
 		return outcome{err: err, dialFailed: true}
 	}
@@ -137,7 +141,7 @@ func (s *session) run(ctx context.Context, note string) outcome {
 			<-inventory.done
 		}
 	}()
-	probe, err := vmctl.ProbeVM(ctx, conn)
+	probe, err := probe.Run(ctx, conn)
 	if err != nil {
 		return outcome{err: err, linkLost: isDead(conn)}
 	}
@@ -146,7 +150,7 @@ func (s *session) run(ctx context.Context, note string) outcome {
 	}
 	inventory = s.takeInventory(ctx, conn)
 	spec := s.spec
-	spec.Filter = vmctl.BuildFilter(s.args.CaptureFilter, s.args.PayloadOnlyOn(), probe)
+	spec.Filter = remotecap.BuildFilter(s.args.CaptureFilter, s.args.PayloadOnlyOn(), probe)
 	specs := captureSpecs(spec, s.nics)
 	s.log.Info("capturing", "vm", s.vm.ID, "interfaces", s.nics, "filter", spec.Filter)
 
@@ -174,7 +178,7 @@ func (s *session) run(ctx context.Context, note string) outcome {
 	return outcome{err: res.pumpErr}
 }
 
-func isDead(c *vmctl.Conn) bool {
+func isDead(c *sshconn.Conn) bool {
 	select {
 	case <-c.Dead():
 		return true
@@ -184,16 +188,16 @@ func isDead(c *vmctl.Conn) bool {
 }
 
 // dialOptions turns the dialog's SSH group into vmctl's options.
-func dialOptions(a extcap.Args, env vmctl.Env, log *slog.Logger) (vmctl.DialOptions, error) {
+func dialOptions(a extcap.Args, env discover.Env, log *slog.Logger) (sshconn.DialOptions, error) {
 	port, err := a.SSHPortValue()
 	if err != nil {
-		return vmctl.DialOptions{}, err
+		return sshconn.DialOptions{}, err
 	}
-	cfg, err := vmctl.LoadConfig(env)
+	cfg, err := discover.LoadConfig(env)
 	if err != nil {
 		log.Warn("config file ignored", "err", err)
 	}
-	opt := vmctl.DialOptions{
+	opt := sshconn.DialOptions{
 		User:           a.SSHUser,
 		Port:           port,
 		KeyFile:        a.SSHKey,
@@ -212,24 +216,24 @@ func dialOptions(a extcap.Args, env vmctl.Env, log *slog.Logger) (vmctl.DialOpti
 }
 
 // captureSpec turns the dialog's capture group into the remote command's spec.
-func captureSpec(a extcap.Args, vm vmctl.VM) (vmctl.CaptureSpec, error) {
+func captureSpec(a extcap.Args, vm vmctl.VM) (remotecap.CaptureSpec, error) {
 	snap, err := a.SnaplenValue()
 	if err != nil {
-		return vmctl.CaptureSpec{}, err
+		return remotecap.CaptureSpec{}, err
 	}
 	iface := a.RemoteInterface
 	if iface == "" {
 		iface = naturalInterface(vm)
 	}
-	priv := vmctl.PrivAuto
+	priv := remotecap.PrivAuto
 	if a.Priv != "" {
-		priv = vmctl.Priv(a.Priv)
+		priv = remotecap.Priv(a.Priv)
 	}
 	tool, err := a.CaptureToolValue()
 	if err != nil {
-		return vmctl.CaptureSpec{}, err
+		return remotecap.CaptureSpec{}, err
 	}
-	return vmctl.CaptureSpec{Interface: iface, Snaplen: snap, Priv: priv, Tool: vmctl.Tool(tool)}, nil
+	return remotecap.CaptureSpec{Interface: iface, Snaplen: snap, Priv: priv, Tool: remotecap.Tool(tool)}, nil
 }
 
 func failUnlessStopped(ctx context.Context, stderr io.Writer, err error) int {

@@ -4,7 +4,10 @@ import (
 	"context"
 	"time"
 
-	"github.com/vmdump/vmdump/vmctl"
+	"github.com/vmdump/vmdump/vmctl/discover"
+	"github.com/vmdump/vmdump/vmctl/probe"
+	"github.com/vmdump/vmdump/vmctl/remotecap"
+	"github.com/vmdump/vmdump/vmctl/sshconn"
 )
 
 // A capture takes the VM's inventory (its NICs and containers: what the
@@ -27,17 +30,17 @@ const (
 // sessionInventory is an inventory being taken in the background.
 type sessionInventory struct {
 	done chan struct{}
-	inv  vmctl.Inventory
+	inv  probe.Inventory
 	err  error
 }
 
 // takeInventory starts taking conn's inventory; the answer is cached for
 // Wireshark's next listing whenever it arrives. Closing conn ends it.
-func (s *session) takeInventory(ctx context.Context, conn *vmctl.Conn) *sessionInventory {
+func (s *session) takeInventory(ctx context.Context, conn *sshconn.Conn) *sessionInventory {
 	si := &sessionInventory{done: make(chan struct{})}
 	go func() {
 		defer close(si.done)
-		_, si.inv, si.err = vmctl.ProbeVMInventory(ctx, conn)
+		_, si.inv, si.err = probe.RunInventory(ctx, conn)
 		if si.err != nil {
 			s.log.Warn("inventory not taken", "vm", s.vm.ID, "err", si.err)
 			return
@@ -50,8 +53,8 @@ func (s *session) takeInventory(ctx context.Context, conn *vmctl.Conn) *sessionI
 // describing is the inventory that names specs' interfaces in their
 // interface blocks: a recent cached one that knows all of them, at once;
 // else the fresh one, waited for at most inventoryWait; else none.
-func (si *sessionInventory) describing(ctx context.Context, env vmctl.Env, vmID string, specs []vmctl.CaptureSpec) vmctl.Inventory {
-	if inv, ok := vmctl.LoadInventory(env, vmID); ok && time.Since(inv.FetchedAt) < describeFromCacheFor && knowsAll(inv, specs) {
+func (si *sessionInventory) describing(ctx context.Context, env discover.Env, vmID string, specs []remotecap.CaptureSpec) probe.Inventory {
+	if inv, ok := probe.LoadInventory(env, vmID); ok && time.Since(inv.FetchedAt) < describeFromCacheFor && knowsAll(inv, specs) {
 		return inv
 	}
 	t := time.NewTimer(inventoryWait)
@@ -64,10 +67,10 @@ func (si *sessionInventory) describing(ctx context.Context, env vmctl.Env, vmID 
 	case <-t.C:
 	case <-ctx.Done():
 	}
-	return vmctl.Inventory{}
+	return probe.Inventory{}
 }
 
-func knowsAll(inv vmctl.Inventory, specs []vmctl.CaptureSpec) bool {
+func knowsAll(inv probe.Inventory, specs []remotecap.CaptureSpec) bool {
 	for _, s := range specs {
 		if _, ok := inv.NIC(s.Interface); !ok {
 			return false

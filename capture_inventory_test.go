@@ -6,7 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vmdump/vmdump/vmctl"
+	"github.com/vmdump/vmdump/vmctl/probe"
+	"github.com/vmdump/vmdump/vmctl/remotecap"
 )
 
 // TestDescribingInventory: the interface blocks are named from a recent
@@ -14,28 +15,28 @@ import (
 // for the fresh one; otherwise from the fresh one; when that failed, by
 // interface name only.
 func TestDescribingInventory(t *testing.T) {
-	specs := []vmctl.CaptureSpec{{Interface: "vethab12"}, {Interface: "docker0"}}
+	specs := []remotecap.CaptureSpec{{Interface: "vethab12"}, {Interface: "docker0"}}
 	cached := nicTestInventory
 	fresh := nicTestInventory
-	fresh.NICs = append([]vmctl.NIC(nil), fresh.NICs...)
-	fresh.NICs[4].Containers = []vmctl.Container{{Engine: "docker", Name: "web-renamed", ID: "abc"}}
-	container := func(inv vmctl.Inventory) string {
+	fresh.NICs = append([]probe.NIC(nil), fresh.NICs...)
+	fresh.NICs[4].Containers = []probe.Container{{Engine: "docker", Name: "web-renamed", ID: "abc"}}
+	container := func(inv probe.Inventory) string {
 		if n, ok := inv.NIC("vethab12"); ok && len(n.Containers) > 0 {
 			return n.Containers[0].Name
 		}
 		return ""
 	}
 	pending := func() *sessionInventory { return &sessionInventory{done: make(chan struct{})} }
-	arrived := func(inv vmctl.Inventory, err error) *sessionInventory {
+	arrived := func(inv probe.Inventory, err error) *sessionInventory {
 		si := &sessionInventory{done: make(chan struct{}), inv: inv, err: err}
 		close(si.done)
 		return si
 	}
 	for _, c := range []struct {
 		name   string
-		cache  *vmctl.Inventory // nil: none
+		cache  *probe.Inventory // nil: none
 		age    time.Duration
-		specs  []vmctl.CaptureSpec
+		specs  []remotecap.CaptureSpec
 		si     *sessionInventory
 		cancel bool
 		want   string // the container name of vethab12, "" for none
@@ -43,9 +44,9 @@ func TestDescribingInventory(t *testing.T) {
 		{name: "recent cache knows all: no wait", cache: &cached, age: time.Minute, specs: specs, si: pending(), want: "web"},
 		{name: "old cache: the fresh one", cache: &cached, age: time.Hour, specs: specs, si: arrived(fresh, nil), want: "web-renamed"},
 		{name: "cache lacks an interface: the fresh one", cache: &cached, age: time.Minute,
-			specs: append([]vmctl.CaptureSpec{{Interface: "veth-new"}}, specs...), si: arrived(fresh, nil), want: "web-renamed"},
+			specs: append([]remotecap.CaptureSpec{{Interface: "veth-new"}}, specs...), si: arrived(fresh, nil), want: "web-renamed"},
 		{name: "no cache: the fresh one", specs: specs, si: arrived(fresh, nil), want: "web-renamed"},
-		{name: "no cache, inventory failed: names only", specs: specs, si: arrived(vmctl.Inventory{}, errors.New("docker hung")), want: ""},
+		{name: "no cache, inventory failed: names only", specs: specs, si: arrived(probe.Inventory{}, errors.New("docker hung")), want: ""},
 		{name: "no cache, capture stopped while waiting", specs: specs, si: pending(), cancel: true, want: ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -53,7 +54,7 @@ func TestDescribingInventory(t *testing.T) {
 			if c.cache != nil {
 				inv := *c.cache
 				inv.FetchedAt = time.Now().Add(-c.age)
-				if err := vmctl.SaveInventory(env, "vmdump_cfg_lab", inv); err != nil {
+				if err := probe.SaveInventory(env, "vmdump_cfg_lab", inv); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -62,7 +63,7 @@ func TestDescribingInventory(t *testing.T) {
 			if c.cancel {
 				cancel()
 			}
-			done := make(chan vmctl.Inventory, 1)
+			done := make(chan probe.Inventory, 1)
 			go func() { done <- c.si.describing(ctx, env, "vmdump_cfg_lab", c.specs) }()
 			select {
 			case inv := <-done:

@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 
-	"github.com/vmdump/vmdump/vmctl"
+	"github.com/vmdump/vmdump/vmctl/probe"
+	"github.com/vmdump/vmdump/vmctl/remotecap"
+	"github.com/vmdump/vmdump/vmctl/sshconn"
 )
 
 // provisionIfAsked installs a missing tcpdump before the capture when the
@@ -13,11 +15,11 @@ import (
 // failed install fails the capture with its one-line error. With the
 // option off the capture goes on, and a missing tcpdump is reported as
 // the command to run (vmctl.MissingTcpdumpError).
-func (s *session) provisionIfAsked(ctx context.Context, conn *vmctl.Conn, p vmctl.Probe) (vmctl.Probe, error) {
-	if p.Tcpdump != "" || !s.args.InstallTcpdumpOn() || s.spec.Tool == vmctl.ToolAgent {
+func (s *session) provisionIfAsked(ctx context.Context, conn *sshconn.Conn, p probe.Probe) (probe.Probe, error) {
+	if p.Tcpdump != "" || !s.args.InstallTcpdumpOn() || s.spec.Tool == remotecap.ToolAgent {
 		return p, nil
 	}
-	res, err := vmctl.ProvisionTcpdump(ctx, conn, p, s.spec.Priv)
+	res, err := remotecap.Provision(ctx, conn, p, s.spec.Priv)
 	if err != nil {
 		s.log.Error("installing tcpdump failed", "vm", s.vm.ID, "ran", res.Ran, "exit", res.Exit, "err", err)
 		return p, err

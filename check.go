@@ -12,6 +12,10 @@ import (
 
 	"github.com/vmdump/vmdump/extcap"
 	"github.com/vmdump/vmdump/vmctl"
+	"github.com/vmdump/vmdump/vmctl/discover"
+	"github.com/vmdump/vmdump/vmctl/probe"
+	"github.com/vmdump/vmdump/vmctl/remotecap"
+	"github.com/vmdump/vmdump/vmctl/sshconn"
 )
 
 // checkTimeout bounds the check of one VM, so a dead VM never hangs
@@ -27,7 +31,7 @@ type vmCheck struct {
 // checkVMs connects to every capturable VM that is not known to be stopped,
 // all at once, and reports whether the connection (SSH, or a VM's exec
 // command), root or passwordless sudo, and tcpdump work there: the first thing to run when a capture fails.
-func checkVMs(ctx context.Context, env vmctl.Env, vms []vmctl.VM, log *slog.Logger) []vmCheck {
+func checkVMs(ctx context.Context, env discover.Env, vms []vmctl.VM, log *slog.Logger) []vmCheck {
 	opt, _ := dialOptions(extcap.Args{}, env, log)
 	checks := make([]vmCheck, len(vms))
 	var wg sync.WaitGroup
@@ -46,13 +50,13 @@ func checkVMs(ctx context.Context, env vmctl.Env, vms []vmctl.VM, log *slog.Logg
 			defer wg.Done()
 			ctx, cancel := context.WithTimeout(ctx, checkTimeout)
 			defer cancel()
-			conn, err := vmctl.Dial(ctx, c.vm, opt)
+			conn, err := sshconn.Dial(ctx, c.vm, opt)
 			if err != nil {
 				c.conn = err.Error()
 				return
 			}
 			defer conn.Close()
-			p, inv, err := vmctl.ProbeVMInventory(ctx, conn)
+			p, inv, err := probe.RunInventory(ctx, conn)
 			if err != nil {
 				c.conn = err.Error()
 				return
@@ -68,10 +72,10 @@ func checkVMs(ctx context.Context, env vmctl.Env, vms []vmctl.VM, log *slog.Logg
 				c.priv = "sudo needs a password: allow NOPASSWD for tcpdump, or log in as root"
 			}
 			switch {
-			case p.Tcpdump == "" && vmctl.AgentRuns(p):
-				c.tool = "tcpdump missing: captures use vmdump's capture agent; to use tcpdump: " + vmctl.InstallHint(p) + " (or: vmdump provision " + c.vm.ID + ")"
+			case p.Tcpdump == "" && remotecap.AgentRuns(p):
+				c.tool = "tcpdump missing: captures use vmdump's capture agent; to use tcpdump: " + remotecap.InstallHint(p) + " (or: vmdump provision " + c.vm.ID + ")"
 			case p.Tcpdump == "":
-				c.tool = "tcpdump missing: " + vmctl.InstallHint(p) + " (or: vmdump provision " + c.vm.ID + ")"
+				c.tool = "tcpdump missing: " + remotecap.InstallHint(p) + " (or: vmdump provision " + c.vm.ID + ")"
 			case !p.ImmediateMode:
 				c.tool = p.Tcpdump + " (no --immediate-mode: packets arrive up to 1 s late)"
 			default:

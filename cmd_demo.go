@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/vmdump/vmdump/internal/oneline"
+	"github.com/vmdump/vmdump/vmctl/discover"
+	"github.com/vmdump/vmdump/vmctl/sshconn"
 
 	"github.com/vmdump/vmdump/install"
 	"github.com/vmdump/vmdump/internal/lab"
@@ -96,8 +98,8 @@ func cmdDemoTraffic(args []string, stdout, stderr io.Writer) int {
 // demo is one running `vmdump demo`.
 type demo struct {
 	owner   demoOwner
-	env     vmctl.Env // the owner's vmdump environment
-	self    string    // this binary, run as the traffic generator
+	env     discover.Env // the owner's vmdump environment
+	self    string       // this binary, run as the traffic generator
 	pid     int
 	lab     *lab.Lab
 	traffic func() (lab.Summary, error)
@@ -117,7 +119,7 @@ func newDemo(own demoOwner, self string) *demo {
 	}
 	return &demo{
 		owner: own,
-		env:   vmctl.Env{Home: own.home, GOOS: runtime.GOOS, Getenv: getenv, Log: slog.New(slog.DiscardHandler)},
+		env:   discover.Env{Home: own.home, GOOS: runtime.GOOS, Getenv: getenv, Log: slog.New(slog.DiscardHandler)},
 		self:  self,
 		pid:   os.Getpid(),
 	}
@@ -136,7 +138,7 @@ func (d *demo) start(ctx context.Context) error {
 	if err := d.removeStaleEntries(); err != nil {
 		return err
 	}
-	if _, err := vmctl.LoadConfig(d.env); err != nil {
+	if _, err := discover.LoadConfig(d.env); err != nil {
 		return fmt.Errorf("%v (the demo adds its VM there)", err)
 	}
 	content, err := readDemoFile(cfg)
@@ -190,7 +192,7 @@ func (d *demo) start(ctx context.Context) error {
 
 // findVM is the demo VM as discovery sees it.
 func (d *demo) findVM() (vmctl.VM, bool) {
-	for _, vm := range vmctl.Discover(d.env) {
+	for _, vm := range discover.Discover(d.env) {
 		if vm.Manager == "config" && vm.Name == demoName {
 			return vm, true
 		}
@@ -234,7 +236,7 @@ func (d *demo) forgetHostKey() error {
 	if _, err := os.Stat(pin); err != nil {
 		return nil
 	}
-	if err := vmctl.ForgetPinnedKey(pin, "config", demoName); err != nil {
+	if err := sshconn.ForgetPinnedKey(pin, "config", demoName); err != nil {
 		return err
 	}
 	return d.owner.chown(pin)

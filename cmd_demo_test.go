@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/vmdump/vmdump/vmctl"
+	"github.com/vmdump/vmdump/vmctl/discover"
 )
 
 var testDemoVM = demoVM{Host: "10.231.7.2", Port: 22, User: "vmdlab7", Key: "/home/a/.config/vmdump/demo_ed25519", Interface: "docker0"}
@@ -36,23 +36,23 @@ func TestDemoBlockParses(t *testing.T) {
 			if err := os.WriteFile(filepath.Join(dir, "config.toml"), out, 0o600); err != nil {
 				t.Fatal(err)
 			}
-			env := vmctl.Env{Home: dir, GOOS: "linux", Getenv: func(k string) string {
+			env := discover.Env{Home: dir, GOOS: "linux", Getenv: func(k string) string {
 				if k == "VMDUMP_CONFIG_DIR" {
 					return dir
 				}
 				return ""
 			}}
-			cfg, err := vmctl.LoadConfig(env)
+			cfg, err := discover.LoadConfig(env)
 			if err != nil {
 				t.Fatalf("config no longer parses: %v\n%s", err, out)
 			}
-			var demo *vmctl.ConfigVM
+			var demo *discover.ConfigVM
 			for i := range cfg.VMs {
 				if cfg.VMs[i].Name == demoName {
 					demo = &cfg.VMs[i]
 				}
 			}
-			want := vmctl.ConfigVM{Name: demoName, Host: testDemoVM.Host, Port: 22, User: testDemoVM.User, Key: testDemoVM.Key, Interface: "docker0", HostKey: "pin"}
+			want := discover.ConfigVM{Name: demoName, Host: testDemoVM.Host, Port: 22, User: testDemoVM.User, Key: testDemoVM.Key, Interface: "docker0", HostKey: "pin"}
 			if demo == nil || !reflect.DeepEqual(*demo, want) {
 				t.Fatalf("demo entry = %+v, want %+v", demo, want)
 			}

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/vmdump/vmdump/install"
-	"github.com/vmdump/vmdump/vmctl"
+	"github.com/vmdump/vmdump/vmctl/discover"
 )
 
 // `vmdump doctor` answers the two questions behind "I don't see my VM in
@@ -21,7 +21,7 @@ import (
 // doctorEnv is everything the doctor looks at; tests build fake ones.
 type doctorEnv struct {
 	install install.Env
-	vms     vmctl.Env
+	vms     discover.Env
 	self    string // the running vmdump, to compare installed copies with
 }
 
@@ -34,7 +34,7 @@ func cmdDoctor(stdout io.Writer) int {
 	defer cancel()
 	d := doctorEnv{
 		install: install.HostEnv(),
-		vms:     vmctl.HostEnv(slog.New(slog.DiscardHandler)),
+		vms:     discover.HostEnv(slog.New(slog.DiscardHandler)),
 		self:    install.SelfPath(),
 	}
 	return runDoctor(ctx, d, stdout)
@@ -157,7 +157,7 @@ func doctorFolders(ctx context.Context, d doctorEnv, seen []install.Seen, r *doc
 // tshark lists each.
 func doctorVMs(d doctorEnv, seen []install.Seen, r *doctorReport) {
 	r.section("VMs (see `vmdump list` for endpoints and files)")
-	vms := vmctl.Discover(d.vms)
+	vms := discover.Discover(d.vms)
 	loaded := false
 	for _, s := range seen {
 		loaded = loaded || s.Err == nil

@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/vmdump/vmdump/install"
-	"github.com/vmdump/vmdump/vmctl"
+	"github.com/vmdump/vmdump/vmctl/discover"
 )
 
 // doctorMachine is a fake machine for the doctor: a temp home, an optional
@@ -43,7 +43,7 @@ func (m *doctorMachine) env() doctorEnv {
 	cfgDir := filepath.Join(m.home, "cfg")
 	return doctorEnv{
 		install: ienv,
-		vms: vmctl.Env{Home: m.home, GOOS: "linux", Root: m.home, Getenv: func(k string) string {
+		vms: discover.Env{Home: m.home, GOOS: "linux", Root: m.home, Getenv: func(k string) string {
 			if k == "VMDUMP_CONFIG_DIR" {
 				return cfgDir
 			}

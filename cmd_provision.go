@@ -14,6 +14,10 @@ import (
 
 	"github.com/vmdump/vmdump/extcap"
 	"github.com/vmdump/vmdump/vmctl"
+	"github.com/vmdump/vmdump/vmctl/discover"
+	"github.com/vmdump/vmdump/vmctl/probe"
+	"github.com/vmdump/vmdump/vmctl/remotecap"
+	"github.com/vmdump/vmdump/vmctl/sshconn"
 )
 
 // provisionCmd is `vmdump provision <vm> [--dry-run]`.
@@ -33,8 +37,8 @@ func cmdProvision(args []string, dryRun bool, stdout, stderr io.Writer, log *slo
 		fmt.Fprintln(stderr, "vmdump: provision needs one VM: its id (vmdump list), manager/name or name")
 		return 2
 	}
-	env := vmctl.HostEnv(log)
-	vm, err := findVM(vmctl.Discover(env), args[0])
+	env := discover.HostEnv(log)
+	vm, err := findVM(discover.Discover(env), args[0])
 	if err != nil {
 		fmt.Fprintf(stderr, "vmdump: %v\n", err)
 		return 2
@@ -53,19 +57,19 @@ func cmdProvision(args []string, dryRun bool, stdout, stderr io.Writer, log *slo
 	}
 	pctx, cancel := context.WithTimeout(ctx, provisionProbeTimeout)
 	defer cancel()
-	conn, err := vmctl.Dial(pctx, vm, opt)
+	conn, err := sshconn.Dial(pctx, vm, opt)
 	if err != nil {
 		return exitStatus(stderr, err)
 	}
 	defer conn.Close()
-	p, err := vmctl.ProbeVM(pctx, conn)
+	p, err := probe.Run(pctx, conn)
 	if err != nil {
 		return exitStatus(stderr, err)
 	}
 	if dryRun {
 		return provisionDryRun(p, vm, stdout, stderr)
 	}
-	res, err := vmctl.ProvisionTcpdump(ctx, conn, p, vmctl.PrivAuto)
+	res, err := remotecap.Provision(ctx, conn, p, remotecap.PrivAuto)
 	writeProvisionRun(stdout, res, err != nil)
 	if err != nil {
 		return exitStatus(stderr, err)
@@ -74,12 +78,12 @@ func cmdProvision(args []string, dryRun bool, stdout, stderr io.Writer, log *slo
 	return 0
 }
 
-func provisionDryRun(p vmctl.Probe, vm vmctl.VM, stdout, stderr io.Writer) int {
+func provisionDryRun(p probe.Probe, vm vmctl.VM, stdout, stderr io.Writer) int {
 	if p.Tcpdump != "" {
 		fmt.Fprintf(stdout, "tcpdump is already installed on VM %s: %s; nothing to do\n", vm.Name, p.Tcpdump)
 		return 0
 	}
-	cmd, err := vmctl.ProvisionPlan(p, vmctl.PrivAuto)
+	cmd, err := remotecap.ProvisionPlan(p, remotecap.PrivAuto)
 	if err != nil {
 		return exitStatus(stderr, err)
 	}
@@ -89,7 +93,7 @@ func provisionDryRun(p vmctl.Probe, vm vmctl.VM, stdout, stderr io.Writer) int {
 
 // writeProvisionRun says which commands ran and, when the install failed,
 // the end of their output: what the user needs to see why.
-func writeProvisionRun(w io.Writer, res vmctl.ProvisionResult, failed bool) {
+func writeProvisionRun(w io.Writer, res remotecap.ProvisionResult, failed bool) {
 	for _, c := range res.Ran {
 		fmt.Fprintf(w, "ran on %s: %s\n", res.VM, c)
 	}
@@ -109,7 +113,7 @@ func writeProvisionRun(w io.Writer, res vmctl.ProvisionResult, failed bool) {
 // findVM resolves what a person typed for a VM: its id (vmdump list), then
 // manager/name, then a name only one VM has.
 func findVM(vms []vmctl.VM, arg string) (vmctl.VM, error) {
-	if vm, ok := vmctl.Lookup(vms, arg); ok {
+	if vm, ok := discover.Lookup(vms, arg); ok {
 		return vm, nil
 	}
 	manager, name, slash := strings.Cut(arg, "/")

@@ -15,7 +15,8 @@ import (
 	flags "github.com/jessevdk/go-flags"
 
 	"github.com/vmdump/vmdump/install"
-	"github.com/vmdump/vmdump/vmctl"
+	"github.com/vmdump/vmdump/vmctl/discover"
+	"github.com/vmdump/vmdump/vmctl/sshconn"
 )
 
 // devVersion is replaced at release time with -ldflags "-X main.devVersion=v1.2.3".
@@ -106,15 +107,15 @@ func runCommand(argv []string, stdout, stderr io.Writer) int {
 		install.WriteActions(stdout, acts)
 		return exitStatus(stderr, err)
 	case "list":
-		env := vmctl.HostEnv(log)
-		vms := vmctl.Discover(env)
+		env := discover.HostEnv(log)
+		vms := discover.Discover(env)
 		if list.Check {
 			return exitStatus(stderr, writeChecks(stdout, checkVMs(ctx, env, vms, log)))
 		}
 		if list.JSON {
-			return exitStatus(stderr, vmctl.WriteJSON(stdout, vms))
+			return exitStatus(stderr, discover.WriteJSON(stdout, vms))
 		}
-		return exitStatus(stderr, vmctl.WriteTable(stdout, vms))
+		return exitStatus(stderr, discover.WriteTable(stdout, vms))
 	case "forget-host-key":
 		return cmdForget(rest, stdout, stderr, log)
 	case "provision":
@@ -153,16 +154,16 @@ func cmdForget(args []string, stdout, stderr io.Writer, log *slog.Logger) int {
 		fmt.Fprintln(stderr, "vmdump: forget-host-key needs one VM: its id (vmdump list) or manager/name")
 		return 2
 	}
-	env := vmctl.HostEnv(log)
+	env := discover.HostEnv(log)
 	manager, name, ok := strings.Cut(args[0], "/")
-	if vm, found := vmctl.Lookup(vmctl.Discover(env), args[0]); found {
+	if vm, found := discover.Lookup(discover.Discover(env), args[0]); found {
 		manager, name, ok = vm.Manager, vm.Name, true
 	}
 	if !ok {
 		fmt.Fprintf(stderr, "vmdump: no VM %q: give its id from `vmdump list` or manager/name\n", args[0])
 		return 2
 	}
-	if err := vmctl.ForgetPinnedKey(filepath.Join(env.ConfigDir(), "known_hosts"), manager, name); err != nil {
+	if err := sshconn.ForgetPinnedKey(filepath.Join(env.ConfigDir(), "known_hosts"), manager, name); err != nil {
 		return exitStatus(stderr, err)
 	}
 	fmt.Fprintf(stdout, "forgot the host key of %s/%s; the next capture pins the new one\n", manager, name)

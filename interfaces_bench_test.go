@@ -9,7 +9,7 @@ import (
 
 	"github.com/vmdump/vmdump/bench/fixture"
 	"github.com/vmdump/vmdump/extcap"
-	"github.com/vmdump/vmdump/vmctl"
+	"github.com/vmdump/vmdump/vmctl/discover"
 )
 
 // BenchmarkExtcapInterfaces is P1's in-process part (BENCHMARKS.md): the
@@ -49,10 +49,10 @@ func BenchmarkExtcapInterfaces(b *testing.B) {
 		}
 	})
 	b.Run("discover+write", func(b *testing.B) {
-		env := vmctl.HostEnv(nil)
+		env := discover.HostEnv(nil)
 		b.ReportAllocs()
 		for b.Loop() {
-			if err := extcap.WriteInterfaces(io.Discard, version(), helpURL, toolbarTitle, interfaceList(env, vmctl.Discover(env)), toolbarControls()); err != nil {
+			if err := extcap.WriteInterfaces(io.Discard, version(), helpURL, toolbarTitle, interfaceList(env, discover.Discover(env)), toolbarControls()); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -10,7 +10,7 @@ import (
 	"strconv"
 
 	"github.com/vmdump/vmdump/extcap"
-	"github.com/vmdump/vmdump/vmctl"
+	"github.com/vmdump/vmdump/vmctl/discover"
 )
 
 // Wireshark runs `vmdump --extcap-interfaces` at every start and every
@@ -26,7 +26,7 @@ import (
 // there is no cache dir. Each copy of vmdump (one per Wireshark version's
 // extcap folder) keeps its own file, so that two Wireshark versions in
 // turn do not throw each other's answer away.
-func listingCachePath(env vmctl.Env, self string) string {
+func listingCachePath(env discover.Env, self string) string {
 	dir := env.CacheDir()
 	if dir == "" {
 		return ""
@@ -39,7 +39,7 @@ func listingCachePath(env vmctl.Env, self string) string {
 // listingKey names the inputs outside discovery that shape the answer:
 // this very binary (a rebuilt or upgraded vmdump answers differently), the
 // home and OS discovery ran for.
-func listingKey(env vmctl.Env, self string) string {
+func listingKey(env discover.Env, self string) string {
 	key := version() + "\x00" + env.GOOS + "\x00" + env.Home + "\x00" + env.Root + "\x00" + self
 	if fi, err := os.Stat(self); err == nil {
 		key += "\x00" + strconv.FormatInt(fi.Size(), 10) + "\x00" + strconv.FormatInt(fi.ModTime().UnixNano(), 10)
@@ -51,7 +51,7 @@ func listingKey(env vmctl.Env, self string) string {
 
 // writeInterfaceList writes the answer to --extcap-interfaces for the VMs
 // discovery finds, from the cache when nothing it was made from changed.
-func writeInterfaceList(w io.Writer, env vmctl.Env, self string) error {
+func writeInterfaceList(w io.Writer, env discover.Env, self string) error {
 	path, key := listingCachePath(env, self), listingKey(env, self)
 	if path != "" && key != "" {
 		if answer, ok := cachedListing(path, key, env); ok {
@@ -61,8 +61,8 @@ func writeInterfaceList(w io.Writer, env vmctl.Env, self string) error {
 	}
 	var answer bytes.Buffer
 	var err error
-	in := vmctl.RecordInputs(func() {
-		err = extcap.WriteInterfaces(&answer, version(), helpURL, toolbarTitle, interfaceList(env, vmctl.Discover(env)), toolbarControls())
+	in := discover.RecordInputs(func() {
+		err = extcap.WriteInterfaces(&answer, version(), helpURL, toolbarTitle, interfaceList(env, discover.Discover(env)), toolbarControls())
 	})
 	if err != nil {
 		return err
@@ -72,15 +72,15 @@ func writeInterfaceList(w io.Writer, env vmctl.Env, self string) error {
 	}
 	if path != "" && key != "" && in.Checkable() {
 		// Failing is harmless: the next listing discovers afresh.
-		_ = vmctl.WriteKept(path, key, in, answer.Bytes())
+		_ = discover.WriteKept(path, key, in, answer.Bytes())
 	}
 	return nil
 }
 
 // cachedListing returns the kept answer when the file is whole, made for
 // key, and its inputs are unchanged.
-func cachedListing(path, key string, env vmctl.Env) ([]byte, bool) {
-	k, ok := vmctl.ReadKept(path, key)
+func cachedListing(path, key string, env discover.Env) ([]byte, bool) {
+	k, ok := discover.ReadKept(path, key)
 	if !ok || !k.Inputs.Unchanged(env) {
 		return nil, false
 	}

@@ -13,13 +13,15 @@ import (
 	"github.com/vmdump/vmdump/bench/fixture"
 	"github.com/vmdump/vmdump/extcap"
 	"github.com/vmdump/vmdump/vmctl"
+	"github.com/vmdump/vmdump/vmctl/discover"
+	"github.com/vmdump/vmdump/vmctl/probe"
 )
 
 // listingFixture is the 12-VM fixture home, with the running VMs' pid
 // files naming a process the test can end, and the files the listing
 // cache keys on.
 type listingFixture struct {
-	env   vmctl.Env
+	env   discover.Env
 	vars  map[string]string
 	self  string // stands in for the vmdump binary
 	alive *exec.Cmd
@@ -45,11 +47,11 @@ func newListingFixture(t *testing.T) *listingFixture {
 		t.Fatal(err)
 	}
 	f := &listingFixture{vars: map[string]string{}, self: self, alive: alive}
-	f.env = vmctl.Env{
+	f.env = discover.Env{
 		Home:         home,
 		GOOS:         runtime.GOOS,
 		Getenv:       func(k string) string { return f.vars[k] },
-		ProcessAlive: vmctl.HostEnv(nil).ProcessAlive,
+		ProcessAlive: discover.HostEnv(nil).ProcessAlive,
 	}
 	return f
 }
@@ -68,7 +70,7 @@ func (f *listingFixture) answer(t *testing.T) string {
 func (f *listingFixture) fresh(t *testing.T) string {
 	t.Helper()
 	var b bytes.Buffer
-	if err := extcap.WriteInterfaces(&b, version(), helpURL, toolbarTitle, interfaceList(f.env, vmctl.Discover(f.env)), toolbarControls()); err != nil {
+	if err := extcap.WriteInterfaces(&b, version(), helpURL, toolbarTitle, interfaceList(f.env, discover.Discover(f.env)), toolbarControls()); err != nil {
 		t.Fatal(err)
 	}
 	return b.String()
@@ -84,11 +86,11 @@ func (f *listingFixture) mark(t *testing.T) {
 func (f *listingFixture) markFor(t *testing.T, self string) {
 	t.Helper()
 	path := listingCachePath(f.env, self)
-	k, ok := vmctl.ReadKept(path, listingKey(f.env, self))
+	k, ok := discover.ReadKept(path, listingKey(f.env, self))
 	if !ok {
 		t.Fatalf("no readable cache file %s after a listing", path)
 	}
-	if err := vmctl.WriteKept(path, listingKey(f.env, self), k.Inputs, []byte("MARK\n")); err != nil {
+	if err := discover.WriteKept(path, listingKey(f.env, self), k.Inputs, []byte("MARK\n")); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -125,11 +127,11 @@ func TestListingCacheServesOnlyUnchangedAnswers(t *testing.T) {
 		{"an environment variable", func(t *testing.T) { f.vars["LIMA_HOME"] = filepath.Join(f.env.Home, "elsewhere") }},
 		{"a VM's process ended", func(t *testing.T) { f.alive.Process.Kill(); f.alive.Wait() }},
 		{"an inventory written by a capture", func(t *testing.T) {
-			vms := vmctl.Discover(f.env)
+			vms := discover.Discover(f.env)
 			for _, vm := range vms {
 				if vm.Skip == "" && vm.Capturable() && vm.State != vmctl.Stopped {
-					inv := vmctl.Inventory{FetchedAt: time.Now(), NICs: []vmctl.NIC{{Name: "eth0", Index: 2, Kind: "device"}, {Name: "eth9", Index: 9, Kind: "device"}}}
-					if err := vmctl.SaveInventory(f.env, vm.ID, inv); err != nil {
+					inv := probe.Inventory{FetchedAt: time.Now(), NICs: []probe.NIC{{Name: "eth0", Index: 2, Kind: "device"}, {Name: "eth9", Index: 9, Kind: "device"}}}
+					if err := probe.SaveInventory(f.env, vm.ID, inv); err != nil {
 						t.Fatal(err)
 					}
 					return
@@ -215,7 +217,7 @@ func FuzzListingCacheFile(f *testing.F) {
 		if err := os.WriteFile(path, data, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		env := vmctl.Env{Getenv: func(string) string { return "" }}
+		env := discover.Env{Getenv: func(string) string { return "" }}
 		answer, ok := cachedListing(path, "key", env)
 		if ok && !bytes.Contains(data, answer) {
 			t.Fatalf("served %q, which the file does not hold", answer)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/vmdump/vmdump/extcap"
 	"github.com/vmdump/vmdump/vmctl"
+	"github.com/vmdump/vmdump/vmctl/remotecap"
 )
 
 // home makes a user home with one config-file VM and points every directory
@@ -147,11 +148,11 @@ func TestDisplayName(t *testing.T) {
 
 func TestCaptureSpecDefaults(t *testing.T) {
 	spec, err := captureSpec(extcap.Args{}, vmctl.VM{Interface: "eth1"})
-	if err != nil || spec.Interface != "eth1" || spec.Priv != vmctl.PrivAuto || spec.Snaplen != 0 {
+	if err != nil || spec.Interface != "eth1" || spec.Priv != remotecap.PrivAuto || spec.Snaplen != 0 {
 		t.Fatalf("%+v, %v", spec, err)
 	}
 	spec, err = captureSpec(extcap.Args{RemoteInterface: "docker0", Priv: "none", Snaplen: "96"}, vmctl.VM{})
-	if err != nil || spec.Interface != "docker0" || spec.Priv != vmctl.PrivNone || spec.Snaplen != 96 {
+	if err != nil || spec.Interface != "docker0" || spec.Priv != remotecap.PrivNone || spec.Snaplen != 96 {
 		t.Fatalf("%+v, %v", spec, err)
 	}
 	if spec, _ := captureSpec(extcap.Args{}, vmctl.VM{}); spec.Interface != "eth0" {

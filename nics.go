@@ -13,6 +13,10 @@ import (
 	"time"
 
 	"github.com/vmdump/vmdump/internal/oneline"
+	"github.com/vmdump/vmdump/vmctl/discover"
+	"github.com/vmdump/vmdump/vmctl/probe"
+	"github.com/vmdump/vmdump/vmctl/remotecap"
+	"github.com/vmdump/vmdump/vmctl/sshconn"
 
 	"github.com/vmdump/vmdump/extcap"
 	"github.com/vmdump/vmdump/vmctl"
@@ -35,7 +39,7 @@ var reloadTimeout = 6 * time.Second
 // nicEntry is one NIC of a VM as a Wireshark interface.
 type nicEntry struct {
 	id  string
-	nic vmctl.NIC
+	nic probe.NIC
 }
 
 // nicEntries gives each NIC of inv its Wireshark interface id: the VM's id,
@@ -43,7 +47,7 @@ type nicEntry struct {
 // than [a-z0-9] turned into "_" (Wireshark turns them into "_" in
 // preference names anyway). Two names that come out the same (br-x and
 // br_x) are told apart by a hash of the real name.
-func nicEntries(vmID string, inv vmctl.Inventory) []nicEntry {
+func nicEntries(vmID string, inv probe.Inventory) []nicEntry {
 	out := make([]nicEntry, 0, len(inv.NICs))
 	used := map[string]bool{}
 	for _, n := range inv.NICs {
@@ -63,7 +67,7 @@ func nicEntries(vmID string, inv vmctl.Inventory) []nicEntry {
 }
 
 func sanitizeNIC(name string) string {
-	if s := vmctl.IDPart(name); s != "" {
+	if s := discover.IDPart(name); s != "" {
 		return s
 	}
 	return "nic"
@@ -74,7 +78,7 @@ func sanitizeNIC(name string) string {
 // see (a VM with a note), and after each running VM one interface per NIC of
 // its cached inventory, e.g. "default: docker0 (bridge)". It reads local
 // files only: Wireshark runs it at every start, with no timeout.
-func interfaceList(env vmctl.Env, vms []vmctl.VM) []extcap.Interface {
+func interfaceList(env discover.Env, vms []vmctl.VM) []extcap.Interface {
 	var out []extcap.Interface
 	ids := map[string]bool{}
 	for _, vm := range vms {
@@ -90,7 +94,7 @@ func interfaceList(env vmctl.Env, vms []vmctl.VM) []extcap.Interface {
 		if !vm.Capturable() || vm.State == vmctl.Stopped {
 			continue // its NICs are of no use until it runs again
 		}
-		inv, ok := vmctl.LoadInventory(env, vm.ID)
+		inv, ok := probe.LoadInventory(env, vm.ID)
 		if !ok {
 			continue
 		}
@@ -107,15 +111,15 @@ func interfaceList(env vmctl.Env, vms []vmctl.VM) []extcap.Interface {
 // resolveInterface maps a Wireshark interface to its VM and, for a NIC's
 // interface, the NIC's real name ("" for the VM's own interface). A NIC's
 // interface is resolved through the cached inventory it was listed from.
-func resolveInterface(env vmctl.Env, vms []vmctl.VM, id string) (vm vmctl.VM, nic string, ok bool) {
-	if vm, ok := vmctl.Lookup(vms, id); ok {
+func resolveInterface(env discover.Env, vms []vmctl.VM, id string) (vm vmctl.VM, nic string, ok bool) {
+	if vm, ok := discover.Lookup(vms, id); ok {
 		return vm, "", true
 	}
 	for _, vm := range vms {
 		if !strings.HasPrefix(id, vm.ID+nicIDSep) {
 			continue
 		}
-		inv, ok := vmctl.LoadInventory(env, vm.ID)
+		inv, ok := probe.LoadInventory(env, vm.ID)
 		if !ok {
 			continue
 		}
@@ -138,7 +142,7 @@ func unknownInterfaceError(id string) error {
 }
 
 // interfaceValues are the inventory's NICs as dialog values.
-func interfaceValues(inv vmctl.Inventory) []extcap.Value {
+func interfaceValues(inv probe.Inventory) []extcap.Value {
 	vs := make([]extcap.Value, 0, len(inv.NICs))
 	for _, n := range inv.NICs {
 		vs = append(vs, extcap.Value{Value: n.Name, Display: n.Describe()})
@@ -148,12 +152,12 @@ func interfaceValues(inv vmctl.Inventory) []extcap.Value {
 
 // dialogDefaultsFor is dialogDefaults with the cached inventory's NICs
 // and, for a NIC's interface, that NIC as the default.
-func dialogDefaultsFor(env vmctl.Env, vm vmctl.VM, nic string) extcap.DialogDefaults {
+func dialogDefaultsFor(env discover.Env, vm vmctl.VM, nic string) extcap.DialogDefaults {
 	d := dialogDefaults(vm)
 	if nic != "" {
 		d.RemoteInterface = nic
 	}
-	if inv, ok := vmctl.LoadInventory(env, vm.ID); ok {
+	if inv, ok := probe.LoadInventory(env, vm.ID); ok {
 		d.RemoteInterfaces = interfaceValues(inv)
 	}
 	return d
@@ -187,8 +191,8 @@ func captureNICNames(remote, more string, vm vmctl.VM, nic string) []string {
 }
 
 // captureSpecs copies base once per interface.
-func captureSpecs(base vmctl.CaptureSpec, names []string) []vmctl.CaptureSpec {
-	specs := make([]vmctl.CaptureSpec, len(names))
+func captureSpecs(base remotecap.CaptureSpec, names []string) []remotecap.CaptureSpec {
+	specs := make([]remotecap.CaptureSpec, len(names))
 	for i, n := range names {
 		specs[i] = base
 		specs[i].Interface = n
@@ -200,7 +204,7 @@ func captureSpecs(base vmctl.CaptureSpec, names []string) []vmctl.CaptureSpec {
 // frame.interface_name ("default:docker0"), Description in the capture
 // file's properties, with what the inventory knows of the NIC and note, if
 // any (a reconnect after a gap).
-func pcapngNICs(vm vmctl.VM, inv vmctl.Inventory, specs []vmctl.CaptureSpec, os, note string) []extcap.NIC {
+func pcapngNICs(vm vmctl.VM, inv probe.Inventory, specs []remotecap.CaptureSpec, os, note string) []extcap.NIC {
 	nics := make([]extcap.NIC, len(specs))
 	for i, s := range specs {
 		what := s.Interface
@@ -222,8 +226,8 @@ func pcapngNICs(vm vmctl.VM, inv vmctl.Inventory, specs []vmctl.CaptureSpec, os,
 
 // rememberInventory saves a fresh inventory for Wireshark's next listing;
 // a failure only costs the cache, so it is only logged.
-func rememberInventory(env vmctl.Env, log *slog.Logger, vmID string, inv vmctl.Inventory) {
-	if err := vmctl.SaveInventory(env, vmID, inv); err != nil {
+func rememberInventory(env discover.Env, log *slog.Logger, vmID string, inv probe.Inventory) {
+	if err := probe.SaveInventory(env, vmID, inv); err != nil {
 		log.Warn("inventory not cached", "vm", vmID, "err", err)
 		return
 	}
@@ -234,15 +238,15 @@ func rememberInventory(env vmctl.Env, log *slog.Logger, vmID string, inv vmctl.I
 
 // refreshInventory connects to vm, takes its inventory in one round trip
 // and caches it (the dialog's Reload; also for `vmdump list --check`).
-func refreshInventory(ctx context.Context, vm vmctl.VM, opt vmctl.DialOptions, env vmctl.Env, log *slog.Logger) (vmctl.Inventory, error) {
-	conn, err := vmctl.Dial(ctx, vm, opt)
+func refreshInventory(ctx context.Context, vm vmctl.VM, opt sshconn.DialOptions, env discover.Env, log *slog.Logger) (probe.Inventory, error) {
+	conn, err := sshconn.Dial(ctx, vm, opt)
 	if err != nil {
-		return vmctl.Inventory{}, err
+		return probe.Inventory{}, err
 	}
 	defer conn.Close()
-	_, inv, err := vmctl.ProbeVMInventory(ctx, conn)
+	_, inv, err := probe.RunInventory(ctx, conn)
 	if err != nil {
-		return vmctl.Inventory{}, err
+		return probe.Inventory{}, err
 	}
 	rememberInventory(env, log, vm.ID, inv)
 	return inv, nil
@@ -253,7 +257,7 @@ func refreshInventory(ctx context.Context, vm vmctl.VM, opt vmctl.DialOptions, e
 // the VM cannot be reached in time the cached list comes back instead,
 // its default entry saying so (an error would make Wireshark drop the
 // answer and keep a list with no explanation).
-func reloadInterfaces(a extcap.Args, env vmctl.Env, log *slog.Logger, vm vmctl.VM, nic string, stdout io.Writer) error {
+func reloadInterfaces(a extcap.Args, env discover.Env, log *slog.Logger, vm vmctl.VM, nic string, stdout io.Writer) error {
 	d := dialogDefaultsFor(env, vm, nic)
 	var why string
 	opt, err := dialOptions(a, env, log)
@@ -266,7 +270,7 @@ func reloadInterfaces(a extcap.Args, env vmctl.Env, log *slog.Logger, vm vmctl.V
 		if opt.Timeout == 0 || opt.Timeout > reloadTimeout {
 			opt.Timeout = reloadTimeout
 		}
-		var inv vmctl.Inventory
+		var inv probe.Inventory
 		if inv, err = refreshInventory(ctx, vm, opt, env, log); err == nil {
 			d.RemoteInterfaces = interfaceValues(inv)
 		}
@@ -349,9 +353,9 @@ type captureResult struct {
 // dumpcap before vmdump. describe gives the interface blocks once the
 // captures have started, so that the caller can take the VM's inventory
 // beside their start.
-func runCaptures(ctx context.Context, conn *vmctl.Conn, probe vmctl.Probe, specs []vmctl.CaptureSpec, describe func() []extcap.NIC,
+func runCaptures(ctx context.Context, conn *sshconn.Conn, probe probe.Probe, specs []remotecap.CaptureSpec, describe func() []extcap.NIC,
 	w *extcap.Writer, ctrl *extcap.Control, vmName string, log *slog.Logger) (captureResult, error) {
-	remotes, err := vmctl.StartCaptures(ctx, conn, specs, probe)
+	remotes, err := remotecap.StartAll(ctx, conn, specs, probe)
 	if err != nil {
 		return captureResult{}, err
 	}
@@ -372,7 +376,7 @@ func runCaptures(ctx context.Context, conn *vmctl.Conn, probe vmctl.Probe, specs
 			var wg sync.WaitGroup
 			for _, r := range remotes {
 				wg.Add(1)
-				go func(r *vmctl.RemoteCapture) { defer wg.Done(); r.Stop() }(r)
+				go func(r *remotecap.RemoteCapture) { defer wg.Done(); r.Stop() }(r)
 			}
 			wg.Wait()
 		})

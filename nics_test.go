@@ -28,15 +28,19 @@ import (
 	"github.com/vmdump/vmdump/extcap"
 	"github.com/vmdump/vmdump/internal/lab"
 	"github.com/vmdump/vmdump/vmctl"
+	"github.com/vmdump/vmdump/vmctl/discover"
+	"github.com/vmdump/vmdump/vmctl/probe"
+	"github.com/vmdump/vmdump/vmctl/remotecap"
+	"github.com/vmdump/vmdump/vmctl/sshconn"
 )
 
 // ---- fixtures ----
 
 // nicTestEnv is an Env with its own home and cache directory.
-func nicTestEnv(t *testing.T) vmctl.Env {
+func nicTestEnv(t *testing.T) discover.Env {
 	t.Helper()
 	home := t.TempDir()
-	return vmctl.Env{
+	return discover.Env{
 		Home: home, GOOS: runtime.GOOS,
 		Getenv: func(k string) string {
 			if k == "VMDUMP_CACHE_DIR" {
@@ -48,15 +52,15 @@ func nicTestEnv(t *testing.T) vmctl.Env {
 	}
 }
 
-var nicTestInventory = vmctl.Inventory{
+var nicTestInventory = probe.Inventory{
 	FetchedAt: time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC),
-	NICs: []vmctl.NIC{
+	NICs: []probe.NIC{
 		{Name: "lo", Index: 1, Kind: "loopback", State: "unknown"},
 		{Name: "eth0", Index: 2, Kind: "device", State: "up"},
 		{Name: "docker0", Index: 3, Kind: "bridge", State: "up"},
 		{Name: "br-1a2b3c4d5e6f", Index: 4, Kind: "bridge", State: "down"},
 		{Name: "vethab12", Index: 6, PeerIndex: 5, Kind: "veth", State: "up", Master: "docker0",
-			Containers: []vmctl.Container{{Engine: "docker", Name: "web", ID: "abc", Image: "nginx:latest"}}},
+			Containers: []probe.Container{{Engine: "docker", Name: "web", ID: "abc", Image: "nginx:latest"}}},
 	},
 }
 
@@ -73,7 +77,7 @@ func nicTestVMs() []vmctl.VM {
 // ---- unit tests (no network) ----
 
 func TestNICInterfaceIDs(t *testing.T) {
-	inv := vmctl.Inventory{NICs: []vmctl.NIC{
+	inv := probe.Inventory{NICs: []probe.NIC{
 		{Name: "eth0"}, {Name: "br-1a2b3c4d5e6f"}, {Name: "br_1a2b3c4d5e6f"}, {Name: "ETH0"}, {Name: "--"}, {Name: "wg.0@x"},
 	}}
 	var got []string
@@ -122,7 +126,7 @@ func TestNICInterfaceListFromCache(t *testing.T) {
 	env := nicTestEnv(t)
 	vms := nicTestVMs()
 	for _, id := range []string{"vmdump_b2d_default", "vmdump_dd_desktop", "vmdump_x_broken", "vmdump_lima_old"} {
-		if err := vmctl.SaveInventory(env, id, nicTestInventory); err != nil {
+		if err := probe.SaveInventory(env, id, nicTestInventory); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -152,7 +156,7 @@ func TestNICInterfaceListFromCache(t *testing.T) {
 func TestNICResolveInterface(t *testing.T) {
 	env := nicTestEnv(t)
 	vms := nicTestVMs()
-	if err := vmctl.SaveInventory(env, "vmdump_b2d_default", nicTestInventory); err != nil {
+	if err := probe.SaveInventory(env, "vmdump_b2d_default", nicTestInventory); err != nil {
 		t.Fatal(err)
 	}
 	for _, i := range interfaceList(env, vms) {
@@ -204,11 +208,11 @@ func TestNICCaptureNames(t *testing.T) {
 			t.Errorf("captureNICNames(%q, %q, %q) = %q, want %q", tc.remote, tc.more, tc.nic, got, tc.want)
 		}
 	}
-	specs := captureSpecs(vmctl.CaptureSpec{Filter: "tcp", Snaplen: 96, Priv: vmctl.PrivSudo}, []string{"a", "b"})
-	if len(specs) != 2 || specs[0].Interface != "a" || specs[1].Interface != "b" || specs[1].Filter != "tcp" || specs[1].Snaplen != 96 || specs[1].Priv != vmctl.PrivSudo {
+	specs := captureSpecs(remotecap.CaptureSpec{Filter: "tcp", Snaplen: 96, Priv: remotecap.PrivSudo}, []string{"a", "b"})
+	if len(specs) != 2 || specs[0].Interface != "a" || specs[1].Interface != "b" || specs[1].Filter != "tcp" || specs[1].Snaplen != 96 || specs[1].Priv != remotecap.PrivSudo {
 		t.Errorf("specs %+v", specs)
 	}
-	nics := pcapngNICs(vmctl.VM{Name: "default", Manager: "lima"}, nicTestInventory, []vmctl.CaptureSpec{{Interface: "vethab12", Filter: "tcp"}, {Interface: "eth7"}}, "Alpine", "reconnected")
+	nics := pcapngNICs(vmctl.VM{Name: "default", Manager: "lima"}, nicTestInventory, []remotecap.CaptureSpec{{Interface: "vethab12", Filter: "tcp"}, {Interface: "eth7"}}, "Alpine", "reconnected")
 	want := []extcap.NIC{
 		{Name: "default:vethab12", Description: "Docker VM default (lima) vethab12 — container web (nginx) (reconnected)", Filter: "tcp", OS: "Alpine"},
 		{Name: "default:eth7", Description: "Docker VM default (lima) eth7 (reconnected)", OS: "Alpine"},
@@ -233,7 +237,7 @@ func TestNICDialog(t *testing.T) {
 	if !strings.Contains(cold, "{call=--remote-interface}{display=Interface in the VM}{type=string}") || !strings.Contains(cold, "{default=eth1}") || strings.Contains(cold, "--more-interfaces") {
 		t.Errorf("dialog without inventory:\n%s", cold)
 	}
-	if err := vmctl.SaveInventory(env, vm.ID, nicTestInventory); err != nil {
+	if err := probe.SaveInventory(env, vm.ID, nicTestInventory); err != nil {
 		t.Fatal(err)
 	}
 	warm := config("")
@@ -315,7 +319,7 @@ func TestNICToolbar(t *testing.T) {
 
 // labVM is the lab as a VM of vmdump's, with its host key known in env's
 // home.
-func labVM(t *testing.T, l *lab.Lab, env vmctl.Env) vmctl.VM {
+func labVM(t *testing.T, l *lab.Lab, env discover.Env) vmctl.VM {
 	t.Helper()
 	kh := filepath.Join(env.Home, ".ssh", "known_hosts")
 	if err := os.MkdirAll(filepath.Dir(kh), 0o700); err != nil {
@@ -357,7 +361,7 @@ func TestNICReloadRefreshesInventory(t *testing.T) {
 	if strings.Contains(out.String(), "arg {") || strings.Contains(out.String(), "not reloaded") {
 		t.Errorf("reload answer:\n%s", out.String())
 	}
-	inv, ok := vmctl.LoadInventory(env, vm.ID)
+	inv, ok := probe.LoadInventory(env, vm.ID)
 	if !ok || time.Since(inv.FetchedAt) > time.Hour {
 		t.Fatalf("inventory not cached: %v %+v", ok, inv.FetchedAt)
 	}
@@ -390,7 +394,7 @@ func TestNICReloadDeadVM(t *testing.T) {
 
 	env := nicTestEnv(t)
 	vm := vmctl.VM{ID: "vmdump_x_dead", Manager: "x", Name: "dead", Host: "127.0.0.1", Port: ln.Addr().(*net.TCPAddr).Port, User: "u", Interface: "eth0"}
-	if err := vmctl.SaveInventory(env, vm.ID, nicTestInventory); err != nil {
+	if err := probe.SaveInventory(env, vm.ID, nicTestInventory); err != nil {
 		t.Fatal(err)
 	}
 	a, _ := extcap.ParseArgs([]string{"--extcap-config", "--extcap-interface", vm.ID, "--extcap-reload-option", "remote-interface"})
@@ -409,7 +413,7 @@ func TestNICReloadDeadVM(t *testing.T) {
 	if len(lines) != len(nicTestInventory.NICs) || !strings.Contains(out.String(), "{value=eth0}{display=eth0 (not reloaded: ") || !strings.Contains(out.String(), "{default=true}") {
 		t.Errorf("fallback answer:\n%s", out.String())
 	}
-	if inv, ok := vmctl.LoadInventory(env, vm.ID); !ok || !inv.FetchedAt.Equal(nicTestInventory.FetchedAt) {
+	if inv, ok := probe.LoadInventory(env, vm.ID); !ok || !inv.FetchedAt.Equal(nicTestInventory.FetchedAt) {
 		t.Errorf("the cache changed: %v %v", ok, inv.FetchedAt)
 	}
 }
@@ -417,19 +421,19 @@ func TestNICReloadDeadVM(t *testing.T) {
 // labNICSession builds a lab and connects to it as a capture does: the VM
 // as discovered, one SSH connection (closed when the test ends), the probe
 // and the inventory.
-func labNICSession(t *testing.T) (*lab.Lab, vmctl.VM, *vmctl.Conn, vmctl.Probe, vmctl.Inventory) {
+func labNICSession(t *testing.T) (*lab.Lab, vmctl.VM, *sshconn.Conn, probe.Probe, probe.Inventory) {
 	t.Helper()
 	needTshark(t)
 	l := lab.Start(t, lab.Options{})
 	env := nicTestEnv(t)
 	vm := labVM(t, l, env)
-	opt := vmctl.DialOptions{Home: env.Home, KnownHostsFile: filepath.Join(env.Home, ".ssh", "known_hosts"), PinnedKeysFile: filepath.Join(env.Home, "pins"), Log: slog.New(slog.DiscardHandler)}
-	conn, err := vmctl.Dial(context.Background(), vm, opt)
+	opt := sshconn.DialOptions{Home: env.Home, KnownHostsFile: filepath.Join(env.Home, ".ssh", "known_hosts"), PinnedKeysFile: filepath.Join(env.Home, "pins"), Log: slog.New(slog.DiscardHandler)}
+	conn, err := sshconn.Dial(context.Background(), vm, opt)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close() })
-	probe, inv, err := vmctl.ProbeVMInventory(context.Background(), conn)
+	probe, inv, err := probe.RunInventory(context.Background(), conn)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -444,7 +448,7 @@ func TestNICRunCapturesInProcess(t *testing.T) {
 	l, vm, conn, probe, inv := labNICSession(t)
 	log := slog.New(slog.DiscardHandler)
 	names := []string{l.ContainerVeth(1), l.ContainerVeth(2)}
-	specs := captureSpecs(vmctl.CaptureSpec{Filter: vmctl.BuildFilter("", false, probe)}, names)
+	specs := captureSpecs(remotecap.CaptureSpec{Filter: remotecap.BuildFilter("", false, probe)}, names)
 	file := filepath.Join(t.TempDir(), "out.pcapng")
 	f, err := os.Create(file)
 	if err != nil {
@@ -502,7 +506,7 @@ func TestNICRunCapturesOneInterfaceEnds(t *testing.T) {
 	go func() { b, _ := io.ReadAll(pr); toolbar <- b }()
 
 	names := []string{l.ContainerVeth(1), l.ContainerVeth(2)}
-	specs := captureSpecs(vmctl.CaptureSpec{Filter: vmctl.BuildFilter("", true, probe)}, names)
+	specs := captureSpecs(remotecap.CaptureSpec{Filter: remotecap.BuildFilter("", true, probe)}, names)
 	file := filepath.Join(t.TempDir(), "out.pcapng")
 	f, err := os.Create(file)
 	if err != nil {
@@ -675,7 +679,7 @@ func TestNICExtcapInterfacesNeverTouchTheNetwork(t *testing.T) {
 		}
 		return ""
 	}
-	if err := vmctl.SaveInventory(env, u.vmID, nicTestInventory); err != nil {
+	if err := probe.SaveInventory(env, u.vmID, nicTestInventory); err != nil {
 		t.Fatal(err)
 	}
 	list := runOut(t, u.env, u.bin, "--extcap-interfaces", "--extcap-version=4.0")

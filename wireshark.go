@@ -11,6 +11,7 @@ import (
 	"github.com/vmdump/vmdump/extcap"
 	"github.com/vmdump/vmdump/install"
 	"github.com/vmdump/vmdump/vmctl"
+	"github.com/vmdump/vmdump/vmctl/discover"
 )
 
 // helpURL is what Wireshark's Help button in the options dialog opens.
@@ -33,7 +34,7 @@ func runExtcap(argv []string, stdout, stderr io.Writer) int {
 	log, closeLog := openLog(a.LogLevel, a.LogFile)
 	defer closeLog()
 	log.Debug("called by Wireshark", "mode", a.Mode(), "interface", a.Interface)
-	env := vmctl.HostEnv(log)
+	env := discover.HostEnv(log)
 
 	switch a.Mode() {
 	case extcap.ModeInterfaces:
@@ -47,11 +48,11 @@ func runExtcap(argv []string, stdout, stderr io.Writer) int {
 	case extcap.ModeDLTs:
 		return exitStatus(stderr, extcap.WriteDLTs(stdout, extcap.EthernetDLT))
 	case extcap.ModeConfig:
-		vm, nic, _ := resolveInterface(env, vmctl.Discover(env), a.Interface)
+		vm, nic, _ := resolveInterface(env, discover.Discover(env), a.Interface)
 		return exitStatus(stderr, extcap.WriteConfig(stdout, dialogArgsFor(dialogDefaultsFor(env, vm, nic))))
 	case extcap.ModeReload:
 		// The Reload button of the remote interface: a fresh inventory.
-		vm, nic, _ := resolveInterface(env, vmctl.Discover(env), a.Interface)
+		vm, nic, _ := resolveInterface(env, discover.Discover(env), a.Interface)
 		return exitStatus(stderr, reloadInterfaces(a, env, log, vm, nic, stdout))
 	case extcap.ModeFilterCheck:
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)

@@ -14,6 +14,9 @@ import (
 	"github.com/vmdump/vmdump/extcap"
 	"github.com/vmdump/vmdump/internal/lab"
 	"github.com/vmdump/vmdump/vmctl"
+	"github.com/vmdump/vmdump/vmctl/probe"
+	"github.com/vmdump/vmdump/vmctl/remotecap"
+	"github.com/vmdump/vmdump/vmctl/sshconn"
 )
 
 // BenchmarkBulk is P4's data path in-process, for profiling (`go test
@@ -57,19 +60,19 @@ func BenchmarkBulk(b *testing.B) {
 	}
 	vm := vmctl.VM{ID: "vmdump_bench_lab", Manager: "test", Name: "lab", Host: l.VMAddr, Port: l.SSHPort, User: l.User, KeyFiles: []string{l.KeyFile}}
 	ctx := context.Background()
-	conn, err := vmctl.Dial(ctx, vm, vmctl.DialOptions{Home: home, KnownHostsFile: kh, PinnedKeysFile: filepath.Join(home, "pins"), Timeout: 10 * time.Second})
+	conn, err := sshconn.Dial(ctx, vm, sshconn.DialOptions{Home: home, KnownHostsFile: kh, PinnedKeysFile: filepath.Join(home, "pins"), Timeout: 10 * time.Second})
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { conn.Close() })
-	probe, err := vmctl.ProbeVM(ctx, conn)
+	probe, err := probe.Run(ctx, conn)
 	if err != nil {
 		b.Fatal(err)
 	}
-	spec := vmctl.CaptureSpec{Interface: l.ContainerVeth(1), BenchRemoteFile: file}
+	spec := remotecap.CaptureSpec{Interface: l.ContainerVeth(1), BenchRemoteFile: file}
 
 	pass := func(b *testing.B, consume func(*testing.B, io.Reader) (uint64, error)) {
-		rc, err := vmctl.StartCapture(ctx, conn, spec, probe)
+		rc, err := remotecap.Start(ctx, conn, spec, probe)
 		if err != nil {
 			b.Fatal(err)
 		}

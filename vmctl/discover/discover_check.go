@@ -1,0 +1,215 @@
+package discover
+
+import (
+	"net"
+	"strconv"
+	"strings"
+	"unicode"
+
+	"github.com/vmdump/vmdump/internal/oneline"
+	"github.com/vmdump/vmdump/vmctl"
+)
+
+// The values discovery hands on end up as ssh arguments, in remote shell
+// commands and in Wireshark's extcap output lines. Files a VM manager wrote
+// are not trusted for that: every VM passes discCheckVM, and a value that
+// could be read as an option (leading '-'), a second command (';', '$(',
+// '`', newline) or an extcap field ('{', '}') makes the VM skipped with a
+// reason instead of being passed on.
+
+// discCheckVM validates a VM a provider returned. On a problem it keeps the
+// VM (so `vmdump list` shows why) but marks it skipped and drops the
+// endpoint fields, so that nothing hostile reaches the dialer.
+func discCheckVM(vm vmctl.VM) vmctl.VM {
+	if p := discNameProblem(vm.Name); p != "" {
+		vm.Name = discSafeName(vm.Name)
+		return discReject(vm, "name "+p)
+	}
+	if vm.Host != "" {
+		if p := discHostProblem(vm.Host); p != "" {
+			return discReject(vm, "host "+p)
+		}
+	}
+	if vm.User != "" {
+		if p := discUserProblem(vm.User); p != "" {
+			return discReject(vm, "user "+p)
+		}
+	}
+	if vm.Port < 0 || vm.Port > 65535 {
+		return discReject(vm, "port "+strconv.Itoa(vm.Port)+" is not a TCP port")
+	}
+	if vm.ProxyJump != "" {
+		if p := discProxyJumpProblem(vm.ProxyJump); p != "" {
+			return discReject(vm, "proxy_jump "+p)
+		}
+	}
+	if vm.Interface != "" {
+		if p := discIfaceProblem(vm.Interface); p != "" {
+			return discReject(vm, "interface "+p)
+		}
+	}
+	for _, k := range vm.KeyFiles {
+		if p := discPathProblem(k); p != "" {
+			return discReject(vm, "key path "+p)
+		}
+	}
+	if p := discPathProblem(vm.Source); p != "" {
+		vm.Source = ""
+	}
+	vm.Note = oneline.Untrusted(vm.Note)
+	vm.Skip = oneline.Untrusted(vm.Skip)
+	vm.OS = oneline.Untrusted(vm.OS)
+	return vm
+}
+
+func discReject(vm vmctl.VM, reason string) vmctl.VM {
+	if vm.Skip == "" {
+		vm.Skip = reason
+	}
+	vm.Skip = oneline.Untrusted(vm.Skip)
+	vm.Host, vm.Port, vm.User, vm.KeyFiles, vm.ProxyJump, vm.SSHAlias = "", 0, "", nil, "", false
+	vm.Exec, vm.ExecQuote = nil, false
+	vm.Interface = ""
+	vm.Note = oneline.Untrusted(vm.Note)
+	vm.OS = oneline.Untrusted(vm.OS)
+	return vm
+}
+
+// discQuote shows a rejected value safely (Go-quoted, capped).
+func discQuote(s string) string {
+	if len(s) > 60 {
+		s = s[:60]
+	}
+	return strconv.Quote(s)
+}
+
+// discHostProblem: a host name, an IPv4 address or a bare IPv6 address.
+func discHostProblem(host string) string {
+	if host == "" {
+		return "is empty"
+	}
+	if len(host) > 253 {
+		return "is longer than 253 characters"
+	}
+	if host[0] == '-' {
+		return discQuote(host) + " starts with '-' (would be read as an ssh option)"
+	}
+	for _, r := range host {
+		if !(r < 128 && (unicode.IsLetter(r) || unicode.IsDigit(r) || strings.ContainsRune(".-_:%", r))) {
+			return discQuote(host) + " contains " + discQuote(string(r)) + ", not allowed in a host name"
+		}
+	}
+	if strings.Contains(host, ":") {
+		addr, _, _ := strings.Cut(host, "%")
+		if ip := net.ParseIP(addr); ip == nil || ip.To4() != nil {
+			return discQuote(host) + " contains ':' but is not an IPv6 address (give the port separately)"
+		}
+	}
+	return ""
+}
+
+// discUserProblem: a login name; '@' is allowed because OrbStack selects
+// the machine with user@machine.
+func discUserProblem(user string) string {
+	if len(user) > 128 {
+		return "is longer than 128 characters"
+	}
+	if user[0] == '-' {
+		return discQuote(user) + " starts with '-' (would be read as an ssh option)"
+	}
+	for _, r := range user {
+		if !(r < 128 && (unicode.IsLetter(r) || unicode.IsDigit(r) || strings.ContainsRune("._-@", r))) {
+			return discQuote(user) + " contains " + discQuote(string(r)) + ", not allowed in a user name"
+		}
+	}
+	return ""
+}
+
+// discNameChars are refused in VM names: shell metacharacters, quotes and
+// the braces that delimit extcap fields.
+const discNameChars = ";$`|&<>\"'\\{}*?!#"
+
+// discNameProblem: names are shown to people and turned into interface IDs,
+// so most characters are fine, except controls and shell/extcap syntax.
+func discNameProblem(name string) string {
+	if strings.TrimSpace(name) == "" {
+		return "is empty"
+	}
+	if len(name) > 128 {
+		return "is longer than 128 characters"
+	}
+	if name[0] == '-' {
+		return discQuote(name) + " starts with '-'"
+	}
+	for _, r := range name {
+		if unicode.IsControl(r) || r == unicode.ReplacementChar || strings.ContainsRune(discNameChars, r) {
+			return discQuote(name) + " contains " + discQuote(string(r))
+		}
+	}
+	return ""
+}
+
+// discSafeName replaces what discNameProblem refuses, for the listing of a
+// rejected VM.
+func discSafeName(name string) string {
+	if len(name) > 128 {
+		name = name[:128]
+	}
+	name = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || r == unicode.ReplacementChar || strings.ContainsRune(discNameChars, r) {
+			return '_'
+		}
+		return r
+	}, strings.ToValidUTF8(name, "_"))
+	name = strings.TrimLeft(name, "-")
+	if strings.TrimSpace(name) == "" {
+		return "unnamed"
+	}
+	return name
+}
+
+// discIfaceProblem: a Linux interface name as tcpdump -i takes it.
+func discIfaceProblem(ifc string) string {
+	if len(ifc) > 64 {
+		return "is longer than 64 characters"
+	}
+	if ifc[0] == '-' {
+		return discQuote(ifc) + " starts with '-'"
+	}
+	for _, r := range ifc {
+		if !(r < 128 && (unicode.IsLetter(r) || unicode.IsDigit(r) || strings.ContainsRune("._:-", r))) {
+			return discQuote(ifc) + " contains " + discQuote(string(r)) + ", not allowed in an interface name"
+		}
+	}
+	return ""
+}
+
+// discProxyJumpProblem: a comma-separated list of [user@]host[:port] or
+// ssh://[user@]host[:port] hops.
+func discProxyJumpProblem(pj string) string {
+	for _, hop := range strings.Split(pj, ",") {
+		h := strings.TrimPrefix(hop, "ssh://")
+		if h == "" {
+			return discQuote(pj) + " has an empty hop"
+		}
+		if h[0] == '-' {
+			return discQuote(pj) + " has a hop starting with '-'"
+		}
+		for _, r := range h {
+			if !(r < 128 && (unicode.IsLetter(r) || unicode.IsDigit(r) || strings.ContainsRune("._:@%[]-", r))) {
+				return discQuote(pj) + " contains " + discQuote(string(r))
+			}
+		}
+	}
+	return ""
+}
+
+// discPathProblem: file paths may hold anything a file system allows except
+// NUL and line breaks, which no real key path has and which would break the
+// one-line listing.
+func discPathProblem(p string) string {
+	if strings.ContainsAny(p, "\x00\n\r") {
+		return discQuote(p) + " contains a NUL or line break"
+	}
+	return ""
+}

@@ -1,0 +1,177 @@
+package probe
+
+import (
+	"strings"
+	"time"
+)
+
+// Inventory is what one round trip learned about the inside of a VM: its
+// OS, vmdump's rights there, the tools it has, every network interface and,
+// for container interfaces, the container behind each. vmdump keeps the last
+// one per VM on disk (SaveInventory), so that Wireshark can list the VM's
+// interfaces without touching the network.
+type Inventory struct {
+	FetchedAt time.Time `json:"fetched_at"`
+
+	Hostname string `json:"hostname,omitempty"`
+	OSID     string `json:"os_id,omitempty"`   // os-release ID ("alpine", "tinycore", ...)
+	OSLike   string `json:"os_like,omitempty"` // os-release ID_LIKE
+	OSPretty string `json:"os_pretty,omitempty"`
+	Kernel   string `json:"kernel,omitempty"` // uname -sr
+
+	UID            int  `json:"uid"` // the login user's uid; -1 when unknown
+	SudoNoPassword bool `json:"sudo_no_password,omitempty"`
+	// Privileged: root, or passwordless sudo. Needed to capture (usually)
+	// and to match containers to their interfaces (always).
+	Privileged bool `json:"privileged,omitempty"`
+
+	Tools   Tools    `json:"tools"`
+	NICs    []NIC    `json:"nics"`
+	Engines []Engine `json:"engines,omitempty"`
+	// Notes are one-line facts the user should know, e.g. that a rootless
+	// engine keeps its containers' interfaces out of reach.
+	Notes []string `json:"notes,omitempty"`
+	// Partial: the interfaces are complete but the container engines did
+	// not answer in time.
+	Partial bool `json:"partial,omitempty"`
+}
+
+// Tools are the programs vmdump found on the VM's PATH (plus the sbin
+// directories).
+type Tools struct {
+	Tcpdump         string   `json:"tcpdump,omitempty"` // absolute path; "" when missing
+	TcpdumpVersion  string   `json:"tcpdump_version,omitempty"`
+	LibpcapVersion  string   `json:"libpcap_version,omitempty"`
+	ImmediateMode   bool     `json:"immediate_mode,omitempty"`
+	IP              string   `json:"ip,omitempty"`         // the ip command ("ip" for a busybox applet)
+	IPVersion       string   `json:"ip_version,omitempty"` // "iproute2 6.1.0", "busybox 1.35.0"
+	PackageManagers []string `json:"package_managers,omitempty"`
+}
+
+// Engine is a container engine's command line tool on the VM.
+type Engine struct {
+	Name string `json:"name"` // docker, podman or nerdctl
+	Path string `json:"path"`
+	// Rootless: the login user's engine runs rootless, so its containers'
+	// interfaces are not in the VM's namespace.
+	Rootless bool `json:"rootless,omitempty"`
+	// Containers counts the running containers vmdump saw.
+	Containers int `json:"containers"`
+	// Error is why listing the containers failed ("" when it worked).
+	Error string `json:"error,omitempty"`
+}
+
+// NIC is one network interface in the VM's namespace.
+type NIC struct {
+	Name  string `json:"name"`
+	Index int    `json:"index"`
+	// PeerIndex is the interface this one is linked to (sysfs iflink) when
+	// that is another one: for a veth, its other end's index in the
+	// container's namespace. 0 when it is linked to itself or unknown.
+	PeerIndex int `json:"peer_index,omitempty"`
+	// Kind: loopback, bridge, veth, bond, tun, vlan, wlan, device (a real or
+	// virtio NIC), virtual (anything else in software).
+	Kind   string `json:"kind,omitempty"`
+	State  string `json:"state,omitempty"`  // operstate: up, down, unknown, ...
+	Master string `json:"master,omitempty"` // the bridge (or bond) it belongs to
+	MAC    string `json:"mac,omitempty"`
+	// ARPType is the link layer (sysfs type): 1 Ethernet, 772 loopback, ...
+	ARPType int `json:"arp_type,omitempty"`
+	// Containers behind a veth: usually one; several when containers share
+	// a network namespace (a pod, --network container:x).
+	Containers []Container `json:"containers,omitempty"`
+}
+
+// Container is a running container whose interface ends in the VM.
+type Container struct {
+	Engine string `json:"engine"` // docker, podman or nerdctl
+	Name   string `json:"name"`
+	ID     string `json:"id"`
+	Image  string `json:"image,omitempty"`
+}
+
+// NIC returns the interface called name.
+func (inv Inventory) NIC(name string) (NIC, bool) {
+	for _, n := range inv.NICs {
+		if n.Name == name {
+			return n, true
+		}
+	}
+	return NIC{}, false
+}
+
+// Describe says what the interface is, for a person choosing one:
+// "docker0 (bridge)", "veth1a2b3c4 — container web (nginx)",
+// "eth2 (down)".
+func (n NIC) Describe() string {
+	var b strings.Builder
+	b.WriteString(n.Name)
+	if len(n.Containers) > 0 {
+		b.WriteString(" — container")
+		if len(n.Containers) > 1 {
+			b.WriteString("s")
+		}
+		for i, c := range n.Containers {
+			if i > 0 {
+				b.WriteString(",")
+			}
+			b.WriteString(" " + c.Name)
+			if img := shortImage(c.Image); img != "" {
+				b.WriteString(" (" + img + ")")
+			}
+		}
+		if n.State == "down" {
+			b.WriteString(", down")
+		}
+		return b.String()
+	}
+	var notes []string
+	switch n.Kind {
+	case "loopback", "bridge", "bond", "tun", "vlan", "wlan":
+		notes = append(notes, n.Kind)
+	case "veth":
+		if n.Master != "" {
+			notes = append(notes, "veth on "+n.Master)
+		} else {
+			notes = append(notes, "veth")
+		}
+	}
+	if n.Master != "" && n.Kind != "veth" {
+		notes = append(notes, "on "+n.Master)
+	}
+	if n.State == "down" {
+		notes = append(notes, "down")
+	}
+	if len(notes) > 0 {
+		b.WriteString(" (" + strings.Join(notes, ", ") + ")")
+	}
+	return b.String()
+}
+
+// shortImage drops what makes an image name long without saying more:
+// the default registry, "library/", ":latest", a digest, and turns an
+// image id into its 12-digit short form.
+func shortImage(img string) string {
+	if rest, ok := strings.CutPrefix(img, "sha256:"); ok {
+		return rest[:min(len(rest), 12)]
+	}
+	if i := strings.Index(img, "@sha256:"); i >= 0 {
+		img = img[:i]
+	}
+	for _, p := range []string{"docker.io/library/", "docker.io/", "library/"} {
+		if rest, ok := strings.CutPrefix(img, p); ok {
+			img = rest
+			break
+		}
+	}
+	return strings.TrimSuffix(img, ":latest")
+}
+
+// NICNames lists the inventory's NIC names in its order.
+func (inv Inventory) NICNames() []string {
+	var out []string
+	for _, n := range inv.NICs {
+		out = append(out, n.Name)
+	}
+	return out
+}

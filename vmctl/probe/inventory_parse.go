@@ -1,0 +1,716 @@
+package probe
+
+import (
+	"bufio"
+	"bytes"
+	"cmp"
+	"encoding/json"
+	"errors"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode"
+
+	"github.com/vmdump/vmdump/internal/lazyre"
+)
+
+// Bounds on what a VM's answer may make vmdump keep.
+const (
+	maxInventoryNICs       = 4096
+	maxInventoryContainers = 4096
+	maxInventoryText       = 256 // bytes of any one name or version
+)
+
+// ParseInventory reads the output of the probe and inventory scripts (see
+// inventoryScript). The interfaces may come from sysfs, from iproute2's
+// `ip -d -j link` or from `ip -o link` (iproute2 or busybox); the container
+// lines are matched to the VM's veths by index: a container interface's
+// iflink is the ifindex of its peer in the VM, and that peer's iflink is the
+// container interface's ifindex.
+//
+// Everything the VM printed is untrusted: names are checked, text is cut to
+// one printable line, counts are bounded. Output cut short after the
+// interfaces yields a Partial inventory; cut before, an error.
+func ParseInventory(out []byte) (Inventory, error) {
+	p, err := ParseProbe(out)
+	if err != nil {
+		return Inventory{}, err
+	}
+	var ps inventoryParse
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	sc.Buffer(make([]byte, 4096), 4<<20)
+	for sc.Scan() {
+		line := strings.TrimRight(sc.Text(), "\r")
+		if line == "vmdump-probe=1" {
+			ps = inventoryParse{} // as ParseProbe: the last run counts
+			continue
+		}
+		key, val, ok := strings.Cut(line, "=")
+		if !ok || !strings.HasPrefix(key, "inv.") {
+			continue
+		}
+		ps.line(strings.TrimPrefix(key, "inv."), val)
+	}
+	if !ps.started {
+		return Inventory{}, errors.New("the VM's shell did not run vmdump's inventory")
+	}
+	if !ps.nicsEnded {
+		return Inventory{}, errors.New("the inventory's output was cut short")
+	}
+	inv := Inventory{
+		Hostname: p.Hostname, OSID: p.OSID, OSLike: p.OSLike, OSPretty: p.OSPretty, Kernel: p.Kernel,
+		UID: p.UID, SudoNoPassword: p.SudoNoPassword, Privileged: ps.privileged,
+		Tools:   ps.tools,
+		Partial: !ps.ended,
+	}
+	inv.Tools.Tcpdump, inv.Tools.ImmediateMode = p.Tcpdump, p.ImmediateMode
+	inv.NICs = ps.nics()
+	inv.Engines = ps.engineList()
+	ps.matchContainers(inv.NICs)
+	inv.Notes = ps.notes(inv)
+	return inv, nil
+}
+
+// rawNIC is one interface as one source described it.
+type rawNIC struct {
+	name          string
+	index, iflink int
+	peerName      string // text/JSON output naming the peer instead of its index
+	arpType       int
+	state, mac    string
+	master, kind  string
+	devtype       string
+	device, lower bool
+	flags         []string // from ip's text output
+}
+
+type rawContainer struct {
+	engine, as string
+	pid        int
+	c          Container
+}
+
+type containerIf struct {
+	name          string
+	index, iflink int
+}
+
+type engineState struct {
+	e       Engine
+	seen    map[string]bool // container ids
+	listed  map[string]bool // "root"/"user": the listing worked
+	errs    map[string]string
+	userRL  bool // docker info as the user said rootless
+	userCnt int
+}
+
+// inventoryParse collects the inventory lines of one run.
+type inventoryParse struct {
+	started, nicsEnded, ended bool
+	privileged                bool
+	tools                     Tools
+	sysfs, ipJSON, ipText     []rawNIC
+	engines                   []*engineState
+	containers                []rawContainer
+	hostNS                    string
+	ctrNS                     map[int]string
+	ctrIfs                    map[int][]containerIf
+	sockets, procs            []string
+}
+
+func (ps *inventoryParse) line(key, val string) {
+	switch key {
+	case "v":
+		ps.started = val == "1"
+		return
+	}
+	if !ps.started {
+		return
+	}
+	switch key {
+	case "priv":
+		ps.privileged = val == "1"
+	case "tcpdumpv":
+		if v, ok := strings.CutPrefix(val, "tcpdump version "); ok {
+			ps.tools.TcpdumpVersion = cleanInventoryText(firstField(v))
+		} else if v, ok := strings.CutPrefix(val, "libpcap version "); ok {
+			ps.tools.LibpcapVersion = cleanInventoryText(firstField(v))
+		}
+	case "ip":
+		ps.tools.IP = cleanInventoryText(val)
+	case "ipv":
+		ps.tools.IPVersion = ipVersion(val)
+	case "pkg":
+		if v := cleanInventoryText(val); v != "" && !slices.Contains(ps.tools.PackageManagers, v) {
+			ps.tools.PackageManagers = append(ps.tools.PackageManagers, v)
+		}
+	case "nic":
+		if n, ok := parseSysfsNIC(val); ok && len(ps.sysfs) < maxInventoryNICs {
+			ps.sysfs = append(ps.sysfs, n)
+		}
+	case "ipjson":
+		ps.ipJSON = parseIPJSON(val)
+	case "iplink":
+		if n, ok := parseIPLinkLine(val); ok && len(ps.ipText) < maxInventoryNICs {
+			ps.ipText = append(ps.ipText, n)
+		}
+	case "nics.end":
+		ps.nicsEnded = val == "1"
+	case "sock":
+		ps.sockets = appendBounded(ps.sockets, cleanInventoryText(val))
+	case "proc":
+		ps.procs = appendBounded(ps.procs, cleanInventoryText(val))
+	case "engine":
+		name, path, _ := strings.Cut(val, " ")
+		if es := ps.engine(name); es != nil {
+			es.e.Path = cleanInventoryText(path)
+		}
+	case "einfo":
+		f := strings.SplitN(val, " ", 3)
+		if len(f) == 3 && f[1] == "user" {
+			if es := ps.engine(f[0]); es != nil {
+				es.userRL = strings.Contains(f[2], "rootless")
+			}
+		}
+	case "eps":
+		f := strings.SplitN(val, " ", 4)
+		if len(f) < 3 {
+			return
+		}
+		es := ps.engine(f[0])
+		if es == nil || (f[1] != "root" && f[1] != "user") {
+			return
+		}
+		if f[2] == "0" {
+			es.listed[f[1]] = true
+		} else {
+			why := ""
+			if len(f) == 4 {
+				why = cleanInventoryText(f[3])
+			}
+			if why == "" {
+				why = "exit status " + cleanInventoryText(f[2])
+			}
+			es.errs[f[1]] = why
+		}
+	case "ctr":
+		// <engine> <root|user> <pid> <name> <id> <image>
+		f := strings.Fields(val)
+		if len(f) < 5 || len(ps.containers) >= maxInventoryContainers {
+			return
+		}
+		pid, err := strconv.Atoi(f[2])
+		es := ps.engine(f[0])
+		if err != nil || pid < 0 || es == nil || (f[1] != "root" && f[1] != "user") {
+			return
+		}
+		c := Container{Engine: es.e.Name, Name: cleanInventoryText(strings.TrimPrefix(f[3], "/")), ID: cleanInventoryText(f[4])}
+		if len(f) > 5 {
+			c.Image = cleanInventoryText(f[5])
+		}
+		if c.Name == "" || c.ID == "" {
+			return
+		}
+		ps.containers = append(ps.containers, rawContainer{engine: es.e.Name, as: f[1], pid: pid, c: c})
+	case "hostns":
+		ps.hostNS = cleanInventoryText(val)
+	case "ctrns":
+		pid, ns, _ := strings.Cut(val, " ")
+		if n, err := strconv.Atoi(pid); err == nil && n > 0 {
+			if ps.ctrNS == nil {
+				ps.ctrNS = map[int]string{}
+			}
+			ps.ctrNS[n] = cleanInventoryText(ns)
+		}
+	case "ctrif":
+		f := strings.Fields(val)
+		if len(f) != 4 {
+			return
+		}
+		pid, e1 := strconv.Atoi(f[0])
+		idx, e2 := strconv.Atoi(f[2])
+		link, e3 := strconv.Atoi(f[3])
+		if e1 == nil && e2 == nil && e3 == nil && validNICName(f[1]) {
+			ps.addCtrIf(pid, containerIf{name: f[1], index: idx, iflink: link})
+		}
+	case "ctrip":
+		pid, rest, _ := strings.Cut(val, " ")
+		n, err := strconv.Atoi(pid)
+		if l, ok := parseIPLinkLine(rest); ok && err == nil {
+			ps.addCtrIf(n, containerIf{name: l.name, index: l.index, iflink: l.iflink})
+		}
+	case "end":
+		ps.ended = val == "1"
+	}
+}
+
+func (ps *inventoryParse) addCtrIf(pid int, ci containerIf) {
+	if pid <= 0 {
+		return
+	}
+	if ps.ctrIfs == nil {
+		ps.ctrIfs = map[int][]containerIf{}
+	}
+	if len(ps.ctrIfs[pid]) < 64 {
+		ps.ctrIfs[pid] = append(ps.ctrIfs[pid], ci)
+	}
+}
+
+// engine returns the state of a known engine, nil for anything else.
+func (ps *inventoryParse) engine(name string) *engineState {
+	switch name {
+	case "docker", "podman", "nerdctl":
+	default:
+		return nil
+	}
+	for _, es := range ps.engines {
+		if es.e.Name == name {
+			return es
+		}
+	}
+	es := &engineState{e: Engine{Name: name}, seen: map[string]bool{}, listed: map[string]bool{}, errs: map[string]string{}}
+	ps.engines = append(ps.engines, es)
+	return es
+}
+
+// nics merges the sources: sysfs when it answered, else iproute2's JSON,
+// else ip's text output.
+func (ps *inventoryParse) nics() []NIC {
+	raw := ps.sysfs
+	switch {
+	case len(raw) > 0:
+	case len(ps.ipJSON) > 0:
+		raw = ps.ipJSON
+	default:
+		raw = ps.ipText
+	}
+	byName := map[string]int{}
+	for _, r := range raw {
+		byName[r.name] = r.index
+	}
+	out := make([]NIC, 0, len(raw))
+	seen := map[string]bool{}
+	for _, r := range raw {
+		if seen[r.name] {
+			continue
+		}
+		seen[r.name] = true
+		if r.peerName != "" && r.iflink == 0 {
+			r.iflink = byName[r.peerName] // busybox names a peer by a local index's name
+		}
+		n := NIC{Name: r.name, Index: r.index, State: r.state, MAC: r.mac, Master: r.master, ARPType: r.arpType}
+		if r.iflink != 0 && r.iflink != r.index {
+			n.PeerIndex = r.iflink
+		}
+		if n.State == "" {
+			n.State = stateFromFlags(r.flags)
+		}
+		n.Kind = nicKind(r, n)
+		out = append(out, n)
+	}
+	// Text output names no kinds, but an interface that others have as
+	// their master is a bridge (a bond's ports would be devices, not veths).
+	masters := map[string]bool{}
+	for _, n := range out {
+		if n.Kind == "veth" && n.Master != "" {
+			masters[n.Master] = true
+		}
+	}
+	for i, n := range out {
+		if masters[n.Name] && n.Kind == "virtual" {
+			out[i].Kind = "bridge"
+		}
+	}
+	return out
+}
+
+// nicKind names what an interface is from whatever its source said.
+func nicKind(r rawNIC, n NIC) string {
+	switch {
+	case r.kind == "ifb", r.kind == "dummy":
+		return "virtual"
+	case r.kind != "":
+		return r.kind
+	case r.arpType == 772:
+		return "loopback"
+	case r.devtype != "":
+		return r.devtype
+	case r.device:
+		return "device"
+	case n.PeerIndex != 0 && !r.lower:
+		// A link to another interface and nothing stacked on a lower
+		// one (vlan, macvlan have lower_*): the end of a veth pair.
+		return "veth"
+	}
+	return "virtual"
+}
+
+func stateFromFlags(flags []string) string {
+	if len(flags) == 0 {
+		return ""
+	}
+	switch {
+	case !slices.Contains(flags, "UP"):
+		return "down"
+	case slices.Contains(flags, "NO-CARRIER"):
+		return "down"
+	case slices.Contains(flags, "LOWER_UP"):
+		return "up"
+	}
+	return "unknown"
+}
+
+// parseSysfsNIC reads "name=eth0 index=2 iflink=2 type=1 state=up mac=...
+// master= kind= devtype= device=1 lower=". Values never hold spaces: the
+// kernel forbids whitespace in interface names.
+func parseSysfsNIC(val string) (rawNIC, bool) {
+	var r rawNIC
+	for _, f := range strings.Fields(val) {
+		k, v, _ := strings.Cut(f, "=")
+		switch k {
+		case "name":
+			r.name = v
+		case "index":
+			r.index, _ = strconv.Atoi(v)
+		case "iflink":
+			r.iflink, _ = strconv.Atoi(v)
+		case "type":
+			r.arpType, _ = strconv.Atoi(v)
+		case "state":
+			r.state = strings.ToLower(cleanInventoryText(v))
+		case "mac":
+			r.mac = cleanInventoryText(v)
+		case "master":
+			if validNICName(v) {
+				r.master = v
+			}
+		case "kind":
+			r.kind = knownKind(v)
+		case "devtype":
+			r.devtype = knownKind(v)
+		case "device":
+			r.device = v == "1"
+		case "lower":
+			r.lower = v == "1"
+		}
+	}
+	if !validNICName(r.name) || r.index <= 0 {
+		return rawNIC{}, false
+	}
+	if r.iflink < 0 {
+		r.iflink = 0
+	}
+	return r, true
+}
+
+// ipJSONLink is the part of one `ip -d -j link` entry vmdump reads.
+type ipJSONLink struct {
+	IfIndex   int    `json:"ifindex"`
+	IfName    string `json:"ifname"`
+	LinkIndex int    `json:"link_index"`
+	Link      any    `json:"link"` // peer name in the same namespace, or null
+	Master    string `json:"master"`
+	OperState string `json:"operstate"`
+	LinkType  string `json:"link_type"`
+	Address   string `json:"address"`
+	LinkInfo  struct {
+		InfoKind string `json:"info_kind"`
+	} `json:"linkinfo"`
+}
+
+func parseIPJSON(val string) []rawNIC {
+	var links []ipJSONLink
+	if err := json.Unmarshal([]byte(val), &links); err != nil {
+		return nil
+	}
+	var out []rawNIC
+	for _, l := range links {
+		if !validNICName(l.IfName) || l.IfIndex <= 0 || len(out) >= maxInventoryNICs {
+			continue
+		}
+		r := rawNIC{name: l.IfName, index: l.IfIndex, iflink: max(l.LinkIndex, 0),
+			state: strings.ToLower(cleanInventoryText(l.OperState)), mac: cleanInventoryText(l.Address),
+			kind: knownKind(l.LinkInfo.InfoKind), arpType: arpTypeOf(l.LinkType)}
+		if validNICName(l.Master) {
+			r.master = l.Master
+		}
+		if peer, ok := l.Link.(string); ok && validNICName(peer) {
+			r.peerName = peer
+		}
+		if r.kind == "" && r.arpType == 772 {
+			r.kind = "loopback"
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// ipLinkLine is one line of `ip -o link` (iproute2 or busybox):
+// "3: veth1a2b3c4@if2: <BROADCAST,...> mtu 1500 ... master docker0 state UP ...\    link/ether 6e:... brd ...".
+var ipLinkLine = lazyre.New(`^\s*(\d+):\s+([^:@\s]+)(?:@([^:\s]+))?:\s+<([^>]*)>(.*)$`)
+
+func parseIPLinkLine(line string) (rawNIC, bool) {
+	m := ipLinkLine().FindStringSubmatch(line)
+	if m == nil || !validNICName(m[2]) {
+		return rawNIC{}, false
+	}
+	idx, err := strconv.Atoi(m[1])
+	if err != nil || idx <= 0 {
+		return rawNIC{}, false
+	}
+	r := rawNIC{name: m[2], index: idx, flags: strings.Split(m[4], ",")}
+	switch peer := m[3]; {
+	case peer == "" || peer == "NONE":
+	case strings.HasPrefix(peer, "if") && isDigits(peer[2:]):
+		r.iflink, _ = strconv.Atoi(peer[2:])
+	case validNICName(peer):
+		r.peerName = peer
+	}
+	f := strings.Fields(strings.ReplaceAll(m[5], `\`, " "))
+	for i := 0; i+1 < len(f); i++ {
+		switch v := f[i+1]; f[i] {
+		case "master":
+			if validNICName(v) {
+				r.master = v
+			}
+		case "state":
+			r.state = strings.ToLower(cleanInventoryText(v))
+		default:
+			if typ, ok := strings.CutPrefix(f[i], "link/"); ok {
+				r.arpType = arpTypeOf(typ)
+				if r.arpType == 772 {
+					r.kind = "loopback"
+				}
+				r.mac = cleanInventoryText(v)
+			}
+		}
+	}
+	return r, true
+}
+
+// arpTypeOf maps ip's link type names to sysfs's numbers.
+func arpTypeOf(name string) int {
+	switch name {
+	case "ether":
+		return 1
+	case "loopback":
+		return 772
+	case "none":
+		return 65534
+	case "ieee802.11":
+		return 801
+	case "sit":
+		return 776
+	case "gre":
+		return 778
+	case "ipip":
+		return 768
+	}
+	return 0
+}
+
+// knownKind keeps an interface kind only if it is a plain word.
+func knownKind(s string) string {
+	s = strings.ToLower(s)
+	if s == "" || len(s) > 32 {
+		return ""
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_' || r == '-' || r == '.') {
+			return ""
+		}
+	}
+	return s
+}
+
+// engineList finishes the engines: container counts and listing errors.
+func (ps *inventoryParse) engineList() []Engine {
+	for _, rc := range ps.containers {
+		es := ps.engine(rc.engine)
+		if !es.seen[rc.c.ID] {
+			es.seen[rc.c.ID] = true
+			es.e.Containers++
+		}
+		if rc.as == "user" {
+			es.userCnt++
+		}
+	}
+	var out []Engine
+	for _, es := range ps.engines {
+		switch es.e.Name {
+		case "docker":
+			es.e.Rootless = es.listed["user"] && es.userRL
+		default:
+			// podman and nerdctl run by a user other than root are
+			// rootless (short of a remote connection).
+			es.e.Rootless = es.listed["user"]
+		}
+		if !es.listed["root"] && !es.listed["user"] {
+			es.e.Error = cmp.Or(es.errs["root"], es.errs["user"])
+		}
+		out = append(out, es.e)
+	}
+	return out
+}
+
+// matchContainers puts each root-engine container on the VM's veth whose
+// index its interface's iflink names, and whose own iflink names it back.
+func (ps *inventoryParse) matchContainers(nics []NIC) {
+	byIndex := map[int]int{}
+	for i, n := range nics {
+		byIndex[n.Index] = i
+	}
+	for _, rc := range ps.containers {
+		if rc.as != "root" || rc.pid <= 0 {
+			continue
+		}
+		if ns := ps.ctrNS[rc.pid]; ns != "" && ns == ps.hostNS {
+			continue // --network host: the VM's own interfaces
+		}
+		for _, ci := range ps.ctrIfs[rc.pid] {
+			if ci.iflink == 0 || ci.iflink == ci.index {
+				continue
+			}
+			i, ok := byIndex[ci.iflink]
+			if !ok || (nics[i].PeerIndex != 0 && nics[i].PeerIndex != ci.index) {
+				continue
+			}
+			if !slices.ContainsFunc(nics[i].Containers, func(c Container) bool { return c.ID == rc.c.ID }) {
+				nics[i].Containers = append(nics[i].Containers, rc.c)
+			}
+			if nics[i].Kind == "virtual" || nics[i].Kind == "" {
+				nics[i].Kind = "veth"
+			}
+		}
+	}
+}
+
+// notes are what the user should know about the engines.
+func (ps *inventoryParse) notes(inv Inventory) []string {
+	var notes []string
+	rootless := false
+	for _, e := range inv.Engines {
+		if !e.Rootless {
+			continue
+		}
+		rootless = true
+		es := ps.engine(e.Name)
+		if es.userCnt == 0 && es.listed["root"] {
+			continue // a rootful engine is in use; the user's own is idle
+		}
+		n := "rootless " + engineTitle(e.Name) + ": "
+		switch es.userCnt {
+		case 0:
+			n += "the containers it starts have their"
+		case 1:
+			n += "its running container has its"
+		default:
+			n += "its " + strconv.Itoa(es.userCnt) + " running containers have their"
+		}
+		notes = append(notes, n+" network outside the VM's namespace, so vmdump cannot capture them on interfaces of their own; their traffic to the outside passes the VM's interface")
+	}
+	if !rootless && (slices.Contains(ps.procs, "rootlesskit") || slices.ContainsFunc(ps.sockets, func(s string) bool {
+		return strings.HasSuffix(s, "/containerd-rootless") || (strings.HasPrefix(s, "/run/user/") && strings.HasSuffix(s, "/docker.sock"))
+	})) {
+		notes = append(notes, "a rootless container engine runs (rootlesskit): its containers' network is outside the VM's namespace, so vmdump cannot capture them on their own interfaces")
+	}
+	unmatched := 0
+	for _, rc := range ps.containers {
+		if rc.as == "user" && !ps.engine(rc.engine).e.Rootless && !inv.Privileged {
+			unmatched++
+		}
+	}
+	if unmatched > 0 {
+		notes = append(notes, strconv.Itoa(unmatched)+" running containers are not matched to their interfaces: that needs root or passwordless sudo in the VM")
+	}
+	if inv.Partial {
+		notes = append(notes, "the container engines did not answer in time: containers are not matched to their interfaces")
+	}
+	return notes
+}
+
+func engineTitle(name string) string {
+	switch name {
+	case "docker":
+		return "Docker"
+	case "podman":
+		return "Podman"
+	case "nerdctl":
+		return "containerd (nerdctl)"
+	}
+	return name
+}
+
+// ipVersion shortens `ip -V`: "ip utility, iproute2-6.1.0, libbpf 1.1.2"
+// → "iproute2 6.1.0"; "BusyBox v1.35.0 (...) multi-call binary." →
+// "busybox 1.35.0".
+func ipVersion(v string) string {
+	if m := iproute2Version().FindStringSubmatch(v); m != nil {
+		return "iproute2 " + cleanInventoryText(m[1])
+	}
+	if m := busyboxVersion().FindStringSubmatch(v); m != nil {
+		return "busybox " + cleanInventoryText(m[1])
+	}
+	return cleanInventoryText(v)
+}
+
+var (
+	iproute2Version = lazyre.New(`iproute2-([^\s,]+)`)
+	busyboxVersion  = lazyre.New(`BusyBox v(\S+)`)
+)
+
+// validNICName accepts what Linux accepts as an interface name: 1-15 bytes,
+// no whitespace, '/' or ':' (dev_valid_name), and nothing unprintable.
+func validNICName(s string) bool {
+	if s == "" || len(s) > 15 || s == "." || s == ".." {
+		return false
+	}
+	for _, r := range s {
+		if r == '/' || r == ':' || unicode.IsSpace(r) || !unicode.IsPrint(r) {
+			return false
+		}
+	}
+	return true
+}
+
+// cleanInventoryText is s as one printable line of bounded length.
+func cleanInventoryText(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if !unicode.IsPrint(r) {
+			return -1
+		}
+		return r
+	}, strings.ToValidUTF8(s, ""))
+	s = strings.TrimSpace(s)
+	if len(s) > maxInventoryText {
+		s = s[:maxInventoryText]
+		s = strings.ToValidUTF8(s, "")
+	}
+	return s
+}
+
+func firstField(s string) string {
+	if f := strings.Fields(s); len(f) > 0 {
+		return f[0]
+	}
+	return ""
+}
+
+func isDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+func appendBounded(list []string, v string) []string {
+	if v == "" || len(list) >= 64 || slices.Contains(list, v) {
+		return list
+	}
+	return append(list, v)
+}
