@@ -34,71 +34,11 @@ func home(t *testing.T, config string) string {
 	return h
 }
 
-const oneVM = `
-[[vm]]
-name = "buildbox"
-host = "10.9.9.9"
-user = "docker"
-interface = "docker0"
-`
-
 // runArgs runs vmdump as Wireshark would and returns exit status, stdout, stderr.
 func runArgs(argv ...string) (int, string, string) {
 	var out, errb bytes.Buffer
 	code := run(argv, &out, &errb)
 	return code, out.String(), errb.String()
-}
-
-func TestInterfacesListsConfiguredVM(t *testing.T) {
-	home(t, oneVM)
-	code, out, stderr := runArgs("--extcap-interfaces", "--extcap-version=4.0")
-	if code != 0 || stderr != "" {
-		t.Fatalf("exit %d, stderr %q", code, stderr)
-	}
-	lines := strings.Split(strings.TrimSpace(out), "\n")
-	if len(lines) != 3 || !strings.HasPrefix(lines[2], "control {number=0}{type=button}{role=logger}") {
-		t.Fatalf("want the extcap line, one interface and the toolbar's log button, got:\n%s", out)
-	}
-	if !strings.HasPrefix(lines[0], "extcap {version="+version()+"}{help=") {
-		t.Errorf("extcap line %q", lines[0])
-	}
-	want := "interface {value=vmdump_cfg_buildbox}{display=Docker VM buildbox (config)}"
-	if lines[1] != want {
-		t.Errorf("interface line\n got %q\nwant %q", lines[1], want)
-	}
-}
-
-func TestInterfacesWithBrokenConfigStillExitsZero(t *testing.T) {
-	home(t, "[[vm]]\nname = \"half")
-	code, out, stderr := runArgs("--extcap-interfaces")
-	if code != 0 || stderr != "" || !strings.HasPrefix(out, "extcap {") {
-		t.Fatalf("exit %d, stdout %q, stderr %q", code, out, stderr)
-	}
-	if strings.Contains(out, "interface {") {
-		t.Errorf("a broken config file produced an interface:\n%s", out)
-	}
-}
-
-func TestConfigUsesTheVMsNaturalInterface(t *testing.T) {
-	home(t, oneVM)
-	code, out, _ := runArgs("--extcap-config", "--extcap-interface", "vmdump_cfg_buildbox")
-	if code != 0 {
-		t.Fatalf("exit %d", code)
-	}
-	if !strings.Contains(out, "{call=--remote-interface}") || !strings.Contains(out, "{default=docker0}") {
-		t.Errorf("the remote interface does not default to the VM's docker0:\n%s", out)
-	}
-	if !strings.Contains(out, "{call=--ssh-user}") || !strings.Contains(out, "{placeholder=docker}") {
-		t.Errorf("the SSH user is not shown as the VM's:\n%s", out)
-	}
-}
-
-func TestDLTs(t *testing.T) {
-	home(t, "")
-	code, out, _ := runArgs("--extcap-dlts", "--extcap-interface", "vmdump_x")
-	if code != 0 || strings.TrimSpace(out) != "dlt {number=1}{name=EN10MB}{display=Ethernet}" {
-		t.Fatalf("exit %d, %q", code, out)
-	}
 }
 
 func TestFilterCheck(t *testing.T) {
@@ -160,18 +100,5 @@ func TestCaptureSpecDefaults(t *testing.T) {
 	}
 	if _, err := captureSpec(extcap.Args{Snaplen: "-5"}, vmctl.VM{}); err == nil {
 		t.Fatal("a negative snap length was accepted")
-	}
-}
-
-func TestSubcommandsSpeakOneLine(t *testing.T) {
-	home(t, "")
-	if code, out, _ := runArgs("version"); code != 0 || !strings.HasPrefix(out, "vmdump ") {
-		t.Errorf("version: %d %q", code, out)
-	}
-	if code, _, stderr := runArgs("frobnicate"); code == 0 || strings.Count(stderr, "\n") != 1 {
-		t.Errorf("unknown command: exit %d, stderr %q", code, stderr)
-	}
-	if code, _, stderr := runArgs("forget-host-key"); code == 0 || strings.Count(stderr, "\n") != 1 {
-		t.Errorf("forget-host-key without VM: exit %d, stderr %q", code, stderr)
 	}
 }
