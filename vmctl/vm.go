@@ -1,6 +1,3 @@
-// Package vmctl finds the Docker VMs a user already has, reaches them over SSH
-// and runs the remote capture command there. It knows nothing about Wireshark:
-// it hands back a pcap byte stream and the facts about the VM that produced it.
 package vmctl
 
 // State is what vmdump could tell, without touching the network, about
