@@ -113,9 +113,9 @@ func runCommand(argv []string, stdout, stderr io.Writer) int {
 			return exitStatus(stderr, writeChecks(stdout, checkVMs(ctx, env, vms, log)))
 		}
 		if list.JSON {
-			return exitStatus(stderr, discover.WriteJSON(stdout, vms))
+			return exitStatus(stderr, writeJSON(stdout, vms))
 		}
-		return exitStatus(stderr, discover.WriteTable(stdout, vms))
+		return exitStatus(stderr, writeTable(stdout, vms))
 	case "forget-host-key":
 		return cmdForget(rest, stdout, stderr, log)
 	case "provision":

@@ -1,5 +1,12 @@
 package vmctl
 
+import (
+	"strconv"
+	"strings"
+
+	"github.com/vmdump/vmdump/internal/shquote"
+)
+
 // State is what vmdump could tell, without touching the network, about
 // whether a VM is running.
 type State string
@@ -69,3 +76,37 @@ type VM struct {
 // Capturable reports whether vmdump can try to capture from the VM: it has
 // an SSH endpoint or a local command that reaches it.
 func (v VM) Capturable() bool { return v.Skip == "" && (v.Host != "" || len(v.Exec) > 0) }
+
+// Endpoint is how the VM is reached, for listings: user@host:port, the exec
+// command, or "-".
+func (vm VM) Endpoint() string {
+	if len(vm.Exec) > 0 {
+		return execDisplay(vm.Exec)
+	}
+	if vm.Host == "" {
+		return "-"
+	}
+	s := vm.Host
+	if strings.Contains(s, ":") {
+		s = "[" + s + "]"
+	}
+	if vm.User != "" {
+		s = vm.User + "@" + s
+	}
+	if vm.Port != 0 {
+		s += ":" + strconv.Itoa(vm.Port)
+	}
+	return s
+}
+
+// execDisplay is the exec command as `vmdump list` shows it.
+func execDisplay(argv []string) string {
+	parts := make([]string, len(argv))
+	for i, a := range argv {
+		parts[i] = a
+		if a == "" || !shquote.IsSafe(strings.ReplaceAll(a, "=", "")) { // --net=host reads fine bare
+			parts[i] = shquote.Quote(a)
+		}
+	}
+	return strings.Join(parts, " ")
+}

@@ -147,7 +147,7 @@ func (f discFixture) describe(vm vmctl.VM) string {
 		keys = "-"
 	}
 	s := fmt.Sprintf("%s %s/%s %s %s lo=%t if=%s keys=%s", vm.ID, vm.Manager, vm.Name, vm.State,
-		discEndpoint(vm), vm.Loopback, vm.Interface, keys)
+		vm.Endpoint(), vm.Loopback, vm.Interface, keys)
 	if vm.SSHAlias {
 		s += " alias"
 	}

@@ -26,7 +26,7 @@ func TestProviderDockerContextEndpoints(t *testing.T) {
 		{"ssh://%zz", "-", "not an ssh:// URL"},
 	} {
 		vm := discCheckVM(ctxVM("c", c.url, ""))
-		if got := discEndpoint(vm); got != c.endpoint || !strings.Contains(vm.Skip, c.skip) || (c.skip == "") != (vm.Skip == "") {
+		if got := vm.Endpoint(); got != c.endpoint || !strings.Contains(vm.Skip, c.skip) || (c.skip == "") != (vm.Skip == "") {
 			t.Errorf("%s: endpoint %q skip %q, want %q and a skip mentioning %q", c.url, got, vm.Skip, c.endpoint, c.skip)
 		}
 		if vm.Skip == "" && !vm.SSHAlias {

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -325,16 +324,4 @@ func execExitError(err error) error {
 		code = 128 + int(ws.Signal())
 	}
 	return &execExit{code: code, err: err}
-}
-
-// execDisplay is the exec command as `vmdump list` shows it.
-func ExecDisplay(argv []string) string {
-	parts := make([]string, len(argv))
-	for i, a := range argv {
-		parts[i] = a
-		if a == "" || !shquote.IsSafe(strings.ReplaceAll(a, "=", "")) { // --net=host reads fine bare
-			parts[i] = shquote.Quote(a)
-		}
-	}
-	return strings.Join(parts, " ")
 }

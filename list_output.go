@@ -1,4 +1,4 @@
-package discover
+package main
 
 import (
 	"encoding/json"
@@ -9,13 +9,12 @@ import (
 
 	"github.com/vmdump/vmdump/internal/oneline"
 	"github.com/vmdump/vmdump/vmctl"
-	"github.com/vmdump/vmdump/vmctl/sshconn"
 )
 
-// WriteTable prints the listing of `vmdump list`: one line per VM, skipped
+// writeTable prints the listing of `vmdump list`: one line per VM, skipped
 // ones included with their reason, so that a user can see why a VM is
 // missing from Wireshark.
-func WriteTable(w io.Writer, vms []vmctl.VM) error {
+func writeTable(w io.Writer, vms []vmctl.VM) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	if _, err := io.WriteString(tw, "ID\tMANAGER\tNAME\tSTATE\tENDPOINT\tKEY\tNOTE/SKIPPED\n"); err != nil {
 		return err
@@ -35,7 +34,7 @@ func WriteTable(w io.Writer, vms []vmctl.VM) error {
 				key += " (+" + strconv.Itoa(len(vm.KeyFiles)-1) + ")"
 			}
 		}
-		fields := []string{vm.ID, vm.Manager, vm.Name, string(vm.State), discEndpoint(vm), key, note}
+		fields := []string{vm.ID, vm.Manager, vm.Name, string(vm.State), vm.Endpoint(), key, note}
 		for i, f := range fields {
 			fields[i] = tableCell(f)
 		}
@@ -44,29 +43,6 @@ func WriteTable(w io.Writer, vms []vmctl.VM) error {
 		}
 	}
 	return tw.Flush()
-}
-
-// discEndpoint is "user@host:port" as far as it is known: "alias" for an
-// ~/.ssh/config alias without overrides, the local command (shell-quoted)
-// for a VM reached through one, "-" for a VM without either.
-func discEndpoint(vm vmctl.VM) string {
-	if len(vm.Exec) > 0 {
-		return sshconn.ExecDisplay(vm.Exec)
-	}
-	if vm.Host == "" {
-		return "-"
-	}
-	s := vm.Host
-	if strings.Contains(s, ":") {
-		s = "[" + s + "]"
-	}
-	if vm.User != "" {
-		s = vm.User + "@" + s
-	}
-	if vm.Port != 0 {
-		s += ":" + strconv.Itoa(vm.Port)
-	}
-	return s
 }
 
 // tableCell keeps a value on one line and in its column.
@@ -78,9 +54,9 @@ func tableCell(s string) string {
 	return s
 }
 
-// WriteJSON prints the VMs as a JSON array (`vmdump list --json`); an empty
+// writeJSON prints the VMs as a JSON array (`vmdump list --json`); an empty
 // listing is [], not null.
-func WriteJSON(w io.Writer, vms []vmctl.VM) error {
+func writeJSON(w io.Writer, vms []vmctl.VM) error {
 	if vms == nil {
 		vms = []vmctl.VM{}
 	}
