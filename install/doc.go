@@ -10,11 +10,14 @@
 // unsure, vmdump goes into both folders (Wireshark only reads the one that
 // belongs to its version, so a second copy is harmless).
 //
-// Global folders (GlobalFolders, with the Windows 4.4 move to
-// extcap\wireshark and the macOS app bundle) are never installed into, only
-// searched for copies by `vmdump doctor`. Two copies of vmdump would list
-// every VM twice: Install removes renamed copies from its folders, and
-// PrimaryCopy lets each copy Wireshark runs decide, alike, which one lists.
+// Global folders (GlobalFolders: $WIRESHARK_EXTCAP_DIR, which replaces the
+// global folder, then what tshark says, then the rules: 4.6's move on Unix
+// from <prefix>/lib/.../wireshark/extcap to <prefix>/libexec/wireshark/extcap,
+// Windows 4.4.0's extcap\wireshark, the macOS app bundle) are never
+// installed into, only searched for copies by `vmdump doctor`. Two copies
+// of vmdump would list every VM twice: Install removes renamed copies from
+// its folders, and PrimaryCopy lets each copy Wireshark runs decide, alike,
+// which one lists.
 //
 // Everything that depends on the machine comes in through Env, so every path
 // rule is tested with fake environments and fixture tshark output.

@@ -31,6 +31,14 @@ type Env struct {
 	// their version, and so their folder, is unknown, and Targets covers
 	// both generations.
 	LoneGUIs []string
+	// Privileged says vmdump runs with what Wireshark calls special
+	// privileges (Linux: root or setuid/setgid; macOS and the BSDs:
+	// setuid/setgid), under which a Wireshark ignores $WIRESHARK_EXTCAP_DIR.
+	Privileged bool
+	// Root is put before the system folders the Unix rules of GlobalFolders
+	// look in (/usr/libexec/wireshark/extcap, ...); tests point it at a
+	// fixture tree. "" on a real machine.
+	Root string
 }
 
 // Tshark is one tshark program.
@@ -59,7 +67,8 @@ const tsharkTimeout = 5 * time.Second
 // It only looks at files; no program is started until RunTshark is called.
 func HostEnv() Env {
 	home, _ := os.UserHomeDir()
-	env := Env{GOOS: runtime.GOOS, Home: home, Getenv: os.Getenv}
+	env := Env{GOOS: runtime.GOOS, Home: home, Getenv: os.Getenv,
+		Privileged: specialPrivs(runtime.GOOS, os.Getuid(), os.Geteuid(), os.Getgid(), os.Getegid())}
 	found := findPrograms(env.GOOS, "tshark", programCandidates(env.GOOS, "tshark", env.Getenv, home), exec.LookPath, isFile, resolvePath)
 	for _, path := range found {
 		env.Tsharks = append(env.Tsharks, Tshark{Path: path, Run: tsharkRunner(path)})
@@ -239,4 +248,22 @@ func lastErrLine(s string) string {
 		}
 	}
 	return ""
+}
+
+// specialPrivs is Wireshark's started_with_special_privs() for a process
+// with these ids: real and effective ids differ (setuid/setgid), or, where
+// there is no issetugid() (Linux, glibc), the real user or group is root.
+// Windows has no such notion (its uids are -1 in Go) and it is false there.
+func specialPrivs(goos string, uid, euid, gid, egid int) bool {
+	if goos == "windows" {
+		return false
+	}
+	if uid != euid || gid != egid {
+		return true
+	}
+	switch goos {
+	case "darwin", "ios", "freebsd", "openbsd", "netbsd", "dragonfly", "solaris", "illumos":
+		return false // issetugid(): only a set-id program counts
+	}
+	return uid == 0 || gid == 0
 }

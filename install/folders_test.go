@@ -36,6 +36,11 @@ func TestParseFolders(t *testing.T) {
 			PersonalExtcap:        "/home/alice/.local/lib/wireshark/extcap",
 			GlobalExtcap:          "/usr/lib/x86_64-linux-gnu/wireshark/extcap",
 		}},
+		{"folders-4.6.9-linux.txt", Folders{
+			PersonalConfiguration: "/home/alice/.config/wireshark",
+			PersonalExtcap:        "/home/alice/.local/lib/wireshark/extcap",
+			GlobalExtcap:          "/usr/libexec/wireshark/extcap",
+		}},
 		{"folders-4.0.8-macos.txt", Folders{
 			PersonalConfiguration: "/Users/alice/.config/wireshark",
 			GlobalExtcap:          "/Applications/Wireshark.app/Contents/MacOS/extcap",
@@ -93,6 +98,7 @@ func TestParseVersion(t *testing.T) {
 		{string(readFixture(t, "version-4.0.17-linux.txt")), "4.0.17"},
 		{string(readFixture(t, "version-4.2.2-linux.txt")), "4.2.2"},
 		{string(readFixture(t, "version-4.4.1-linux.txt")), "4.4.1"},
+		{string(readFixture(t, "version-4.6.9-linux.txt")), "4.6.9"},
 		{string(readFixture(t, "version-4.4.1-windows.txt")), "4.4.1"},
 		{string(readFixture(t, "version-4.0.8-macos.txt")), "4.0.8"},
 		{"TShark (Wireshark) 4.6.0.\n", "4.6.0"},
@@ -118,6 +124,7 @@ func TestNewExtcapFolder(t *testing.T) {
 		{"4.1.0", true, true},
 		{"4.2.2", true, true},
 		{"4.4", true, true},
+		{"4.6.9", true, true},
 		{"5.0.0", true, true},
 		{"", false, false},
 		{"99999999999999999999.1", true, true},

@@ -144,37 +144,76 @@ func TestTargetsSeveralWiresharks(t *testing.T) {
 }
 
 // TestGlobalFolders: the path rules of the official installers per OS and
-// version, after what tshark says.
+// version, after what tshark says. The Unix rules look under Root, a
+// fixture tree.
 func TestGlobalFolders(t *testing.T) {
 	type want struct{ dir, version string }
+	root := t.TempDir() // no Wireshark installed
+	debRoot := t.TempDir()
+	mustMkdir(t, filepath.Join(debRoot, "usr", "lib", "x86_64-linux-gnu", "wireshark", "extcap"))
+	// unix is what the rules add under /usr and /usr/local of root r when
+	// nothing is installed (multiarch is extra, where it exists).
+	unix := func(r string, multiarch ...string) []want {
+		var w []want
+		for i, pre := range []string{"/usr", "/usr/local"} {
+			w = append(w, want{r + pre + "/libexec/wireshark/extcap", "4.6+"})
+			if i == 0 {
+				for _, m := range multiarch {
+					w = append(w, want{r + pre + "/lib/" + m + "/wireshark/extcap", "up to 4.4"})
+				}
+			}
+			w = append(w, want{r + pre + "/lib64/wireshark/extcap", "up to 4.4"},
+				want{r + pre + "/lib/wireshark/extcap", "up to 4.4"})
+		}
+		return w
+	}
+	// mac is what the rules add for Homebrew and /usr/local.
+	mac := []want{{"/opt/homebrew/libexec/wireshark/extcap", "4.6+"}, {"/opt/homebrew/lib/wireshark/extcap", "up to 4.4"},
+		{"/usr/local/libexec/wireshark/extcap", "4.6+"}, {"/usr/local/lib/wireshark/extcap", "up to 4.4"}}
+	cat := func(ws ...[]want) []want {
+		var out []want
+		for _, w := range ws {
+			out = append(out, w...)
+		}
+		return out
+	}
 	tests := []struct {
 		name string
 		env  Env
 		want []want
 	}{
-		{"linux 4.0.17 from tshark only", Env{GOOS: "linux", Home: "/root",
+		{"linux 4.0.17: tshark, then the rules", Env{GOOS: "linux", Home: "/root", Root: root,
 			RunTshark: fakeTshark(t, "folders-4.0.17-linux.txt", "version-4.0.17-linux.txt")},
-			[]want{{"/usr/lib/x86_64-linux-gnu/wireshark/extcap", "4.0.17"}}},
-		{"linux without tshark: no rule", Env{GOOS: "linux", Home: "/root"}, nil},
+			cat([]want{{"/usr/lib/x86_64-linux-gnu/wireshark/extcap", "4.0.17"}}, unix(root))},
+		{"linux 4.6.9: libexec", Env{GOOS: "linux", Home: "/home/alice", Root: root,
+			RunTshark: fakeTshark(t, "folders-4.6.9-linux.txt", "version-4.6.9-linux.txt")},
+			cat([]want{{"/usr/libexec/wireshark/extcap", "4.6.9"}}, unix(root))},
+		{"linux without tshark: both layouts", Env{GOOS: "linux", Home: "/root", Root: root}, unix(root)},
+		{"debian without tshark: the multiarch folder that exists", Env{GOOS: "linux", Home: "/root", Root: debRoot},
+			unix(debRoot, "x86_64-linux-gnu")},
 		{"windows 4.4.1: tshark's extcap\\wireshark, then the rules", Env{GOOS: "windows", Home: `C:\Users\a`,
 			RunTshark: fakeTshark(t, "folders-4.4.1-windows.txt", "version-4.4.1-windows.txt")},
-			[]want{{`C:\Program Files\Wireshark\extcap\wireshark`, "4.4.1"}, {`C:\Program Files\Wireshark\extcap`, "up to 4.2"}}},
+			[]want{{`C:\Program Files\Wireshark\extcap\wireshark`, "4.4.1"}, {`C:\Program Files\Wireshark\extcap`, "all but 4.4.0"}}},
 		{"windows 4.0.10", Env{GOOS: "windows", Home: `C:\Users\a`,
 			RunTshark: fakeTshark(t, "folders-4.0.10-windows.txt", "version-4.0.10-windows.txt")},
-			[]want{{`C:\Program Files\Wireshark\extcap`, "4.0.10"}, {`C:\Program Files\Wireshark\extcap\wireshark`, "4.4+"}}},
+			[]want{{`C:\Program Files\Wireshark\extcap`, "4.0.10"}, {`C:\Program Files\Wireshark\extcap\wireshark`, "4.4.0"}}},
 		{"windows no tshark, other Program Files", Env{GOOS: "windows", Getenv: mapEnv(map[string]string{"ProgramFiles": `E:\Apps`})},
-			[]want{{`E:\Apps\Wireshark\extcap\wireshark`, "4.4+"}, {`E:\Apps\Wireshark\extcap`, "up to 4.2"},
-				{`C:\Program Files\Wireshark\extcap\wireshark`, "4.4+"}, {`C:\Program Files\Wireshark\extcap`, "up to 4.2"}}},
+			[]want{{`E:\Apps\Wireshark\extcap\wireshark`, "4.4.0"}, {`E:\Apps\Wireshark\extcap`, "all but 4.4.0"},
+				{`C:\Program Files\Wireshark\extcap\wireshark`, "4.4.0"}, {`C:\Program Files\Wireshark\extcap`, "all but 4.4.0"}}},
+		{"windows: a Wireshark installed elsewhere", Env{GOOS: "windows",
+			Tsharks: []Tshark{{Path: `D:\Tools\WS\tshark.exe`, Run: fakeTsharkOut(nil, nil, errors.New("no answer"))}}},
+			[]want{{`D:\Tools\WS\extcap\wireshark`, "4.4.0"}, {`D:\Tools\WS\extcap`, "all but 4.4.0"},
+				{`C:\Program Files\Wireshark\extcap\wireshark`, "4.4.0"}, {`C:\Program Files\Wireshark\extcap`, "all but 4.4.0"}}},
 		{"macos 4.4.1 app bundle", Env{GOOS: "darwin", Home: "/Users/a",
 			RunTshark: fakeTshark(t, "folders-4.4.1-macos.txt", "version-4.4.1-macos.txt")},
-			[]want{{"/Applications/Wireshark.app/Contents/MacOS/extcap/wireshark", "4.4.1"},
-				{"/Applications/Wireshark.app/Contents/MacOS/extcap", "up to 4.2"},
-				{"/Users/a/Applications/Wireshark.app/Contents/MacOS/extcap/wireshark", "4.4+"},
-				{"/Users/a/Applications/Wireshark.app/Contents/MacOS/extcap", "up to 4.2"}}},
+			cat([]want{{"/Applications/Wireshark.app/Contents/MacOS/extcap/wireshark", "4.4.1"},
+				{"/Applications/Wireshark.app/Contents/MacOS/extcap", "4.0+"},
+				{"/Users/a/Applications/Wireshark.app/Contents/MacOS/extcap/wireshark", "4.4"},
+				{"/Users/a/Applications/Wireshark.app/Contents/MacOS/extcap", "4.0+"}}, mac)},
 		{"macos 4.0.8 app bundle", Env{GOOS: "darwin",
 			RunTshark: fakeTshark(t, "folders-4.0.8-macos.txt", "version-4.0.8-macos.txt")},
-			[]want{{"/Applications/Wireshark.app/Contents/MacOS/extcap", "4.0.8"},
-				{"/Applications/Wireshark.app/Contents/MacOS/extcap/wireshark", "4.4+"}}},
+			cat([]want{{"/Applications/Wireshark.app/Contents/MacOS/extcap", "4.0.8"},
+				{"/Applications/Wireshark.app/Contents/MacOS/extcap/wireshark", "4.4"}}, mac)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -190,6 +229,186 @@ func TestGlobalFolders(t *testing.T) {
 				t.Errorf("GlobalFolders =\n %q\nwant\n %q", gotW, tt.want)
 			}
 		})
+	}
+}
+
+// TestGlobalFoldersProgramPrefix: a tshark or Wireshark outside /usr adds
+// the folders under its own prefix, also where its symlink points (a
+// Homebrew keg); a tshark in an app bundle or outside a bin folder adds
+// none.
+func TestGlobalFoldersProgramPrefix(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("symlinks")
+	}
+	root := t.TempDir()
+	keg := filepath.Join(root, "opt", "homebrew", "Cellar", "wireshark", "4.6.0", "bin")
+	writeFile(t, filepath.Join(keg, "tshark"), "#!/bin/sh\n")
+	mustMkdir(t, filepath.Join(root, "opt", "homebrew", "bin"))
+	if err := os.Symlink("../Cellar/wireshark/4.6.0/bin/tshark", filepath.Join(root, "opt", "homebrew", "bin", "tshark")); err != nil {
+		t.Fatal(err)
+	}
+	dirs := func(env Env) map[string]string {
+		m := map[string]string{}
+		for _, g := range GlobalFolders(context.Background(), env) {
+			m[g.Dir] = g.Version
+		}
+		return m
+	}
+
+	mac := dirs(Env{GOOS: "darwin", Root: root, Tsharks: []Tshark{
+		{Path: "/opt/homebrew/bin/tshark", Run: fakeTsharkOut(nil, nil, errors.New("no answer"))},
+		{Path: "/Applications/Wireshark.app/Contents/MacOS/tshark", Run: fakeTsharkOut(nil, nil, errors.New("no answer"))}}})
+	for _, d := range []string{
+		root + "/opt/homebrew/Cellar/wireshark/4.6.0/libexec/wireshark/extcap",
+		root + "/opt/homebrew/Cellar/wireshark/4.6.0/lib/wireshark/extcap",
+		root + "/opt/homebrew/libexec/wireshark/extcap",
+	} {
+		if _, ok := mac[d]; !ok {
+			t.Errorf("macOS: %s missing from %v", d, mac)
+		}
+	}
+	for d := range mac {
+		if strings.Contains(d, ".app/Contents/libexec") || strings.Contains(d, ".app/Contents/lib/") {
+			t.Errorf("macOS: app bundle taken for a prefix: %s", d)
+		}
+	}
+
+	linux := dirs(Env{GOOS: "linux", Root: root, LoneGUIs: []string{"/opt/ws/bin/wireshark", "/srv/wireshark"}})
+	if v := linux[root+"/opt/ws/libexec/wireshark/extcap"]; v != "4.6+" {
+		t.Errorf("linux: /opt/ws/libexec/wireshark/extcap = %q, want 4.6+ (%v)", v, linux)
+	}
+	if _, ok := linux[root+"/opt/ws/lib/wireshark/extcap"]; !ok {
+		t.Errorf("linux: /opt/ws/lib/wireshark/extcap missing")
+	}
+	for d := range linux {
+		if strings.HasPrefix(d, root+"/srv") || strings.HasPrefix(d, root+"/libexec") {
+			t.Errorf("linux: a program outside a bin folder gave %s", d)
+		}
+	}
+}
+
+// TestGlobalFoldersNotPersonal: a tshark under the home folder does not
+// turn the personal folder into a global one, nor does a
+// $WIRESHARK_EXTCAP_DIR pointing at it.
+func TestGlobalFoldersNotPersonal(t *testing.T) {
+	root := t.TempDir()
+	home := root + "/home/a"
+	personal := home + "/.local/lib/wireshark/extcap"
+	env := Env{GOOS: "linux", Home: home, Root: root, Getenv: mapEnv(map[string]string{ExtcapDirVar: personal}),
+		Tsharks: []Tshark{{Path: "/home/a/.local/bin/tshark", Run: fakeTsharkOut(nil, nil, errors.New("no answer"))}}}
+	got := GlobalFolders(context.Background(), env)
+	seen := false
+	for _, g := range got {
+		if g.Dir == personal {
+			t.Errorf("personal folder listed as global: %+v", g)
+		}
+		seen = seen || g.Dir == home+"/.local/libexec/wireshark/extcap"
+	}
+	if !seen {
+		t.Errorf("the tshark's own libexec folder is missing: %+v", got)
+	}
+}
+
+// TestExtcapDirOverride: $WIRESHARK_EXTCAP_DIR replaces the global folder
+// unless Wireshark has special privileges, which never happens on Windows.
+func TestExtcapDirOverride(t *testing.T) {
+	set := mapEnv(map[string]string{ExtcapDirVar: "/opt/extcaps"})
+	tests := []struct {
+		name     string
+		env      Env
+		dir      string
+		honoured bool
+	}{
+		{"unset", Env{GOOS: "linux", Getenv: mapEnv(nil)}, "", false},
+		{"no Getenv", Env{GOOS: "linux"}, "", false},
+		{"linux user", Env{GOOS: "linux", Getenv: set}, "/opt/extcaps", true},
+		{"linux root", Env{GOOS: "linux", Getenv: set, Privileged: true}, "/opt/extcaps", false},
+		{"macos setuid", Env{GOOS: "darwin", Getenv: set, Privileged: true}, "/opt/extcaps", false},
+		{"windows", Env{GOOS: "windows", Getenv: mapEnv(map[string]string{ExtcapDirVar: `D:\x`}), Privileged: true}, `D:\x`, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir, ok := ExtcapDirOverride(tt.env)
+			if dir != tt.dir || ok != tt.honoured {
+				t.Errorf("ExtcapDirOverride = %q, %v; want %q, %v", dir, ok, tt.dir, tt.honoured)
+			}
+		})
+	}
+}
+
+// TestGlobalFoldersOverride: an honoured $WIRESHARK_EXTCAP_DIR comes first
+// (tshark, run with the same environment, reports the same folder), an
+// ignored one is not listed, and the built-in folders stay listed: a
+// Wireshark started from another environment reads them.
+func TestGlobalFoldersOverride(t *testing.T) {
+	root := t.TempDir()
+	over := filepath.ToSlash(filepath.Join(root, "extcaps"))
+	tshark := fakeTsharkOut([]byte("Personal Extcap path:\t/home/a/.local/lib/wireshark/extcap\nGlobal Extcap path:\t"+over+"\n"),
+		readFixture(t, "version-4.6.9-linux.txt"), nil)
+	env := Env{GOOS: "linux", Home: "/home/a", Root: root, RunTshark: tshark,
+		Getenv: mapEnv(map[string]string{ExtcapDirVar: over})}
+	got := GlobalFolders(context.Background(), env)
+	if len(got) == 0 || got[0].Dir != over || !strings.Contains(got[0].Why, ExtcapDirVar) {
+		t.Fatalf("first folder = %+v, want %s from %s", got, over, ExtcapDirVar)
+	}
+	for _, g := range got[1:] {
+		if g.Dir == over {
+			t.Errorf("%s listed twice", over)
+		}
+	}
+	if got[len(got)-1].Dir != root+"/usr/local/lib/wireshark/extcap" {
+		t.Errorf("built-in folders missing: %+v", got)
+	}
+
+	env.Privileged = true
+	env.RunTshark = fakeTshark(t, "folders-4.6.9-linux.txt", "version-4.6.9-linux.txt")
+	for _, g := range GlobalFolders(context.Background(), env) {
+		if g.Dir == over {
+			t.Errorf("ignored %s listed: %+v", ExtcapDirVar, g)
+		}
+	}
+}
+
+// TestGlobalFoldersCopies: what the doctor does with the folders finds a
+// copy in 4.6's libexec folder and in $WIRESHARK_EXTCAP_DIR.
+func TestGlobalFoldersCopies(t *testing.T) {
+	root := t.TempDir()
+	self := writeSelf(t, "v2")
+	libexec := filepath.Join(root, "usr", "libexec", "wireshark", "extcap")
+	over := filepath.Join(root, "extcaps")
+	writeFile(t, filepath.Join(libexec, "vmdump"), "v1")
+	writeFile(t, filepath.Join(libexec, "sshdump"), "x")
+	writeFile(t, filepath.Join(over, "vmdump"), "v2")
+	env := Env{GOOS: "linux", Home: "/home/a", Root: root, Getenv: mapEnv(map[string]string{ExtcapDirVar: over})}
+	var desc []string
+	for _, c := range CopiesIn(runtime.GOOS, GlobalFolders(context.Background(), env), self) {
+		desc = append(desc, c.Path+map[bool]string{true: " =", false: " ≠"}[c.Same]+" "+c.Folder.Version)
+	}
+	want := []string{filepath.Join(over, "vmdump") + " = 4.0+", filepath.Join(libexec, "vmdump") + " ≠ 4.6+"}
+	if !reflect.DeepEqual(desc, want) {
+		t.Errorf("copies =\n %q\nwant\n %q", desc, want)
+	}
+}
+
+func TestSpecialPrivs(t *testing.T) {
+	tests := []struct {
+		goos                 string
+		uid, euid, gid, egid int
+		want                 bool
+	}{
+		{"linux", 1000, 1000, 1000, 1000, false},
+		{"linux", 0, 0, 0, 0, true},          // root: Wireshark ignores the variables
+		{"linux", 1000, 1000, 0, 0, true},    // group root
+		{"linux", 1000, 0, 1000, 1000, true}, // setuid
+		{"darwin", 0, 0, 0, 0, false},        // issetugid(): sudo is not set-id
+		{"darwin", 501, 0, 20, 20, true},
+		{"freebsd", 1000, 1000, 1000, 1001, true},
+		{"windows", -1, -1, -1, -1, false},
+	}
+	for _, tt := range tests {
+		if got := specialPrivs(tt.goos, tt.uid, tt.euid, tt.gid, tt.egid); got != tt.want {
+			t.Errorf("specialPrivs(%s, %d, %d, %d, %d) = %v, want %v", tt.goos, tt.uid, tt.euid, tt.gid, tt.egid, got, tt.want)
+		}
 	}
 }
 
