@@ -2,6 +2,7 @@ package extcap
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"sync"
@@ -16,7 +17,7 @@ type NICResult struct {
 	// interface was described for it.
 	Interface int
 	// Err is why the stream ended, nil for a clean end at a packet
-	// boundary. Errors writing the Writer satisfy IsReaderGone when
+	// boundary. Errors writing the Writer are *WriteError; IsReaderGone holds when
 	// Wireshark went away.
 	Err error
 }
@@ -73,7 +74,8 @@ func PumpAll(dst *Writer, srcs []io.Reader, nics []NIC, ended func(i int, r NICR
 	wg.Wait()
 	var first error
 	for _, r := range results {
-		if r.Err != nil && IsReaderGone(r.Err) {
+		var we *WriteError
+		if errors.As(r.Err, &we) {
 			return results, r.Err
 		}
 		if first == nil {

@@ -289,15 +289,6 @@ func TestPumpReaderGone(t *testing.T) {
 	}
 }
 
-func TestIsReaderGone(t *testing.T) {
-	if IsReaderGone(nil) || IsReaderGone(errors.New("other")) || IsReaderGone(io.EOF) {
-		t.Error("IsReaderGone true for an unrelated error")
-	}
-	if !IsReaderGone(fmt.Errorf("x: %w", os.ErrClosed)) {
-		t.Error("IsReaderGone false for os.ErrClosed")
-	}
-}
-
 // Several NICs: one Pump per NIC on one Writer, concurrently.
 func TestPumpMultiNIC(t *testing.T) {
 	const nics, perNIC = 4, 500
@@ -351,19 +342,4 @@ func TestPumpMultiNIC(t *testing.T) {
 			t.Errorf("interface %d: %d packets, want %d", i, c, perNIC)
 		}
 	}
-}
-
-// smallReader returns at most n bytes per Read.
-type smallReader struct {
-	b []byte
-	n int
-}
-
-func (r *smallReader) Read(p []byte) (int, error) {
-	if len(r.b) == 0 {
-		return 0, io.EOF
-	}
-	n := copy(p[:min(len(p), r.n)], r.b)
-	r.b = r.b[n:]
-	return n, nil
 }

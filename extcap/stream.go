@@ -246,10 +246,15 @@ func (w *Writer) write(b []byte) error {
 	return nil
 }
 
-// writeError keeps the cause visible to IsReaderGone.
-func writeError(err error) error {
-	return fmt.Errorf("writing to Wireshark: %w", err)
-}
+// WriteError is a failed write to the Writer's destination (Wireshark's
+// FIFO): the output is gone, so every pump of PumpAll stops. It keeps the
+// cause visible to errors.Is (a closed pipe means the reader went away).
+type WriteError struct{ Err error }
+
+func (e *WriteError) Error() string { return "writing to Wireshark: " + e.Err.Error() }
+func (e *WriteError) Unwrap() error { return e.Err }
+
+func writeError(err error) error { return &WriteError{Err: err} }
 
 // timestamp is a pcapng timestamp in nanoseconds: high word, then low word.
 func timestamp(t time.Time) []byte {

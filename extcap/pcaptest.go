@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"io"
 	"os/exec"
 	"strings"
 	"testing"
@@ -218,4 +219,19 @@ func needTool(t testing.TB, name string) string {
 // lines splits output into lines, without the final empty one.
 func splitLines(s string) []string {
 	return strings.Split(strings.TrimSuffix(s, "\n"), "\n")
+}
+
+// smallReader returns at most n bytes per Read.
+type smallReader struct {
+	b []byte
+	n int
+}
+
+func (r *smallReader) Read(p []byte) (int, error) {
+	if len(r.b) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p[:min(len(p), r.n)], r.b)
+	r.b = r.b[n:]
+	return n, nil
 }
