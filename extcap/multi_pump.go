@@ -76,3 +76,8 @@ func pumpRecords(dst *Writer, br *bufio.Reader, h pcapHeader, id int) (st Stats,
 		st.Bytes += uint64(caplen)
 	}
 }
+
+// maxSnaplen is the largest capture length vmdump accepts, both as the
+// --snaplen option and for a single packet in the remote stream. It is
+// tcpdump's own maximum (MAXIMUM_SNAPLEN).
+const maxSnaplen = 262144

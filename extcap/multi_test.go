@@ -189,7 +189,7 @@ func TestMultiPumpAllReaderGone(t *testing.T) {
 	}
 	calls := make(chan int, 2)
 	_, err := PumpAll(w, srcs, []NIC{streams[0].nic, streams[1].nic}, func(i int, _ NICResult) { calls <- i })
-	if !IsReaderGone(err) {
+	if !readerGone(err) {
 		t.Fatalf("error %v, want Wireshark gone", err)
 	}
 	if len(calls) != 2 {

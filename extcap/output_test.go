@@ -2,7 +2,6 @@ package extcap
 
 import (
 	"bytes"
-	"errors"
 	"reflect"
 	"strings"
 	"testing"
@@ -245,10 +244,6 @@ func TestWriteValuesGolden(t *testing.T) {
 		"value {arg=0}{value=docker0}{display=docker0}",
 	})
 }
-
-type failingWriter struct{}
-
-func (failingWriter) Write([]byte) (int, error) { return 0, errors.New("disk full") }
 
 func TestWritersReportWriteErrors(t *testing.T) {
 	w := failingWriter{}

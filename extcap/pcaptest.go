@@ -3,6 +3,7 @@ package extcap
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"os/exec"
@@ -142,17 +143,17 @@ func parsePcapng(b []byte) (ngFile, error) {
 		f.blocks = append(f.blocks, typ)
 		var err error
 		switch typ {
-		case blockSectionHeader:
-			if len(f.blocks) != 1 || le.Uint32(body) != byteOrderMagic || le.Uint16(body[4:]) != 1 {
+		case 0x0A0D0D0A: // section header
+			if len(f.blocks) != 1 || le.Uint32(body) != 0x1A2B3C4D || le.Uint16(body[4:]) != 1 {
 				return f, fmt.Errorf("bad section header % x", body[:8])
 			}
 			f.shbOptions, err = parseOptions(body[16:])
-		case blockInterface:
+		case 1: // interface description
 			var i ngIface
 			i.linkType, i.snaplen = le.Uint16(body), le.Uint32(body[4:])
 			i.options, err = parseOptions(body[8:])
 			f.ifaces = append(f.ifaces, i)
-		case blockEnhancedPacket:
+		case 6: // enhanced packet
 			p := ngPacket{iface: le.Uint32(body), ts: uint64(le.Uint32(body[4:]))<<32 | uint64(le.Uint32(body[8:])),
 				caplen: le.Uint32(body[12:]), orig: le.Uint32(body[16:])}
 			if int(p.iface) >= len(f.ifaces) {
@@ -164,7 +165,7 @@ func parsePcapng(b []byte) (ngFile, error) {
 			}
 			p.data = body[20 : 20+p.caplen]
 			f.packets = append(f.packets, p)
-		case blockInterfaceStats:
+		case 5: // interface statistics
 			s := ngStats{iface: le.Uint32(body), ts: uint64(le.Uint32(body[4:]))<<32 | uint64(le.Uint32(body[8:]))}
 			s.options, err = parseOptions(body[12:])
 			f.stats = append(f.stats, s)
@@ -190,7 +191,7 @@ func parseOptions(b []byte) (map[uint16][]byte, error) {
 			return m, fmt.Errorf("truncated option")
 		}
 		code, n := le.Uint16(b), int(le.Uint16(b[2:]))
-		if code == optEnd {
+		if code == 0 { // opt_endofopt
 			if n != 0 || len(b) != 4 {
 				return m, fmt.Errorf("bytes after the end of options")
 			}
@@ -235,3 +236,15 @@ func (r *smallReader) Read(p []byte) (int, error) {
 	r.b = r.b[n:]
 	return n, nil
 }
+
+func errText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+// failingWriter fails every write, like a full disk.
+type failingWriter struct{}
+
+func (failingWriter) Write([]byte) (int, error) { return 0, errors.New("disk full") }

@@ -29,11 +29,6 @@ const (
 	CallInstallTcpdump  = "--install-tcpdump"
 )
 
-// maxSnaplen is the largest capture length vmdump accepts, both as the
-// --snaplen option and for a single packet in the remote stream. It is
-// tcpdump's own maximum (MAXIMUM_SNAPLEN).
-const maxSnaplen = 262144
-
 // Priv is how the remote side gains capture privileges.
 type Priv string
 

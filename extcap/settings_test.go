@@ -138,10 +138,3 @@ func TestInvalidSelectorsFallBackToDefault(t *testing.T) {
 		t.Errorf("invalid selectors: payload %v reconnect %v accept-new %v", a.PayloadOnlyOn(), a.ReconnectOn(), a.HostKeyAcceptNew())
 	}
 }
-
-func errText(err error) string {
-	if err == nil {
-		return ""
-	}
-	return err.Error()
-}
