@@ -16,6 +16,7 @@ import (
 
 	"github.com/vmdump/vmdump/extcap"
 	"github.com/vmdump/vmdump/internal/oneline"
+	"github.com/vmdump/vmdump/pcapng"
 	"github.com/vmdump/vmdump/vmctl"
 	"github.com/vmdump/vmdump/vmctl/discover"
 	"github.com/vmdump/vmdump/vmctl/probe"
@@ -36,7 +37,7 @@ func capture(a extcap.Args, env discover.Env, log *slog.Logger, stderr io.Writer
 		return fail(stderr, fmt.Errorf("cannot open Wireshark's pipe %s: %v", a.Fifo, err))
 	}
 	defer fifo.Close()
-	w := extcap.NewWriter(fifo, "vmdump "+version())
+	w := pcapng.NewWriter(fifo, "vmdump "+version())
 	if err := w.Begin(runtime.GOOS); err != nil {
 		return 0 // Wireshark is gone already
 	}
@@ -110,7 +111,7 @@ type session struct {
 	opt  sshconn.DialOptions
 	spec remotecap.CaptureSpec
 	args extcap.Args
-	w    *extcap.Writer
+	w    *pcapng.Writer
 	log  *slog.Logger
 	env  discover.Env
 	ctrl *extcap.Control
@@ -157,7 +158,7 @@ func (s *session) run(ctx context.Context, note string) outcome {
 	// One tcpdump per interface over this connection, one interface block
 	// each; any reason to stop (ctx, a dead link, Wireshark gone) stops
 	// them all, and each gets a statistics block with its drops.
-	describe := func() []extcap.NIC {
+	describe := func() []pcapng.NIC {
 		inv := inventory.describing(ctx, s.env, s.vm.ID, specs)
 		return pcapngNICs(s.vm, inv, specs, cmp.Or(probe.OSPretty, s.vm.OS), note)
 	}

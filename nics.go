@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/vmdump/vmdump/internal/oneline"
+	"github.com/vmdump/vmdump/pcapng"
 	"github.com/vmdump/vmdump/vmctl/discover"
 	"github.com/vmdump/vmdump/vmctl/probe"
 	"github.com/vmdump/vmdump/vmctl/remotecap"
@@ -204,8 +205,8 @@ func captureSpecs(base remotecap.CaptureSpec, names []string) []remotecap.Captur
 // frame.interface_name ("default:docker0"), Description in the capture
 // file's properties, with what the inventory knows of the NIC and note, if
 // any (a reconnect after a gap).
-func pcapngNICs(vm vmctl.VM, inv probe.Inventory, specs []remotecap.CaptureSpec, os, note string) []extcap.NIC {
-	nics := make([]extcap.NIC, len(specs))
+func pcapngNICs(vm vmctl.VM, inv probe.Inventory, specs []remotecap.CaptureSpec, os, note string) []pcapng.NIC {
+	nics := make([]pcapng.NIC, len(specs))
 	for i, s := range specs {
 		what := s.Interface
 		if n, ok := inv.NIC(s.Interface); ok {
@@ -214,7 +215,7 @@ func pcapngNICs(vm vmctl.VM, inv probe.Inventory, specs []remotecap.CaptureSpec,
 		if note != "" {
 			what += " (" + note + ")"
 		}
-		nics[i] = extcap.NIC{
+		nics[i] = pcapng.NIC{
 			Name:        vm.Name + ":" + s.Interface,
 			Description: displayName(vm) + " " + what,
 			Filter:      s.Filter,
@@ -353,8 +354,8 @@ type captureResult struct {
 // dumpcap before vmdump. describe gives the interface blocks once the
 // captures have started, so that the caller can take the VM's inventory
 // beside their start.
-func runCaptures(ctx context.Context, conn *sshconn.Conn, probe probe.Probe, specs []remotecap.CaptureSpec, describe func() []extcap.NIC,
-	w *extcap.Writer, ctrl *extcap.Control, vmName string, log *slog.Logger) (captureResult, error) {
+func runCaptures(ctx context.Context, conn *sshconn.Conn, probe probe.Probe, specs []remotecap.CaptureSpec, describe func() []pcapng.NIC,
+	w *pcapng.Writer, ctrl *extcap.Control, vmName string, log *slog.Logger) (captureResult, error) {
 	remotes, err := remotecap.StartAll(ctx, conn, specs, probe)
 	if err != nil {
 		return captureResult{}, err
@@ -401,7 +402,7 @@ func runCaptures(ctx context.Context, conn *sshconn.Conn, probe probe.Probe, spe
 	remoteErrs := make([]error, len(remotes))
 	var running atomic.Int32
 	running.Store(int32(len(remotes)))
-	results, pumpErr := extcap.PumpAll(w, srcs, describe(), func(i int, r extcap.NICResult) {
+	results, pumpErr := pcapng.PumpAll(w, srcs, describe(), func(i int, r pcapng.NICResult) {
 		last := running.Add(-1) == 0
 		if extcap.IsReaderGone(r.Err) {
 			go stopAll() // Wireshark stopped reading: everything ends

@@ -25,6 +25,7 @@ import (
 
 	"github.com/vmdump/vmdump/extcap"
 	"github.com/vmdump/vmdump/internal/lab"
+	"github.com/vmdump/vmdump/pcapng"
 	"github.com/vmdump/vmdump/vmctl"
 	"github.com/vmdump/vmdump/vmctl/discover"
 	"github.com/vmdump/vmdump/vmctl/probe"
@@ -171,7 +172,7 @@ func TestNICRunCapturesInProcess(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := extcap.NewWriter(f, "vmdump test")
+	w := pcapng.NewWriter(f, "vmdump test")
 	ctrl, _ := extcap.OpenControl("", "")
 	ctx, cancel := context.WithCancel(context.Background())
 	type ret struct {
@@ -180,7 +181,7 @@ func TestNICRunCapturesInProcess(t *testing.T) {
 	}
 	done := make(chan ret, 1)
 	go func() {
-		res, err := runCaptures(ctx, conn, probe, specs, func() []extcap.NIC { return pcapngNICs(vm, inv, specs, "Linux", "") }, w, ctrl, vm.Name, log)
+		res, err := runCaptures(ctx, conn, probe, specs, func() []pcapng.NIC { return pcapngNICs(vm, inv, specs, "Linux", "") }, w, ctrl, vm.Name, log)
 		done <- ret{res, err}
 	}()
 	waitTcpdumps(t, l, 2)
@@ -229,11 +230,11 @@ func TestNICRunCapturesOneInterfaceEnds(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := extcap.NewWriter(f, "vmdump test")
+	w := pcapng.NewWriter(f, "vmdump test")
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan captureResult, 1)
 	go func() {
-		res, err := runCaptures(ctx, conn, probe, specs, func() []extcap.NIC { return pcapngNICs(vm, inv, specs, "Linux", "") }, w, ctrl, vm.Name, log)
+		res, err := runCaptures(ctx, conn, probe, specs, func() []pcapng.NIC { return pcapngNICs(vm, inv, specs, "Linux", "") }, w, ctrl, vm.Name, log)
 		if err != nil {
 			t.Errorf("runCaptures: %v", err)
 		}

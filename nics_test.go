@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/vmdump/vmdump/extcap"
+	"github.com/vmdump/vmdump/pcapng"
 	"github.com/vmdump/vmdump/vmctl"
 	"github.com/vmdump/vmdump/vmctl/discover"
 	"github.com/vmdump/vmdump/vmctl/probe"
@@ -199,7 +200,7 @@ func TestNICCaptureNames(t *testing.T) {
 		t.Errorf("specs %+v", specs)
 	}
 	nics := pcapngNICs(vmctl.VM{Name: "default", Manager: "lima"}, nicTestInventory, []remotecap.CaptureSpec{{Interface: "vethab12", Filter: "tcp"}, {Interface: "eth7"}}, "Alpine", "reconnected")
-	want := []extcap.NIC{
+	want := []pcapng.NIC{
 		{Name: "default:vethab12", Description: "Docker VM default (lima) vethab12 — container web (nginx) (reconnected)", Filter: "tcp", OS: "Alpine"},
 		{Name: "default:eth7", Description: "Docker VM default (lima) eth7 (reconnected)", OS: "Alpine"},
 	}

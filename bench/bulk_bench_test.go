@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/vmdump/vmdump/bench/pcapgen"
-	"github.com/vmdump/vmdump/extcap"
 	"github.com/vmdump/vmdump/internal/lab"
+	"github.com/vmdump/vmdump/pcapng"
 	"github.com/vmdump/vmdump/vmctl"
 	"github.com/vmdump/vmdump/vmctl/probe"
 	"github.com/vmdump/vmdump/vmctl/remotecap"
@@ -89,7 +89,7 @@ func BenchmarkBulk(b *testing.B) {
 	}
 	pump := func(w io.Writer) func(*testing.B, io.Reader) (uint64, error) {
 		return func(b *testing.B, r io.Reader) (uint64, error) {
-			st, err := extcap.Pump(extcap.NewWriter(w, "vmdump bench"), r, extcap.NIC{Name: "lab"})
+			st, err := pcapng.Pump(pcapng.NewWriter(w, "vmdump bench"), r, pcapng.NIC{Name: "lab"})
 			if err == nil && st.Packets != uint64(packets) {
 				b.Fatalf("%d packets, want %d", st.Packets, packets)
 			}

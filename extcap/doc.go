@@ -18,9 +18,9 @@
 //	dlts.go         WriteDLTs
 //	filtercheck.go  CheckFilter (compiles the filter locally with tcpdump)
 //	fifo*.go        OpenFIFO, IsReaderGone; fifo_watch*.go: StopWhenReaderGone
-//	stream.go       Writer: pcapng blocks onto the FIFO
-//	pump.go         Pump: remote tcpdump's pcap → pcapng, the hot path
 //	control.go      toolbar control pipes (GUI only)
+//
+// The pcapng stream written into the FIFO is package pcapng's.
 //
 // The facts this package relies on (what Wireshark 4.0–4.6 really sends and
 // parses) are collected in the project's shared reference, extcap.md; the

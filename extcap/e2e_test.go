@@ -14,6 +14,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/vmdump/vmdump/internal/pcaptest"
+	"github.com/vmdump/vmdump/pcapng"
 )
 
 // TestMain lets tshark run this test binary as an extcap (see fakeExtcap).
@@ -88,30 +91,30 @@ func fakeCapture(a Args, stderr io.Writer) int {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
-	w := NewWriter(fifo, "vmdump test")
+	w := pcapng.NewWriter(fifo, "vmdump test")
 	if os.Getenv("VMDUMP_TEST_FAIL") == "1" {
-		_, err := Pump(w, strings.NewReader("sudo: a password is required\n"), NIC{Name: "default:eth0"})
+		_, err := pcapng.Pump(w, strings.NewReader("sudo: a password is required\n"), pcapng.NIC{Name: "default:eth0"})
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
 	var wg sync.WaitGroup
 	errs := make([]error, 2)
 	for n, linkType := range []uint32{1, 276} {
-		pkts := make([]testPacket, e2ePerNIC)
+		pkts := make([]pcaptest.TestPacket, e2ePerNIC)
 		for i := range pkts {
-			data := ethernetFrame(60, byte(i))
+			data := pcaptest.EthernetFrame(60, byte(i))
 			if linkType == 276 {
 				data = append(make([]byte, 20), data[14:]...)
 				binary.BigEndian.PutUint16(data[0:], 0x0800)
 			}
-			pkts[i] = testPacket{ts: time.Unix(1700000000, int64(i)*1000), data: data}
+			pkts[i] = pcaptest.TestPacket{Ts: time.Unix(1700000000, int64(i)*1000), Data: data}
 		}
-		in := pcapBytes(binary.LittleEndian, false, linkType, 262144, pkts)
+		in := pcaptest.PcapBytes(binary.LittleEndian, false, linkType, 262144, pkts)
 		wg.Add(1)
 		go func(n int) {
 			defer wg.Done()
-			nic := NIC{Name: fmt.Sprintf("default:eth%d", n), Description: "Docker VM default eth" + fmt.Sprint(n), Filter: a.CaptureFilter, OS: "Linux"}
-			_, errs[n] = Pump(w, &smallReader{b: in, n: 300}, nic)
+			nic := pcapng.NIC{Name: fmt.Sprintf("default:eth%d", n), Description: "Docker VM default eth" + fmt.Sprint(n), Filter: a.CaptureFilter, OS: "Linux"}
+			_, errs[n] = pcapng.Pump(w, &pcaptest.SmallReader{B: in, N: 300}, nic)
 		}(n)
 	}
 	wg.Wait()
@@ -133,7 +136,7 @@ func fakeCapture(a Args, stderr io.Writer) int {
 // Wireshark configuration directory (the global one is fixed for root).
 func e2eEnv(t *testing.T) (env []string, log string) {
 	t.Helper()
-	needTool(t, "tshark")
+	pcaptest.NeedTool(t, "tshark")
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
@@ -224,7 +227,7 @@ func TestTsharkProbes(t *testing.T) {
 // a capture with the filter and the -o options, and the packets of both
 // NICs arrive in the file tshark writes.
 func TestTsharkCapture(t *testing.T) {
-	needTool(t, "dumpcap")
+	pcaptest.NeedTool(t, "dumpcap")
 	env, log := e2eEnv(t)
 	file := filepath.Join(t.TempDir(), "capture.pcapng")
 	_, stderr, err := tsharkRun(t, env, "-i", e2eInterface, "-f", "udp port 9999", "-o", "extcap."+e2eInterface+".snaplen:96",
@@ -265,7 +268,7 @@ func TestTsharkCapture(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, line := range splitLines(out) {
+	for _, line := range pcaptest.SplitLines(out) {
 		counts[line]++
 	}
 	want := map[string]int{"default:eth0\teth:ethertype:ip:udp:data": e2ePerNIC, "default:eth1\tsll:ethertype:ip:udp:data": e2ePerNIC}
@@ -277,7 +280,7 @@ func TestTsharkCapture(t *testing.T) {
 // The failure path Wireshark users see: the FIFO is opened first, the one
 // line error goes to stderr, and tshark returns at once and shows it.
 func TestTsharkShowsCaptureError(t *testing.T) {
-	needTool(t, "dumpcap")
+	pcaptest.NeedTool(t, "dumpcap")
 	env, _ := e2eEnv(t)
 	env = append(env, "VMDUMP_TEST_FAIL=1")
 	_, stderr, _ := tsharkRun(t, env, "-i", e2eInterface, "-w", filepath.Join(t.TempDir(), "x.pcapng"))

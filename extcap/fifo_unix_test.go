@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"syscall"
 	"testing"
+
+	"github.com/vmdump/vmdump/internal/pcaptest"
 )
 
 // OpenFIFO returns once the reader (dumpcap) opened its end; when the reader
@@ -49,7 +51,7 @@ func TestOpenFIFO(t *testing.T) {
 }
 
 func TestOpenFIFOErrors(t *testing.T) {
-	if _, err := OpenFIFO(""); errText(err) != "--fifo is empty: start captures from Wireshark or tshark -i" {
+	if _, err := OpenFIFO(""); pcaptest.ErrText(err) != "--fifo is empty: start captures from Wireshark or tshark -i" {
 		t.Errorf("empty path: %v", err)
 	}
 	if _, err := OpenFIFO(filepath.Join(t.TempDir(), "no", "such", "dir")); err == nil {

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/vmdump/vmdump/internal/pcaptest"
 )
 
 func TestMultiInterfaceList(t *testing.T) {
@@ -39,7 +41,7 @@ func TestMultiMoreInterfacesArg(t *testing.T) {
 	if err := WriteConfig(&b, append(DialogArgs(DialogDefaults{}), a)); err != nil {
 		t.Fatal(err)
 	}
-	lines := splitLines(b.String())
+	lines := pcaptest.SplitLines(b.String())
 	golden(t, strings.Join(lines[len(lines)-4:], "\n")+"\n", []string{
 		"arg {number=13}{call=--more-interfaces}{display=More interfaces}{type=multicheck}{tooltip=Further interfaces inside the VM to capture into the same file, each as an interface of its own}{required=false}{group=Capture}",
 		"value {arg=13}{value=eth0}{display=eth0}{enabled=true}",

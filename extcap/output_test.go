@@ -5,6 +5,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/vmdump/vmdump/internal/pcaptest"
 )
 
 // golden compares output line by line so a failure names the line.
@@ -13,7 +15,7 @@ func golden(t *testing.T, got string, want []string) {
 	if !strings.HasSuffix(got, "\n") {
 		t.Errorf("output does not end with a newline: %q", got)
 	}
-	lines := splitLines(got)
+	lines := pcaptest.SplitLines(got)
 	for i := 0; i < len(lines) || i < len(want); i++ {
 		var g, w string
 		if i < len(lines) {
@@ -223,7 +225,7 @@ func TestWriteConfigRefusesWhatWiresharkDrops(t *testing.T) {
 	for _, tt := range tests {
 		var b bytes.Buffer
 		err := WriteConfig(&b, tt.args)
-		if errText(err) != tt.want {
+		if pcaptest.ErrText(err) != tt.want {
 			t.Errorf("%s: error %v, want %q", tt.name, err, tt.want)
 		}
 		if b.Len() != 0 {
@@ -246,14 +248,14 @@ func TestWriteValuesGolden(t *testing.T) {
 }
 
 func TestWritersReportWriteErrors(t *testing.T) {
-	w := failingWriter{}
+	w := pcaptest.FailingWriter{}
 	for name, err := range map[string]error{
 		"interfaces": WriteInterfaces(w, "1", "", "", []Interface{{Value: "a", Display: "b"}}, nil),
 		"dlts":       WriteDLTs(w, EthernetDLT),
 		"config":     WriteConfig(w, DialogArgs(DialogDefaults{})),
 		"values":     WriteValues(w, 0, []Value{{Value: "a"}}),
 	} {
-		if errText(err) != "writing extcap reply: disk full" {
+		if pcaptest.ErrText(err) != "writing extcap reply: disk full" {
 			t.Errorf("%s: error %v", name, err)
 		}
 	}

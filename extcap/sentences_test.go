@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/vmdump/vmdump/internal/pcaptest"
 )
 
 func TestSanitize(t *testing.T) {
@@ -136,7 +138,7 @@ func FuzzSentences(f *testing.F) {
 		if def == "" && tooltip == "" {
 			want = want[1:]
 		}
-		lines := splitLines(b.String())
+		lines := pcaptest.SplitLines(b.String())
 		if len(lines) != len(want) {
 			t.Fatalf("%d lines, want %d: %q", len(lines), len(want), b.String())
 		}

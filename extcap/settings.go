@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+
+	"github.com/vmdump/vmdump/pcapng"
 )
 
 // The calls of vmdump's own options, as Wireshark puts them on the command
@@ -151,7 +153,7 @@ type unsigned struct {
 }
 
 var (
-	snaplenOption = unsigned{CallSnaplen, 0, maxSnaplen, 0}
+	snaplenOption = unsigned{CallSnaplen, 0, pcapng.MaxSnaplen, 0}
 	// sshPortOption: absent means "the VM's own port" (0); its dialog default
 	// is that port, so leaving it out and passing it agree.
 	sshPortOption = unsigned{CallSSHPort, 1, 65535, 0}

@@ -3,6 +3,8 @@ package extcap
 import (
 	"log/slog"
 	"testing"
+
+	"github.com/vmdump/vmdump/internal/pcaptest"
 )
 
 // effective is what vmdump does with the options, defaults applied.
@@ -100,7 +102,7 @@ func TestSSHPortValue(t *testing.T) {
 	}
 	for _, tt := range tests {
 		got, err := Args{SSHPort: tt.port}.SSHPortValue()
-		if got != tt.want || errText(err) != tt.err {
+		if got != tt.want || pcaptest.ErrText(err) != tt.err {
 			t.Errorf("SSHPortValue(%q) = %d, %v; want %d, %q", tt.port, got, err, tt.want, tt.err)
 		}
 	}
@@ -125,7 +127,7 @@ func TestValidate(t *testing.T) {
 		{Args{LogLevel: "warning"}, `--log-level must be message, info, debug or noisy, not "warning"`},
 	}
 	for _, tt := range tests {
-		if got := errText(tt.a.Validate()); got != tt.want {
+		if got := pcaptest.ErrText(tt.a.Validate()); got != tt.want {
 			t.Errorf("Validate(%+v) = %q, want %q", tt.a, got, tt.want)
 		}
 	}

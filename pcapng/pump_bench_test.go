@@ -1,4 +1,4 @@
-package extcap
+package pcapng
 
 import (
 	"bytes"
@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/google/gopacket"
+	"github.com/vmdump/vmdump/internal/pcaptest"
 )
 
 // recordStream serves a pcap header and then the same record n times, from
@@ -21,10 +22,10 @@ type recordStream struct {
 }
 
 func newRecordStream(frameLen, n int) *recordStream {
-	frame := ethernetFrame(max(frameLen, 42), 1)[:frameLen]
-	rec := pcapRecord(binary.LittleEndian, false, testPacket{ts: time.Unix(1700000000, 1000), data: frame})
+	frame := pcaptest.EthernetFrame(max(frameLen, 42), 1)[:frameLen]
+	rec := pcaptest.PcapRecord(binary.LittleEndian, false, pcaptest.TestPacket{Ts: time.Unix(1700000000, 1000), Data: frame})
 	return &recordStream{
-		head:  pcapBytes(binary.LittleEndian, false, 1, 262144, nil),
+		head:  pcaptest.PcapBytes(binary.LittleEndian, false, 1, 262144, nil),
 		run:   bytes.Repeat(rec, max(1, (256<<10)/len(rec))),
 		bytes: n * len(rec),
 	}
@@ -94,7 +95,7 @@ func BenchmarkIOCopy(b *testing.B) {
 func BenchmarkWritePacket(b *testing.B) {
 	w := NewWriter(io.Discard, "vmdump bench")
 	nic, _ := w.AddNIC(1, 262144, testNIC)
-	data := ethernetFrame(64, 1)
+	data := pcaptest.EthernetFrame(64, 1)
 	ci := gopacket.CaptureInfo{Timestamp: time.Unix(1700000000, 0), CaptureLength: 64, Length: 64}
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -108,7 +109,7 @@ func BenchmarkWritePacket(b *testing.B) {
 func BenchmarkWritePacketParallel(b *testing.B) {
 	w := NewWriter(io.Discard, "vmdump bench")
 	nic, _ := w.AddNIC(1, 262144, testNIC)
-	data := ethernetFrame(64, 1)
+	data := pcaptest.EthernetFrame(64, 1)
 	ci := gopacket.CaptureInfo{Timestamp: time.Unix(1700000000, 0), CaptureLength: 64, Length: 64}
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {

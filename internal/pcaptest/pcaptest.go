@@ -1,4 +1,4 @@
-package extcap
+package pcaptest
 
 import (
 	"bytes"
@@ -13,15 +13,15 @@ import (
 )
 
 // testPacket is one record of a pcap stream built by pcapBytes.
-type testPacket struct {
-	ts   time.Time
-	data []byte
-	orig int // 0 = len(data)
+type TestPacket struct {
+	Ts   time.Time
+	Data []byte
+	Orig int // 0 = len(data)
 }
 
 // pcapBytes builds a classic pcap stream, independently of the code under
 // test: magic for the byte order and resolution, version 2.4, records.
-func pcapBytes(order binary.ByteOrder, nanos bool, linkType, snaplen uint32, pkts []testPacket) []byte {
+func PcapBytes(order binary.ByteOrder, nanos bool, linkType, snaplen uint32, pkts []TestPacket) []byte {
 	var b bytes.Buffer
 	magic := uint32(0xA1B2C3D4)
 	if nanos {
@@ -35,31 +35,31 @@ func pcapBytes(order binary.ByteOrder, nanos bool, linkType, snaplen uint32, pkt
 	order.PutUint32(hdr[20:], linkType)
 	b.Write(hdr)
 	for _, p := range pkts {
-		b.Write(pcapRecord(order, nanos, p))
+		b.Write(PcapRecord(order, nanos, p))
 	}
 	return b.Bytes()
 }
 
-func pcapRecord(order binary.ByteOrder, nanos bool, p testPacket) []byte {
-	rec := make([]byte, 16, 16+len(p.data))
-	frac := uint32(p.ts.Nanosecond())
+func PcapRecord(order binary.ByteOrder, nanos bool, p TestPacket) []byte {
+	rec := make([]byte, 16, 16+len(p.Data))
+	frac := uint32(p.Ts.Nanosecond())
 	if !nanos {
 		frac /= 1000
 	}
-	orig := p.orig
+	orig := p.Orig
 	if orig == 0 {
-		orig = len(p.data)
+		orig = len(p.Data)
 	}
-	order.PutUint32(rec[0:], uint32(p.ts.Unix()))
+	order.PutUint32(rec[0:], uint32(p.Ts.Unix()))
 	order.PutUint32(rec[4:], frac)
-	order.PutUint32(rec[8:], uint32(len(p.data)))
+	order.PutUint32(rec[8:], uint32(len(p.Data)))
 	order.PutUint32(rec[12:], uint32(orig))
-	return append(rec, p.data...)
+	return append(rec, p.Data...)
 }
 
 // ethernetFrame is a minimal Ethernet/IPv4/UDP frame of n bytes (n >= 42),
 // so that tshark dissects something real.
-func ethernetFrame(n int, seq byte) []byte {
+func EthernetFrame(n int, seq byte) []byte {
 	f := make([]byte, n)
 	copy(f[0:6], []byte{0x02, 0, 0, 0, 0, 1})
 	copy(f[6:12], []byte{0x02, 0, 0, 0, 0, 2})
@@ -95,38 +95,38 @@ type ngBlock struct {
 }
 
 // ngFile is a parsed pcapng stream, for assertions.
-type ngFile struct {
-	shbOptions map[uint16][]byte
-	ifaces     []ngIface
-	packets    []ngPacket
-	stats      []ngStats
-	blocks     []uint32 // block types in order
+type NgFile struct {
+	ShbOptions map[uint16][]byte
+	Ifaces     []ngIface
+	Packets    []ngPacket
+	Stats      []ngStats
+	Blocks     []uint32 // block types in order
 }
 
 type ngIface struct {
-	linkType uint16
-	snaplen  uint32
-	options  map[uint16][]byte
+	LinkType uint16
+	Snaplen  uint32
+	Options  map[uint16][]byte
 }
 
 type ngPacket struct {
-	iface  uint32
-	ts     uint64
-	caplen uint32
-	orig   uint32
-	data   []byte
+	Iface  uint32
+	Ts     uint64
+	Caplen uint32
+	Orig   uint32
+	Data   []byte
 }
 
 type ngStats struct {
-	iface   uint32
-	ts      uint64
-	options map[uint16][]byte
+	Iface   uint32
+	Ts      uint64
+	Options map[uint16][]byte
 }
 
 // parsePcapng checks the framing of every block (lengths, alignment, the
 // trailing copy of the length) and decodes the blocks vmdump writes.
-func parsePcapng(b []byte) (ngFile, error) {
-	f := ngFile{shbOptions: map[uint16][]byte{}}
+func ParsePcapng(b []byte) (NgFile, error) {
+	f := NgFile{ShbOptions: map[uint16][]byte{}}
 	le := binary.LittleEndian
 	for len(b) > 0 {
 		if len(b) < 12 {
@@ -140,35 +140,35 @@ func parsePcapng(b []byte) (ngFile, error) {
 			return f, fmt.Errorf("block type %#x: trailing length %d != %d", typ, le.Uint32(b[n-4:]), n)
 		}
 		body := b[8 : n-4]
-		f.blocks = append(f.blocks, typ)
+		f.Blocks = append(f.Blocks, typ)
 		var err error
 		switch typ {
 		case 0x0A0D0D0A: // section header
-			if len(f.blocks) != 1 || le.Uint32(body) != 0x1A2B3C4D || le.Uint16(body[4:]) != 1 {
+			if len(f.Blocks) != 1 || le.Uint32(body) != 0x1A2B3C4D || le.Uint16(body[4:]) != 1 {
 				return f, fmt.Errorf("bad section header % x", body[:8])
 			}
-			f.shbOptions, err = parseOptions(body[16:])
+			f.ShbOptions, err = parseOptions(body[16:])
 		case 1: // interface description
 			var i ngIface
-			i.linkType, i.snaplen = le.Uint16(body), le.Uint32(body[4:])
-			i.options, err = parseOptions(body[8:])
-			f.ifaces = append(f.ifaces, i)
+			i.LinkType, i.Snaplen = le.Uint16(body), le.Uint32(body[4:])
+			i.Options, err = parseOptions(body[8:])
+			f.Ifaces = append(f.Ifaces, i)
 		case 6: // enhanced packet
-			p := ngPacket{iface: le.Uint32(body), ts: uint64(le.Uint32(body[4:]))<<32 | uint64(le.Uint32(body[8:])),
-				caplen: le.Uint32(body[12:]), orig: le.Uint32(body[16:])}
-			if int(p.iface) >= len(f.ifaces) {
-				return f, fmt.Errorf("packet of undescribed interface %d", p.iface)
+			p := ngPacket{Iface: le.Uint32(body), Ts: uint64(le.Uint32(body[4:]))<<32 | uint64(le.Uint32(body[8:])),
+				Caplen: le.Uint32(body[12:]), Orig: le.Uint32(body[16:])}
+			if int(p.Iface) >= len(f.Ifaces) {
+				return f, fmt.Errorf("packet of undescribed interface %d", p.Iface)
 			}
-			padded := (p.caplen + 3) &^ 3
+			padded := (p.Caplen + 3) &^ 3
 			if uint32(len(body)) != 20+padded {
-				return f, fmt.Errorf("packet block of %d bytes for caplen %d", len(body), p.caplen)
+				return f, fmt.Errorf("packet block of %d bytes for caplen %d", len(body), p.Caplen)
 			}
-			p.data = body[20 : 20+p.caplen]
-			f.packets = append(f.packets, p)
+			p.Data = body[20 : 20+p.Caplen]
+			f.Packets = append(f.Packets, p)
 		case 5: // interface statistics
-			s := ngStats{iface: le.Uint32(body), ts: uint64(le.Uint32(body[4:]))<<32 | uint64(le.Uint32(body[8:]))}
-			s.options, err = parseOptions(body[12:])
-			f.stats = append(f.stats, s)
+			s := ngStats{Iface: le.Uint32(body), Ts: uint64(le.Uint32(body[4:]))<<32 | uint64(le.Uint32(body[8:]))}
+			s.Options, err = parseOptions(body[12:])
+			f.Stats = append(f.Stats, s)
 		default:
 			return f, fmt.Errorf("unexpected block type %#x", typ)
 		}
@@ -208,7 +208,7 @@ func parseOptions(b []byte) (map[uint16][]byte, error) {
 }
 
 // needTool skips the test when a Wireshark/tcpdump tool is not installed.
-func needTool(t testing.TB, name string) string {
+func NeedTool(t testing.TB, name string) string {
 	t.Helper()
 	p, err := exec.LookPath(name)
 	if err != nil {
@@ -218,26 +218,26 @@ func needTool(t testing.TB, name string) string {
 }
 
 // lines splits output into lines, without the final empty one.
-func splitLines(s string) []string {
+func SplitLines(s string) []string {
 	return strings.Split(strings.TrimSuffix(s, "\n"), "\n")
 }
 
 // smallReader returns at most n bytes per Read.
-type smallReader struct {
-	b []byte
-	n int
+type SmallReader struct {
+	B []byte
+	N int
 }
 
-func (r *smallReader) Read(p []byte) (int, error) {
-	if len(r.b) == 0 {
+func (r *SmallReader) Read(p []byte) (int, error) {
+	if len(r.B) == 0 {
 		return 0, io.EOF
 	}
-	n := copy(p[:min(len(p), r.n)], r.b)
-	r.b = r.b[n:]
+	n := copy(p[:min(len(p), r.N)], r.B)
+	r.B = r.B[n:]
 	return n, nil
 }
 
-func errText(err error) string {
+func ErrText(err error) string {
 	if err == nil {
 		return ""
 	}
@@ -245,6 +245,6 @@ func errText(err error) string {
 }
 
 // failingWriter fails every write, like a full disk.
-type failingWriter struct{}
+type FailingWriter struct{}
 
-func (failingWriter) Write([]byte) (int, error) { return 0, errors.New("disk full") }
+func (FailingWriter) Write([]byte) (int, error) { return 0, errors.New("disk full") }

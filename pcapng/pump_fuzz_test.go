@@ -1,4 +1,4 @@
-package extcap
+package pcapng
 
 import (
 	"bytes"
@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/vmdump/vmdump/internal/pcaptest"
 )
 
 // FuzzPump feeds garbage to Pump: it must never panic, never allocate by a
@@ -25,12 +27,12 @@ func FuzzPump(f *testing.F) {
 		if out.Len() > 2*len(in)+1024 {
 			t.Errorf("%d bytes out of %d in", out.Len(), len(in))
 		}
-		ng, perr := parsePcapng(out.Bytes())
+		ng, perr := pcaptest.ParsePcapng(out.Bytes())
 		if perr != nil {
 			t.Fatalf("output is not valid pcapng (Pump error %v): %v", err, perr)
 		}
-		if uint64(len(ng.packets)) != st.Packets {
-			t.Errorf("%d packets written, Stats says %d", len(ng.packets), st.Packets)
+		if uint64(len(ng.Packets)) != st.Packets {
+			t.Errorf("%d packets written, Stats says %d", len(ng.Packets), st.Packets)
 		}
 	})
 }
@@ -66,8 +68,8 @@ func TestPumpSeedCorpus(t *testing.T) {
 			t.Fatalf("%s: not a corpus file: %v", name, uerr)
 		}
 		_, err = Pump(NewWriter(io.Discard, "x"), strings.NewReader(in), testNIC)
-		if errText(err) != wantErr {
-			t.Errorf("seed %s: error %q, want %q", name, errText(err), wantErr)
+		if pcaptest.ErrText(err) != wantErr {
+			t.Errorf("seed %s: error %q, want %q", name, pcaptest.ErrText(err), wantErr)
 		}
 	}
 }

@@ -1,4 +1,4 @@
-package extcap
+package pcapng
 
 import (
 	"bufio"

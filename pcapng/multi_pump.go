@@ -1,4 +1,4 @@
-package extcap
+package pcapng
 
 import (
 	"bufio"
@@ -36,8 +36,8 @@ func pumpRecords(dst *Writer, br *bufio.Reader, h pcapHeader, id int) (st Stats,
 		}
 		sec, frac := h.order.Uint32(rec[0:4]), h.order.Uint32(rec[4:8])
 		caplen, orig := h.order.Uint32(rec[8:12]), h.order.Uint32(rec[12:16])
-		if caplen > maxSnaplen {
-			return st, fmt.Errorf("remote capture stream is corrupt: a packet claims %d captured bytes (at most %d)", caplen, maxSnaplen)
+		if caplen > MaxSnaplen {
+			return st, fmt.Errorf("remote capture stream is corrupt: a packet claims %d captured bytes (at most %d)", caplen, MaxSnaplen)
 		}
 		if caplen > orig {
 			return st, fmt.Errorf("remote capture stream is corrupt: a packet claims %d captured of %d bytes", caplen, orig)
@@ -58,7 +58,7 @@ func pumpRecords(dst *Writer, br *bufio.Reader, h pcapHeader, id int) (st Stats,
 			data = whole[recordHeaderLen:]
 		} else {
 			if big == nil {
-				big = make([]byte, maxSnaplen)
+				big = make([]byte, MaxSnaplen)
 			}
 			br.Discard(recordHeaderLen)
 			data = big[:caplen]
@@ -80,4 +80,4 @@ func pumpRecords(dst *Writer, br *bufio.Reader, h pcapHeader, id int) (st Stats,
 // maxSnaplen is the largest capture length vmdump accepts, both as the
 // --snaplen option and for a single packet in the remote stream. It is
 // tcpdump's own maximum (MAXIMUM_SNAPLEN).
-const maxSnaplen = 262144
+const MaxSnaplen = 262144

@@ -1,4 +1,4 @@
-package extcap
+package pcapng
 
 import (
 	"bytes"
@@ -13,28 +13,30 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/vmdump/vmdump/internal/pcaptest"
 )
 
 var testNIC = NIC{Name: "default:eth1", Description: "Docker VM default (boot2docker) eth1", Filter: "tcp port 80", OS: "Linux"}
 
-func somePackets(n int) []testPacket {
-	pkts := make([]testPacket, n)
+func somePackets(n int) []pcaptest.TestPacket {
+	pkts := make([]pcaptest.TestPacket, n)
 	for i := range pkts {
-		pkts[i] = testPacket{ts: time.Unix(1700000000+int64(i), int64(i)*1000+7000), data: ethernetFrame(42+i*7, byte(i))}
+		pkts[i] = pcaptest.TestPacket{Ts: time.Unix(1700000000+int64(i), int64(i)*1000+7000), Data: pcaptest.EthernetFrame(42+i*7, byte(i))}
 	}
 	return pkts
 }
 
 func TestPumpRoundTrip(t *testing.T) {
 	pkts := somePackets(20)
-	pkts[3].orig = 9000 // truncated by the remote snaplen
+	pkts[3].Orig = 9000 // truncated by the remote snaplen
 	tests := []struct {
 		name     string
 		order    binary.ByteOrder
 		nanos    bool
 		linkType uint32
 		snaplen  uint32
-		pkts     []testPacket
+		pkts     []pcaptest.TestPacket
 		wantLink uint16
 	}{
 		{"little-endian microseconds", binary.LittleEndian, false, 1, 262144, pkts, 1},
@@ -45,60 +47,60 @@ func TestPumpRoundTrip(t *testing.T) {
 		{"FCS bits in the link type field", binary.LittleEndian, false, 0x14000001, 262144, pkts, 1},
 		{"header only", binary.LittleEndian, false, 1, 262144, nil, 1},
 		{"packet larger than the read buffer", binary.LittleEndian, false, 1, 262144,
-			[]testPacket{{ts: time.Unix(5, 0), data: bytes.Repeat([]byte{0xab}, 200000)}, {ts: time.Unix(6, 0), data: ethernetFrame(60, 1)}}, 1},
+			[]pcaptest.TestPacket{{Ts: time.Unix(5, 0), Data: bytes.Repeat([]byte{0xab}, 200000)}, {Ts: time.Unix(6, 0), Data: pcaptest.EthernetFrame(60, 1)}}, 1},
 		{"packets of 0 bytes", binary.LittleEndian, false, 1, 262144,
-			[]testPacket{{ts: time.Unix(5, 0), data: []byte{}, orig: 60}, {ts: time.Unix(6, 0), data: []byte{1}}}, 1},
+			[]pcaptest.TestPacket{{Ts: time.Unix(5, 0), Data: []byte{}, Orig: 60}, {Ts: time.Unix(6, 0), Data: []byte{1}}}, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			in := pcapBytes(tt.order, tt.nanos, tt.linkType, tt.snaplen, tt.pkts)
+			in := pcaptest.PcapBytes(tt.order, tt.nanos, tt.linkType, tt.snaplen, tt.pkts)
 			var out bytes.Buffer
 			w := NewWriter(&out, "vmdump 9.9")
 			st, err := Pump(w, bytes.NewReader(in), testNIC)
 			if err != nil {
 				t.Fatalf("Pump: %v", err)
 			}
-			f, err := parsePcapng(out.Bytes())
+			f, err := pcaptest.ParsePcapng(out.Bytes())
 			if err != nil {
 				t.Fatalf("output is not valid pcapng: %v", err)
 			}
-			if got := string(f.shbOptions[shbUserAppl]); got != "vmdump 9.9" {
+			if got := string(f.ShbOptions[shbUserAppl]); got != "vmdump 9.9" {
 				t.Errorf("shb_userappl = %q", got)
 			}
-			if got := string(f.shbOptions[shbOS]); got != "Linux" {
+			if got := string(f.ShbOptions[shbOS]); got != "Linux" {
 				t.Errorf("shb_os = %q", got)
 			}
-			if len(f.ifaces) != 1 {
-				t.Fatalf("%d interfaces, want 1", len(f.ifaces))
+			if len(f.Ifaces) != 1 {
+				t.Fatalf("%d interfaces, want 1", len(f.Ifaces))
 			}
-			i := f.ifaces[0]
-			if i.linkType != tt.wantLink || i.snaplen != tt.snaplen {
-				t.Errorf("interface link type %d snaplen %d, want %d %d", i.linkType, i.snaplen, tt.wantLink, tt.snaplen)
+			i := f.Ifaces[0]
+			if i.LinkType != tt.wantLink || i.Snaplen != tt.snaplen {
+				t.Errorf("interface link type %d snaplen %d, want %d %d", i.LinkType, i.Snaplen, tt.wantLink, tt.snaplen)
 			}
 			wantOpts := map[uint16]string{ifName: testNIC.Name, ifDescr: testNIC.Description, ifFilter: "\x00" + testNIC.Filter, ifOS: "Linux", ifTSResol: "\x09"}
 			for code, want := range wantOpts {
-				if got := string(i.options[code]); got != want {
+				if got := string(i.Options[code]); got != want {
 					t.Errorf("interface option %d = %q, want %q", code, got, want)
 				}
 			}
-			if len(f.packets) != len(tt.pkts) || st.Packets != uint64(len(tt.pkts)) {
-				t.Fatalf("%d packets written, Stats %+v, want %d", len(f.packets), st, len(tt.pkts))
+			if len(f.Packets) != len(tt.pkts) || st.Packets != uint64(len(tt.pkts)) {
+				t.Fatalf("%d packets written, Stats %+v, want %d", len(f.Packets), st, len(tt.pkts))
 			}
 			var bytesIn uint64
-			for n, p := range f.packets {
+			for n, p := range f.Packets {
 				want := tt.pkts[n]
-				bytesIn += uint64(len(want.data))
-				wantTS := want.ts.UnixNano()
+				bytesIn += uint64(len(want.Data))
+				wantTS := want.Ts.UnixNano()
 				if !tt.nanos {
-					wantTS = want.ts.Truncate(time.Microsecond).UnixNano()
+					wantTS = want.Ts.Truncate(time.Microsecond).UnixNano()
 				}
-				wantOrig := want.orig
+				wantOrig := want.Orig
 				if wantOrig == 0 {
-					wantOrig = len(want.data)
+					wantOrig = len(want.Data)
 				}
-				if p.iface != 0 || p.ts != uint64(wantTS) || int(p.orig) != wantOrig || !bytes.Equal(p.data, want.data) {
+				if p.Iface != 0 || p.Ts != uint64(wantTS) || int(p.Orig) != wantOrig || !bytes.Equal(p.Data, want.Data) {
 					t.Errorf("packet %d: iface %d ts %d orig %d len %d; want ts %d orig %d len %d",
-						n, p.iface, p.ts, p.orig, len(p.data), wantTS, wantOrig, len(want.data))
+						n, p.Iface, p.Ts, p.Orig, len(p.Data), wantTS, wantOrig, len(want.Data))
 				}
 			}
 			if st.Bytes != bytesIn {
@@ -110,7 +112,7 @@ func TestPumpRoundTrip(t *testing.T) {
 
 func TestPumpErrors(t *testing.T) {
 	le := binary.LittleEndian
-	good := pcapBytes(le, false, 1, 262144, somePackets(3))
+	good := pcaptest.PcapBytes(le, false, 1, 262144, somePackets(3))
 	hdr := good[:24]
 	withRecord := func(caplen, orig uint32, data int) []byte {
 		b := append([]byte(nil), good...)
@@ -141,7 +143,7 @@ func TestPumpErrors(t *testing.T) {
 		{"absurd caplen", withRecord(0xFFFFFFF0, 0xFFFFFFF0, 0), "remote capture stream is corrupt: a packet claims 4294967280 captured bytes (at most 262144)", 3},
 		{"caplen just too big", withRecord(262145, 262145, 0), "remote capture stream is corrupt: a packet claims 262145 captured bytes (at most 262144)", 3},
 		{"caplen above orig", withRecord(100, 60, 100), "remote capture stream is corrupt: a packet claims 100 captured of 60 bytes", 3},
-		{"eof in record header", good[:len(good)-len(somePackets(3)[2].data)-5], "capture stream ended mid-packet", 2},
+		{"eof in record header", good[:len(good)-len(somePackets(3)[2].Data)-5], "capture stream ended mid-packet", 2},
 		{"eof in data", good[:len(good)-1], "capture stream ended mid-packet", 2},
 		{"eof in big packet", withRecord(100000, 100000, 99999), "capture stream ended mid-packet", 3},
 	}
@@ -149,18 +151,18 @@ func TestPumpErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			var out bytes.Buffer
 			st, err := Pump(NewWriter(&out, "vmdump"), bytes.NewReader(tt.in), testNIC)
-			if errText(err) != tt.want {
-				t.Fatalf("error %q, want %q", errText(err), tt.want)
+			if pcaptest.ErrText(err) != tt.want {
+				t.Fatalf("error %q, want %q", pcaptest.ErrText(err), tt.want)
 			}
 			if strings.Contains(err.Error(), "\n") {
 				t.Errorf("error is not one line: %q", err)
 			}
-			f, perr := parsePcapng(out.Bytes())
+			f, perr := pcaptest.ParsePcapng(out.Bytes())
 			if perr != nil {
 				t.Fatalf("output before the error is not valid pcapng: %v", perr)
 			}
-			if len(f.packets) != tt.wantPackets || st.Packets != uint64(tt.wantPackets) {
-				t.Errorf("forwarded %d packets (Stats %d), want %d — all packets before the error must reach Wireshark", len(f.packets), st.Packets, tt.wantPackets)
+			if len(f.Packets) != tt.wantPackets || st.Packets != uint64(tt.wantPackets) {
+				t.Errorf("forwarded %d packets (Stats %d), want %d — all packets before the error must reach Wireshark", len(f.Packets), st.Packets, tt.wantPackets)
 			}
 		})
 	}
@@ -168,7 +170,7 @@ func TestPumpErrors(t *testing.T) {
 
 func TestPumpReadErrorIsWrapped(t *testing.T) {
 	boom := errors.New("connection reset")
-	src := io.MultiReader(bytes.NewReader(pcapBytes(binary.LittleEndian, false, 1, 0, somePackets(1))), errReader{boom})
+	src := io.MultiReader(bytes.NewReader(pcaptest.PcapBytes(binary.LittleEndian, false, 1, 0, somePackets(1))), errReader{boom})
 	_, err := Pump(NewWriter(io.Discard, "x"), src, testNIC)
 	if !errors.Is(err, boom) || err.Error() != "reading the remote capture: connection reset" {
 		t.Errorf("error %v", err)
@@ -207,12 +209,12 @@ func TestPumpFlushesWhenInputIsIdle(t *testing.T) {
 		done <- err
 	}()
 	pkts := somePackets(3)
-	full := pcapBytes(binary.LittleEndian, false, 1, 262144, pkts)
+	full := pcaptest.PcapBytes(binary.LittleEndian, false, 1, 262144, pkts)
 	pw.Write(full[:24])
 	waitPackets(t, dst, 0) // section and interface headers arrive before any packet
 	off := 24
 	for n, p := range pkts {
-		rec := pcapRecord(binary.LittleEndian, false, p)
+		rec := pcaptest.PcapRecord(binary.LittleEndian, false, p)
 		// Split each record, as an SSH channel may: nothing may be lost or
 		// forwarded half.
 		pw.Write(rec[:5])
@@ -234,13 +236,13 @@ func waitPackets(t *testing.T, dst *notifyWriter, want int) {
 	guard := time.After(10 * time.Second)
 	for {
 		dst.mu.Lock()
-		f, err := parsePcapng(dst.buf.Bytes())
+		f, err := pcaptest.ParsePcapng(dst.buf.Bytes())
 		dst.mu.Unlock()
-		if err == nil && len(f.ifaces) == 1 && len(f.packets) == want {
+		if err == nil && len(f.Ifaces) == 1 && len(f.Packets) == want {
 			return
 		}
-		if err == nil && len(f.packets) > want {
-			t.Fatalf("%d packets, want %d", len(f.packets), want)
+		if err == nil && len(f.Packets) > want {
+			t.Fatalf("%d packets, want %d", len(f.Packets), want)
 		}
 		select {
 		case <-dst.writes:
@@ -262,11 +264,11 @@ func (w *countingWriter) Write(p []byte) (int, error) {
 // Under load (input already buffered) packets are batched, not written one
 // by one.
 func TestPumpBatchesBufferedInput(t *testing.T) {
-	pkts := make([]testPacket, 2000)
+	pkts := make([]pcaptest.TestPacket, 2000)
 	for i := range pkts {
-		pkts[i] = testPacket{ts: time.Unix(1, 0), data: ethernetFrame(64, 0)}
+		pkts[i] = pcaptest.TestPacket{Ts: time.Unix(1, 0), Data: pcaptest.EthernetFrame(64, 0)}
 	}
-	in := pcapBytes(binary.LittleEndian, false, 1, 262144, pkts)
+	in := pcaptest.PcapBytes(binary.LittleEndian, false, 1, 262144, pkts)
 	var dst countingWriter
 	if _, err := Pump(NewWriter(&dst, "vmdump"), bytes.NewReader(in), testNIC); err != nil {
 		t.Fatal(err)
@@ -285,7 +287,7 @@ func TestPumpReaderGone(t *testing.T) {
 	}
 	r.Close()
 	defer w.Close()
-	_, err = Pump(NewWriter(w, "vmdump"), bytes.NewReader(pcapBytes(binary.LittleEndian, false, 1, 0, somePackets(5))), testNIC)
+	_, err = Pump(NewWriter(w, "vmdump"), bytes.NewReader(pcaptest.PcapBytes(binary.LittleEndian, false, 1, 0, somePackets(5))), testNIC)
 	if !readerGone(err) {
 		t.Fatalf("Pump into a pipe nobody reads: %v, want a *WriteError from a closed pipe", err)
 	}
@@ -299,18 +301,18 @@ func TestPumpMultiNIC(t *testing.T) {
 	var wg sync.WaitGroup
 	errs := make([]error, nics)
 	for n := 0; n < nics; n++ {
-		pkts := make([]testPacket, perNIC)
+		pkts := make([]pcaptest.TestPacket, perNIC)
 		for i := range pkts {
-			frame := ethernetFrame(60+n, byte(n))
+			frame := pcaptest.EthernetFrame(60+n, byte(n))
 			binary.BigEndian.PutUint32(frame[42:], uint32(i)) // sequence number per NIC
-			pkts[i] = testPacket{ts: time.Unix(int64(i), 0), data: frame}
+			pkts[i] = pcaptest.TestPacket{Ts: time.Unix(int64(i), 0), Data: frame}
 		}
-		in := pcapBytes(binary.LittleEndian, n%2 == 0, uint32(1+n%2*275), 262144, pkts)
+		in := pcaptest.PcapBytes(binary.LittleEndian, n%2 == 0, uint32(1+n%2*275), 262144, pkts)
 		wg.Add(1)
 		go func(n int) {
 			defer wg.Done()
 			// Small reads interleave the Pumps.
-			_, errs[n] = Pump(w, &smallReader{b: in, n: 100 + n*37}, NIC{Name: fmt.Sprintf("vm:eth%d", n)})
+			_, errs[n] = Pump(w, &pcaptest.SmallReader{B: in, N: 100 + n*37}, NIC{Name: fmt.Sprintf("vm:eth%d", n)})
 		}(n)
 	}
 	wg.Wait()
@@ -319,25 +321,25 @@ func TestPumpMultiNIC(t *testing.T) {
 			t.Fatalf("Pump %d: %v", n, err)
 		}
 	}
-	f, err := parsePcapng(out.Bytes())
+	f, err := pcaptest.ParsePcapng(out.Bytes())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(f.ifaces) != nics {
-		t.Fatalf("%d interfaces, want %d", len(f.ifaces), nics)
+	if len(f.Ifaces) != nics {
+		t.Fatalf("%d interfaces, want %d", len(f.Ifaces), nics)
 	}
 	next := map[uint32]uint32{}
-	for _, p := range f.packets {
-		name := string(f.ifaces[p.iface].options[ifName])
+	for _, p := range f.Packets {
+		name := string(f.Ifaces[p.Iface].Options[ifName])
 		var n int
 		fmt.Sscanf(name, "vm:eth%d", &n)
-		if int(p.caplen) != 60+n || p.data[50] != byte(n) {
-			t.Fatalf("interface %s got a packet of another NIC (len %d)", name, p.caplen)
+		if int(p.Caplen) != 60+n || p.Data[50] != byte(n) {
+			t.Fatalf("interface %s got a packet of another NIC (len %d)", name, p.Caplen)
 		}
-		if seq := binary.BigEndian.Uint32(p.data[42:]); seq != next[p.iface] {
-			t.Fatalf("interface %s: packet %d after %d", name, seq, next[p.iface])
+		if seq := binary.BigEndian.Uint32(p.Data[42:]); seq != next[p.Iface] {
+			t.Fatalf("interface %s: packet %d after %d", name, seq, next[p.Iface])
 		}
-		next[p.iface]++
+		next[p.Iface]++
 	}
 	for i, c := range next {
 		if c != perNIC {

@@ -1,4 +1,4 @@
-package extcap
+package pcapng
 
 import (
 	"bytes"
@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/vmdump/vmdump/internal/localtcpdump"
+	"github.com/vmdump/vmdump/internal/pcaptest"
 )
 
 // runTool runs a Wireshark/tcpdump tool and returns its stdout.
@@ -32,8 +33,8 @@ func runTool(t *testing.T, name string, args ...string) string {
 // tshark. tshark must see the same frames in the pcapng as in the pcap,
 // with vmdump's interface name and description.
 func TestPumpOfTcpdumpStreamReadByTshark(t *testing.T) {
-	tshark := needTool(t, "tshark")
-	text2pcap := needTool(t, "text2pcap")
+	tshark := pcaptest.NeedTool(t, "tshark")
+	text2pcap := pcaptest.NeedTool(t, "text2pcap")
 	tcpdump := localtcpdump.Find()
 	if tcpdump == "" {
 		t.Skip("tcpdump not installed")
@@ -42,7 +43,7 @@ func TestPumpOfTcpdumpStreamReadByTshark(t *testing.T) {
 	var hex strings.Builder
 	const frames = 40
 	for i := 0; i < frames; i++ {
-		frame := ethernetFrame(42+i*37, byte(i))
+		frame := pcaptest.EthernetFrame(42+i*37, byte(i))
 		for off := 0; off < len(frame); off += 16 {
 			fmt.Fprintf(&hex, "%06x", off)
 			for _, b := range frame[off:min(off+16, len(frame))] {
@@ -85,11 +86,11 @@ func TestPumpOfTcpdumpStreamReadByTshark(t *testing.T) {
 	fields := []string{"-T", "fields", "-e", "frame.time_epoch", "-e", "frame.len", "-e", "frame.cap_len", "-e", "frame.protocols", "-e", "ip.src", "-e", "udp.length"}
 	want := runTool(t, tshark, append([]string{"-r", inFile}, fields...)...)
 	got := runTool(t, tshark, append([]string{"-r", outFile}, fields...)...)
-	if got != want || len(splitLines(got)) != frames {
+	if got != want || len(pcaptest.SplitLines(got)) != frames {
 		t.Errorf("tshark sees different frames after Pump:\n got %q\nwant %q", got, want)
 	}
 	names := runTool(t, tshark, "-r", outFile, "-T", "fields", "-e", "frame.interface_name", "-e", "frame.interface_description")
-	for i, line := range splitLines(names) {
+	for i, line := range pcaptest.SplitLines(names) {
 		if line != testNIC.Name+"\t"+testNIC.Description {
 			t.Fatalf("frame %d: interface %q", i+1, line)
 		}
@@ -100,8 +101,8 @@ func TestPumpOfTcpdumpStreamReadByTshark(t *testing.T) {
 // tshark attributes every frame to its interface; capinfos reads the
 // statistics blocks, the filter and the application.
 func TestMultiNICReadByTshark(t *testing.T) {
-	tshark := needTool(t, "tshark")
-	capinfos := needTool(t, "capinfos")
+	tshark := pcaptest.NeedTool(t, "tshark")
+	capinfos := pcaptest.NeedTool(t, "capinfos")
 	file := filepath.Join(t.TempDir(), "multi.pcapng")
 	f, err := os.Create(file)
 	if err != nil {
@@ -119,20 +120,20 @@ func TestMultiNICReadByTshark(t *testing.T) {
 	start := time.Unix(1700000000, 0)
 	var wg sync.WaitGroup
 	for _, n := range nics {
-		pkts := make([]testPacket, n.count)
+		pkts := make([]pcaptest.TestPacket, n.count)
 		for i := range pkts {
-			data := ethernetFrame(60, byte(i))
+			data := pcaptest.EthernetFrame(60, byte(i))
 			if n.linkType == 276 {
 				data = append(make([]byte, 20), data[14:]...) // SLL2 header, then IPv4
 				binary.BigEndian.PutUint16(data[0:], 0x0800)
 			}
-			pkts[i] = testPacket{ts: start.Add(time.Duration(i) * time.Millisecond), data: data}
+			pkts[i] = pcaptest.TestPacket{Ts: start.Add(time.Duration(i) * time.Millisecond), Data: data}
 		}
-		in := pcapBytes(binary.LittleEndian, false, n.linkType, 262144, pkts)
+		in := pcaptest.PcapBytes(binary.LittleEndian, false, n.linkType, 262144, pkts)
 		wg.Add(1)
 		go func(nic NIC) {
 			defer wg.Done()
-			if _, err := Pump(w, &smallReader{b: in, n: 500}, nic); err != nil {
+			if _, err := Pump(w, &pcaptest.SmallReader{B: in, N: 500}, nic); err != nil {
 				t.Errorf("Pump %s: %v", nic.Name, err)
 			}
 		}(n.nic)
@@ -149,7 +150,7 @@ func TestMultiNICReadByTshark(t *testing.T) {
 	f.Close()
 
 	counts := map[string]int{}
-	for _, line := range splitLines(runTool(t, tshark, "-r", file, "-T", "fields", "-e", "frame.interface_name", "-e", "frame.protocols")) {
+	for _, line := range pcaptest.SplitLines(runTool(t, tshark, "-r", file, "-T", "fields", "-e", "frame.interface_name", "-e", "frame.protocols")) {
 		counts[line]++
 	}
 	want := map[string]int{"default:eth0\teth:ethertype:ip:udp:data": 300, "default:any\tsll:ethertype:ip:udp:data": 200}

@@ -1,4 +1,4 @@
-package extcap
+package pcapng
 
 import (
 	"bytes"
@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/vmdump/vmdump/internal/pcaptest"
 )
 
 // nicStream is one interface's pcap stream for PumpAll tests.
@@ -19,13 +21,13 @@ type nicStream struct {
 	nic      NIC
 	linkType uint32
 	nanos    bool
-	pkts     []testPacket
+	pkts     []pcaptest.TestPacket
 }
 
 // frameFor is a packet whose length and fill byte say which stream sent it
 // and whose bytes 42..45 number it within the stream.
 func frameFor(stream, seq int) []byte {
-	f := ethernetFrame(60+stream, byte(0xA0+stream))
+	f := pcaptest.EthernetFrame(60+stream, byte(0xA0+stream))
 	binary.BigEndian.PutUint32(f[42:], uint32(seq))
 	return f
 }
@@ -36,7 +38,7 @@ func makeStreams(counts ...int) []nicStream {
 	for s, n := range counts {
 		st := nicStream{nic: NIC{Name: fmt.Sprintf("default:nic%d", s), Description: fmt.Sprintf("NIC %d", s)}, linkType: []uint32{1, 276, 113}[s%3], nanos: s%2 == 1}
 		for i := 0; i < n; i++ {
-			st.pkts = append(st.pkts, testPacket{ts: start.Add(time.Duration(i) * time.Millisecond), data: frameFor(s, i)})
+			st.pkts = append(st.pkts, pcaptest.TestPacket{Ts: start.Add(time.Duration(i) * time.Millisecond), Data: frameFor(s, i)})
 		}
 		out = append(out, st)
 	}
@@ -45,30 +47,30 @@ func makeStreams(counts ...int) []nicStream {
 
 // checkAttribution checks that every packet sits on the interface of the
 // stream that sent it, in order, and that each stream's packets all came.
-func checkAttribution(t *testing.T, f ngFile, streams []nicStream, results []NICResult) {
+func checkAttribution(t *testing.T, f pcaptest.NgFile, streams []nicStream, results []NICResult) {
 	t.Helper()
 	byIface := map[uint32]int{} // interface number → stream
 	for s, r := range results {
 		if r.Interface >= 0 {
 			byIface[uint32(r.Interface)] = s
-			if name := string(f.ifaces[r.Interface].options[ifName]); name != streams[s].nic.Name {
+			if name := string(f.Ifaces[r.Interface].Options[ifName]); name != streams[s].nic.Name {
 				t.Errorf("interface %d is named %q, want %q", r.Interface, name, streams[s].nic.Name)
 			}
-			if lt := f.ifaces[r.Interface].linkType; uint32(lt) != streams[s].linkType {
+			if lt := f.Ifaces[r.Interface].LinkType; uint32(lt) != streams[s].linkType {
 				t.Errorf("interface %d has link type %d, want %d", r.Interface, lt, streams[s].linkType)
 			}
 		}
 	}
 	next := map[int]int{}
-	for _, p := range f.packets {
-		s, ok := byIface[p.iface]
+	for _, p := range f.Packets {
+		s, ok := byIface[p.Iface]
 		if !ok {
-			t.Fatalf("packet on interface %d, which no stream has", p.iface)
+			t.Fatalf("packet on interface %d, which no stream has", p.Iface)
 		}
-		if int(p.caplen) != 60+s || p.data[50] != byte(0xA0+s) {
-			t.Fatalf("interface of stream %d carries a packet of another stream (len %d)", s, p.caplen)
+		if int(p.Caplen) != 60+s || p.Data[50] != byte(0xA0+s) {
+			t.Fatalf("interface of stream %d carries a packet of another stream (len %d)", s, p.Caplen)
 		}
-		if seq := int(binary.BigEndian.Uint32(p.data[42:])); seq != next[s] {
+		if seq := int(binary.BigEndian.Uint32(p.Data[42:])); seq != next[s] {
 			t.Fatalf("stream %d: packet %d after %d", s, seq, next[s]-1)
 		}
 		next[s]++
@@ -90,7 +92,7 @@ func TestMultiPumpAllInterleavedStreams(t *testing.T) {
 	srcs := make([]io.Reader, len(streams))
 	nics := make([]NIC, len(streams))
 	for i, s := range streams {
-		srcs[i] = &smallReader{b: pcapBytes(binary.LittleEndian, s.nanos, s.linkType, 262144, s.pkts), n: 97 + 31*i}
+		srcs[i] = &pcaptest.SmallReader{B: pcaptest.PcapBytes(binary.LittleEndian, s.nanos, s.linkType, 262144, s.pkts), N: 97 + 31*i}
 		nics[i] = s.nic
 	}
 	var mu sync.Mutex
@@ -111,12 +113,12 @@ func TestMultiPumpAllInterleavedStreams(t *testing.T) {
 			t.Errorf("ended(%d) got %+v, result %+v", i, endedCalls[i], r)
 		}
 	}
-	f, err := parsePcapng(out.Bytes())
+	f, err := pcaptest.ParsePcapng(out.Bytes())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(f.ifaces) != 3 {
-		t.Fatalf("%d interfaces", len(f.ifaces))
+	if len(f.Ifaces) != 3 {
+		t.Fatalf("%d interfaces", len(f.Ifaces))
 	}
 	checkAttribution(t, f, streams, results)
 }
@@ -128,7 +130,7 @@ func TestMultiPumpAllKeepsOrderOfLateHeaders(t *testing.T) {
 	var out bytes.Buffer
 	w := NewWriter(&out, "vmdump test")
 	pr, pw := io.Pipe()
-	srcs := []io.Reader{pr, bytes.NewReader(pcapBytes(binary.LittleEndian, false, streams[1].linkType, 262144, streams[1].pkts))}
+	srcs := []io.Reader{pr, bytes.NewReader(pcaptest.PcapBytes(binary.LittleEndian, false, streams[1].linkType, 262144, streams[1].pkts))}
 	done := make(chan struct{})
 	var results []NICResult
 	go func() {
@@ -138,7 +140,7 @@ func TestMultiPumpAllKeepsOrderOfLateHeaders(t *testing.T) {
 	// Stream 1 is complete; stream 0 has not even sent its header. Once
 	// it does, it must still become interface 0.
 	time.Sleep(50 * time.Millisecond) // let stream 1 wait for its turn (it would wait up to headerOrderWait)
-	if _, err := pw.Write(pcapBytes(binary.LittleEndian, false, streams[0].linkType, 262144, streams[0].pkts)); err != nil {
+	if _, err := pw.Write(pcaptest.PcapBytes(binary.LittleEndian, false, streams[0].linkType, 262144, streams[0].pkts)); err != nil {
 		t.Fatal(err)
 	}
 	pw.Close()
@@ -146,7 +148,7 @@ func TestMultiPumpAllKeepsOrderOfLateHeaders(t *testing.T) {
 	if results[0].Interface != 0 || results[1].Interface != 1 {
 		t.Fatalf("interfaces %d, %d; want 0, 1", results[0].Interface, results[1].Interface)
 	}
-	f, err := parsePcapng(out.Bytes())
+	f, err := pcaptest.ParsePcapng(out.Bytes())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,9 +160,9 @@ func TestMultiPumpAllStreamWithoutHeader(t *testing.T) {
 	var out bytes.Buffer
 	w := NewWriter(&out, "vmdump test")
 	srcs := []io.Reader{
-		bytes.NewReader(pcapBytes(binary.LittleEndian, false, streams[0].linkType, 262144, streams[0].pkts)),
+		bytes.NewReader(pcaptest.PcapBytes(binary.LittleEndian, false, streams[0].linkType, 262144, streams[0].pkts)),
 		strings.NewReader("sudo: a password is required\n"),
-		bytes.NewReader(pcapBytes(binary.LittleEndian, false, streams[2].linkType, 262144, streams[2].pkts)),
+		bytes.NewReader(pcaptest.PcapBytes(binary.LittleEndian, false, streams[2].linkType, 262144, streams[2].pkts)),
 	}
 	results, err := PumpAll(w, srcs, []NIC{streams[0].nic, streams[1].nic, streams[2].nic}, nil)
 	if err == nil || !strings.Contains(err.Error(), `text instead of pcap: "sudo: a password is required"`) {
@@ -169,12 +171,12 @@ func TestMultiPumpAllStreamWithoutHeader(t *testing.T) {
 	if results[0].Interface != 0 || results[1].Interface != -1 || results[2].Interface != 1 || results[1].Err == nil {
 		t.Fatalf("results %+v", results)
 	}
-	f, perr := parsePcapng(out.Bytes())
+	f, perr := pcaptest.ParsePcapng(out.Bytes())
 	if perr != nil {
 		t.Fatal(perr)
 	}
-	if len(f.ifaces) != 2 {
-		t.Fatalf("%d interfaces", len(f.ifaces))
+	if len(f.Ifaces) != 2 {
+		t.Fatalf("%d interfaces", len(f.Ifaces))
 	}
 	checkAttribution(t, f, streams, results)
 }
@@ -185,7 +187,7 @@ func TestMultiPumpAllReaderGone(t *testing.T) {
 	w := NewWriter(errWriter{syscall.EPIPE}, "vmdump test")
 	srcs := []io.Reader{
 		strings.NewReader("garbage that is not pcap"),
-		bytes.NewReader(pcapBytes(binary.LittleEndian, false, 1, 262144, streams[1].pkts)),
+		bytes.NewReader(pcaptest.PcapBytes(binary.LittleEndian, false, 1, 262144, streams[1].pkts)),
 	}
 	calls := make(chan int, 2)
 	_, err := PumpAll(w, srcs, []NIC{streams[0].nic, streams[1].nic}, func(i int, _ NICResult) { calls <- i })
@@ -215,8 +217,8 @@ func TestMultiPumpAllArgumentMismatch(t *testing.T) {
 // remote's received and dropped counts: tshark names each packet's
 // interface, capinfos reads the drops per interface.
 func TestMultiPumpAllReadByTshark(t *testing.T) {
-	tshark := needTool(t, "tshark")
-	capinfos := needTool(t, "capinfos")
+	tshark := pcaptest.NeedTool(t, "tshark")
+	capinfos := pcaptest.NeedTool(t, "capinfos")
 	streams := makeStreams(30, 20)
 	streams[0].nic = NIC{Name: "default:docker0", Description: "Docker VM default docker0 (bridge)", OS: "Linux"}
 	streams[1].nic = NIC{Name: "default:veth1a2b3c4", Description: "Docker VM default veth1a2b3c4 — container web (nginx)", OS: "Linux"}
@@ -227,8 +229,8 @@ func TestMultiPumpAllReadByTshark(t *testing.T) {
 	}
 	w := NewWriter(fh, "vmdump 1.0")
 	srcs := []io.Reader{
-		&smallReader{b: pcapBytes(binary.LittleEndian, false, 1, 262144, streams[0].pkts), n: 301},
-		&smallReader{b: pcapBytes(binary.BigEndian, true, 276, 262144, streams[1].pkts), n: 77},
+		&pcaptest.SmallReader{B: pcaptest.PcapBytes(binary.LittleEndian, false, 1, 262144, streams[0].pkts), N: 301},
+		&pcaptest.SmallReader{B: pcaptest.PcapBytes(binary.BigEndian, true, 276, 262144, streams[1].pkts), N: 77},
 	}
 	results, err := PumpAll(w, srcs, []NIC{streams[0].nic, streams[1].nic}, nil)
 	if err != nil {
@@ -247,7 +249,7 @@ func TestMultiPumpAllReadByTshark(t *testing.T) {
 	fh.Close()
 
 	counts := map[string]int{}
-	for _, line := range splitLines(runTool(t, tshark, "-r", file, "-T", "fields", "-e", "frame.interface_name", "-e", "frame.len")) {
+	for _, line := range pcaptest.SplitLines(runTool(t, tshark, "-r", file, "-T", "fields", "-e", "frame.interface_name", "-e", "frame.len")) {
 		counts[line]++
 	}
 	want := map[string]int{"default:docker0\t60": 30, "default:veth1a2b3c4\t61": 20}
@@ -276,25 +278,25 @@ func TestMultiPumpAllReadByTshark(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f, err := parsePcapng(data)
+	f, err := pcaptest.ParsePcapng(data)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(f.stats) != 2 {
-		t.Fatalf("%d statistics blocks", len(f.stats))
+	if len(f.Stats) != 2 {
+		t.Fatalf("%d statistics blocks", len(f.Stats))
 	}
-	for _, st := range f.stats {
+	for _, st := range f.Stats {
 		i := -1
 		for s, r := range results {
-			if uint32(r.Interface) == st.iface {
+			if uint32(r.Interface) == st.Iface {
 				i = s
 			}
 		}
 		if i < 0 {
-			t.Fatalf("statistics for interface %d, which no stream has", st.iface)
+			t.Fatalf("statistics for interface %d, which no stream has", st.Iface)
 		}
-		recv := binary.LittleEndian.Uint64(st.options[isbIfRecv])
-		drop := binary.LittleEndian.Uint64(st.options[isbIfDrop])
+		recv := binary.LittleEndian.Uint64(st.Options[isbIfRecv])
+		drop := binary.LittleEndian.Uint64(st.Options[isbIfDrop])
 		if recv != results[i].Packets+drops[i] || drop != drops[i] {
 			t.Errorf("interface %s: received %d dropped %d, want %d and %d", streams[i].nic.Name, recv, drop, results[i].Packets+drops[i], drops[i])
 		}
@@ -305,14 +307,14 @@ func TestMultiPumpAllReadByTshark(t *testing.T) {
 // stream and never panics.
 func FuzzMultiPumpAll(f *testing.F) {
 	streams := makeStreams(3, 2)
-	f.Add(pcapBytes(binary.LittleEndian, false, 1, 262144, streams[0].pkts), pcapBytes(binary.BigEndian, true, 276, 65535, streams[1].pkts))
+	f.Add(pcaptest.PcapBytes(binary.LittleEndian, false, 1, 262144, streams[0].pkts), pcaptest.PcapBytes(binary.BigEndian, true, 276, 65535, streams[1].pkts))
 	f.Add([]byte("sudo: a password is required\n"), []byte{})
-	f.Add(pcapBytes(binary.LittleEndian, false, 1, 262144, streams[0].pkts)[:40], []byte{0xd4, 0xc3, 0xb2, 0xa1})
+	f.Add(pcaptest.PcapBytes(binary.LittleEndian, false, 1, 262144, streams[0].pkts)[:40], []byte{0xd4, 0xc3, 0xb2, 0xa1})
 	f.Fuzz(func(t *testing.T, a, b []byte) {
 		var out bytes.Buffer
 		w := NewWriter(&out, "vmdump")
-		results, _ := PumpAll(w, []io.Reader{bytes.NewReader(a), &smallReader{b: b, n: 7}}, []NIC{{Name: "a"}, {Name: "b"}}, nil)
-		f, err := parsePcapng(out.Bytes())
+		results, _ := PumpAll(w, []io.Reader{bytes.NewReader(a), &pcaptest.SmallReader{B: b, N: 7}}, []NIC{{Name: "a"}, {Name: "b"}}, nil)
+		f, err := pcaptest.ParsePcapng(out.Bytes())
 		if err != nil {
 			t.Fatalf("malformed output: %v", err)
 		}
@@ -322,8 +324,8 @@ func FuzzMultiPumpAll(f *testing.F) {
 				described++
 			}
 		}
-		if len(f.ifaces) != described {
-			t.Fatalf("%d interfaces written, %d streams got one", len(f.ifaces), described)
+		if len(f.Ifaces) != described {
+			t.Fatalf("%d interfaces written, %d streams got one", len(f.Ifaces), described)
 		}
 	})
 }

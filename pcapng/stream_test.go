@@ -1,4 +1,4 @@
-package extcap
+package pcapng
 
 import (
 	"bytes"
@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/google/gopacket"
+	"github.com/vmdump/vmdump/internal/pcaptest"
 )
 
 func TestWriterStats(t *testing.T) {
@@ -26,32 +27,32 @@ func TestWriterStats(t *testing.T) {
 	if err := w.Flush(); err != nil {
 		t.Fatal(err)
 	}
-	f, err := parsePcapng(out.Bytes())
+	f, err := pcaptest.ParsePcapng(out.Bytes())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(f.stats) != 2 {
-		t.Fatalf("%d statistics blocks, want 2", len(f.stats))
+	if len(f.Stats) != 2 {
+		t.Fatalf("%d statistics blocks, want 2", len(f.Stats))
 	}
 	le := binary.LittleEndian
 	ts := func(b []byte) uint64 { return uint64(le.Uint32(b))<<32 | uint64(le.Uint32(b[4:])) }
-	s := f.stats[0]
-	if got := le.Uint64(s.options[isbIfRecv]); got != 1234 {
+	s := f.Stats[0]
+	if got := le.Uint64(s.Options[isbIfRecv]); got != 1234 {
 		t.Errorf("isb_ifrecv = %d", got)
 	}
-	if got := le.Uint64(s.options[isbIfDrop]); got != 56 {
+	if got := le.Uint64(s.Options[isbIfDrop]); got != 56 {
 		t.Errorf("isb_ifdrop = %d", got)
 	}
-	if got := ts(s.options[isbStart]); got != uint64(start.UnixNano()) {
+	if got := ts(s.Options[isbStart]); got != uint64(start.UnixNano()) {
 		t.Errorf("isb_starttime = %d, want %d", got, start.UnixNano())
 	}
-	if got := ts(s.options[isbEnd]); got != uint64(end.UnixNano()) || s.ts != got {
-		t.Errorf("isb_endtime = %d, block time %d, want %d", got, s.ts, end.UnixNano())
+	if got := ts(s.Options[isbEnd]); got != uint64(end.UnixNano()) || s.Ts != got {
+		t.Errorf("isb_endtime = %d, block time %d, want %d", got, s.Ts, end.UnixNano())
 	}
-	if _, ok := f.stats[1].options[isbStart]; ok {
+	if _, ok := f.Stats[1].Options[isbStart]; ok {
 		t.Error("zero start time written")
 	}
-	if f.stats[1].ts == 0 {
+	if f.Stats[1].Ts == 0 {
 		t.Error("statistics block without a time")
 	}
 }
@@ -65,13 +66,13 @@ func TestWriterRefusesUnknownNIC(t *testing.T) {
 	if _, err := w.AddNIC(1, 0, NIC{}); err != nil {
 		t.Fatal(err)
 	}
-	if err := w.WritePacket(1, ci, []byte{1}); errText(err) != "packet for interface 1, but only 1 are described" {
+	if err := w.WritePacket(1, ci, []byte{1}); pcaptest.ErrText(err) != "packet for interface 1, but only 1 are described" {
 		t.Errorf("WritePacket(1): %v", err)
 	}
 	if err := w.WritePacket(-1, ci, []byte{1}); err == nil {
 		t.Error("WritePacket(-1) succeeded")
 	}
-	if err := w.WriteStats(2, 0, 0, time.Time{}, time.Time{}); errText(err) != "statistics for interface 2, but only 1 are described" {
+	if err := w.WriteStats(2, 0, 0, time.Time{}, time.Time{}); pcaptest.ErrText(err) != "statistics for interface 2, but only 1 are described" {
 		t.Errorf("WriteStats(2): %v", err)
 	}
 }
@@ -93,26 +94,26 @@ func TestWriterAddNICLater(t *testing.T) {
 	ci.Length = 0 // smaller than captured: raised to the captured length
 	w.WritePacket(a, ci, []byte{5, 6})
 	w.Flush()
-	f, err := parsePcapng(out.Bytes())
+	f, err := pcaptest.ParsePcapng(out.Bytes())
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := []uint32{blockSectionHeader, blockInterface, blockEnhancedPacket, blockInterface, blockEnhancedPacket, blockEnhancedPacket}
-	if len(f.blocks) != len(want) {
-		t.Fatalf("blocks %x, want %x", f.blocks, want)
+	if len(f.Blocks) != len(want) {
+		t.Fatalf("blocks %x, want %x", f.Blocks, want)
 	}
 	for i := range want {
-		if f.blocks[i] != want[i] {
-			t.Fatalf("blocks %x, want %x", f.blocks, want)
+		if f.Blocks[i] != want[i] {
+			t.Fatalf("blocks %x, want %x", f.Blocks, want)
 		}
 	}
-	if string(f.shbOptions[shbOS]) != "Linux 6.1" || f.ifaces[1].linkType != 276 || f.ifaces[1].snaplen != 96 {
-		t.Errorf("section os %q, second interface %+v", f.shbOptions[shbOS], f.ifaces[1])
+	if string(f.ShbOptions[shbOS]) != "Linux 6.1" || f.Ifaces[1].LinkType != 276 || f.Ifaces[1].Snaplen != 96 {
+		t.Errorf("section os %q, second interface %+v", f.ShbOptions[shbOS], f.Ifaces[1])
 	}
-	if p := f.packets[1]; p.iface != 1 || p.orig != 100 || p.caplen != 1 {
+	if p := f.Packets[1]; p.Iface != 1 || p.Orig != 100 || p.Caplen != 1 {
 		t.Errorf("second packet %+v", p)
 	}
-	if p := f.packets[2]; p.orig != 2 || p.caplen != 2 {
+	if p := f.Packets[2]; p.Orig != 2 || p.Caplen != 2 {
 		t.Errorf("third packet %+v", p)
 	}
 }
@@ -125,14 +126,14 @@ func TestWriterCleansOptionText(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.Flush()
-	f, err := parsePcapng(out.Bytes())
+	f, err := pcaptest.ParsePcapng(out.Bytes())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := f.shbOptions[shbUserAppl]; ok {
+	if _, ok := f.ShbOptions[shbUserAppl]; ok {
 		t.Error("empty shb_userappl written")
 	}
-	o := f.ifaces[0].options
+	o := f.Ifaces[0].Options
 	if got := string(o[ifName]); got != "bad\uFFFDname" {
 		t.Errorf("if_name = %q", got)
 	}
@@ -148,18 +149,18 @@ func TestWriterCleansOptionText(t *testing.T) {
 // Once the FIFO failed, every later call reports it (nothing is silently
 // buffered into a dead pipe).
 func TestWriterErrorsAreSticky(t *testing.T) {
-	w := NewWriter(failingWriter{}, "vmdump")
+	w := NewWriter(pcaptest.FailingWriter{}, "vmdump")
 	if _, err := w.AddNIC(1, 0, NIC{}); err != nil {
 		t.Fatal(err) // still buffered
 	}
-	if err := w.Flush(); errText(err) != "writing to Wireshark: disk full" {
+	if err := w.Flush(); pcaptest.ErrText(err) != "writing to Wireshark: disk full" {
 		t.Fatalf("Flush: %v", err)
 	}
 	ci := gopacket.CaptureInfo{Timestamp: time.Unix(1, 0), Length: 1}
-	if err := w.WritePacket(0, ci, []byte{1}); errText(err) != "writing to Wireshark: disk full" {
+	if err := w.WritePacket(0, ci, []byte{1}); pcaptest.ErrText(err) != "writing to Wireshark: disk full" {
 		t.Errorf("WritePacket after a failed flush: %v", err)
 	}
-	if err := w.WritePacket(0, ci, make([]byte, 100000)); errText(err) != "writing to Wireshark: disk full" {
+	if err := w.WritePacket(0, ci, make([]byte, 100000)); pcaptest.ErrText(err) != "writing to Wireshark: disk full" {
 		t.Errorf("large WritePacket after a failed flush: %v", err)
 	}
 }
@@ -173,22 +174,22 @@ func TestWriterBegin(t *testing.T) {
 	if err := w.Begin("linux"); err != nil {
 		t.Fatal(err)
 	}
-	f, err := parsePcapng(out.Bytes())
+	f, err := pcaptest.ParsePcapng(out.Bytes())
 	if err != nil {
 		t.Fatalf("after Begin: %v", err)
 	}
-	if len(f.blocks) != 1 || f.blocks[0] != blockSectionHeader || string(f.shbOptions[shbOS]) != "linux" {
-		t.Fatalf("after Begin: blocks %x, shb_os %q", f.blocks, f.shbOptions[shbOS])
+	if len(f.Blocks) != 1 || f.Blocks[0] != blockSectionHeader || string(f.ShbOptions[shbOS]) != "linux" {
+		t.Fatalf("after Begin: blocks %x, shb_os %q", f.Blocks, f.ShbOptions[shbOS])
 	}
 	if _, err := w.AddNIC(1, 0, NIC{Name: "a", OS: "Alpine"}); err != nil {
 		t.Fatal(err)
 	}
 	w.Flush()
-	f, err = parsePcapng(out.Bytes())
+	f, err = pcaptest.ParsePcapng(out.Bytes())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(f.blocks) != 2 || f.blocks[1] != blockInterface || string(f.shbOptions[shbOS]) != "linux" {
-		t.Fatalf("blocks %x, shb_os %q", f.blocks, f.shbOptions[shbOS])
+	if len(f.Blocks) != 2 || f.Blocks[1] != blockInterface || string(f.ShbOptions[shbOS]) != "linux" {
+		t.Fatalf("blocks %x, shb_os %q", f.Blocks, f.ShbOptions[shbOS])
 	}
 }
