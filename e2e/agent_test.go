@@ -137,7 +137,7 @@ func TestAgentVmdumpKilled(t *testing.T) {
 	ts := u.startTshark("-f", quietFilter)
 	dir := u.waitAgent(ts)
 	pid := ts.capturePid(t)
-	syscall.Kill(pid, syscall.SIGKILL)
+	signalPid(pid, syscall.SIGKILL)
 	u.assertAgentGone(dir)
 	u.assertNoOrphans()
 	ts.signal(syscall.SIGINT)

@@ -131,13 +131,13 @@ func TestExecTransportCapture(t *testing.T) {
 		u.waitRemoteCapture(ts)
 		capturePid, child := awaitExecChild(t, ts)
 		since := time.Now()
-		syscall.Kill(capturePid, syscall.SIGKILL)
+		signalPid(capturePid, syscall.SIGKILL)
 		awaitExit(t, child, since, 5*time.Second, "the exec transport's local process after kill -9 of vmdump")
 		if _, orphans := awaitVMClean(l, since, 10*time.Second); len(orphans) > 0 {
 			var list []string
 			for _, p := range orphans {
 				list = append(list, p.Cmdline)
-				syscall.Kill(p.Pid, syscall.SIGKILL)
+				signalPid(p.Pid, syscall.SIGKILL)
 			}
 			t.Fatalf("left running in the VM after kill -9 of vmdump:\n%s", strings.Join(list, "\n"))
 		}

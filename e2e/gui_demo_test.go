@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -128,6 +129,9 @@ func (u *user) demoLeftovers(pid int) []string {
 // containers' HTTP from, and Ctrl-C (SIGINT) or SIGTERM takes everything
 // away again: namespaces, processes, config entry, key, pinned host key.
 func TestDemo(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		skipOrFail(t, "vmdump demo builds its VM from Linux network namespaces; this is %s", runtime.GOOS)
+	}
 	if os.Geteuid() != 0 {
 		skipOrFail(t, "vmdump demo needs root")
 	}

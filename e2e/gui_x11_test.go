@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -31,10 +32,14 @@ const (
 // guiPrograms are what the GUI tests run besides vmdump, tshark and the lab.
 var guiPrograms = []string{"Xvfb", "wireshark", "xdotool", "import"}
 
-// needGUI skips the test when the machine cannot show Wireshark (not root,
-// a program missing), or fails it under CI, which must run the GUI tests.
+// needGUI skips the test when the machine cannot show Wireshark (not Linux,
+// not root, a program missing), or fails it under CI, which must run the GUI
+// tests.
 func needGUI(t *testing.T) {
 	t.Helper()
+	if runtime.GOOS != "linux" {
+		skipOrFail(t, "the GUI tests run Wireshark in the lab VM's Linux network namespace; this is %s", runtime.GOOS)
+	}
 	if os.Geteuid() != 0 {
 		skipOrFail(t, "the GUI tests need root (the lab VM is built from network namespaces)")
 	}
@@ -77,7 +82,7 @@ func startXvfb(t *testing.T) *xDisplay {
 	cmd.ExtraFiles = []*os.File{w}
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = ownProcessGroup(true)
 	if err := cmd.Start(); err != nil {
 		w.Close()
 		t.Fatalf("start Xvfb: %v", err)
@@ -87,11 +92,11 @@ func startXvfb(t *testing.T) *xDisplay {
 	go func() { cmd.Wait(); close(x.done) }()
 	t.Cleanup(func() {
 		// SIGTERM lets Xvfb remove its lock file and socket.
-		syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+		signalGroup(cmd.Process.Pid, syscall.SIGTERM)
 		select {
 		case <-x.done:
 		case <-time.After(5 * time.Second):
-			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			signalGroup(cmd.Process.Pid, syscall.SIGKILL)
 			<-x.done
 		}
 	})
@@ -443,13 +448,13 @@ func (u *user) startWireshark(x *xDisplay, args ...string) *wiresharkGUI {
 	ws.cmd = exec.Command("ip", append([]string{"netns", "exec", u.lab.Namespace, "wireshark"}, args...)...)
 	ws.cmd.Env = append(append([]string(nil), u.env...), "DISPLAY="+x.name, "XDG_RUNTIME_DIR="+runtimeDir)
 	ws.cmd.Stderr = &ws.stderr
-	ws.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	ws.cmd.SysProcAttr = ownProcessGroup(true)
 	if err := ws.cmd.Start(); err != nil {
 		u.t.Fatalf("start wireshark: %v", err)
 	}
 	go func() { ws.cmd.Wait(); close(ws.done) }()
 	u.t.Cleanup(func() {
-		syscall.Kill(-ws.cmd.Process.Pid, syscall.SIGKILL)
+		signalGroup(ws.cmd.Process.Pid, syscall.SIGKILL)
 		<-ws.done
 	})
 	return ws

@@ -178,7 +178,7 @@ func (u *user) startTshark(args ...string) *tshark {
 	ts.cmd = exec.Command("tshark", argv...)
 	ts.cmd.Env = u.env
 	ts.cmd.Stderr = &ts.stderr
-	ts.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	ts.cmd.SysProcAttr = ownProcessGroup(false)
 	if err := ts.cmd.Start(); err != nil {
 		u.t.Fatal(err)
 	}
@@ -187,7 +187,7 @@ func (u *user) startTshark(args ...string) *tshark {
 		select {
 		case <-ts.done:
 		default:
-			syscall.Kill(-ts.cmd.Process.Pid, syscall.SIGKILL)
+			signalGroup(ts.cmd.Process.Pid, syscall.SIGKILL)
 			<-ts.done
 		}
 	})
@@ -206,7 +206,7 @@ func (ts *tshark) wait(t *testing.T, limit time.Duration) {
 
 // signal sends sig to tshark's whole process group, as a terminal's Ctrl-C
 // does (tshark, dumpcap and the extcap all get it).
-func (ts *tshark) signal(sig syscall.Signal) { syscall.Kill(-ts.cmd.Process.Pid, sig) }
+func (ts *tshark) signal(sig syscall.Signal) { signalGroup(ts.cmd.Process.Pid, sig) }
 
 // waitRemoteCapture waits until vmdump's tcpdump runs in the VM, then gives
 // it a moment to open its socket. This only synchronises the test with the

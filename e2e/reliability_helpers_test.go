@@ -116,7 +116,7 @@ func checkStop(t *testing.T, l *lab.Lab, kind string, since time.Time, limit tim
 	var list []string
 	for _, p := range orphans {
 		list = append(list, fmt.Sprintf("%d %s", p.Pid, shorten(p.Cmdline, 200)))
-		syscall.Kill(p.Pid, syscall.SIGKILL)
+		signalPid(p.Pid, syscall.SIGKILL)
 	}
 	t.Errorf("%s: left running in the VM %v after the stop:\n%s", kind, limit, strings.Join(list, "\n"))
 	awaitVMClean(l, time.Now(), 10*time.Second)
@@ -337,7 +337,7 @@ func (u *user) startDirect(t *testing.T, args ...string) *directCapture {
 	t.Helper()
 	dir := t.TempDir()
 	fifo := filepath.Join(dir, "fifo")
-	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+	if err := mkfifo(fifo); err != nil {
 		t.Fatal(err)
 	}
 	d := &directCapture{out: filepath.Join(dir, "out.pcapng"), done: make(chan struct{}), rdone: make(chan struct{})}
@@ -359,7 +359,7 @@ func (u *user) startDirect(t *testing.T, args ...string) *directCapture {
 	d.cmd.Stdout, d.cmd.Stderr = &d.stdout, &d.stderr
 	// Its own session: no controlling terminal to prompt on, and no
 	// signal from the test's terminal.
-	d.cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	d.cmd.SysProcAttr = ownSession()
 	if err := d.cmd.Start(); err != nil {
 		d.reader.Process.Kill()
 		t.Fatal(err)
@@ -545,7 +545,7 @@ func (u *user) vmdumpRun(t *testing.T, limit time.Duration, args ...string) (std
 	cmd.Env = u.env
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	cmd.SysProcAttr = ownSession()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

@@ -84,7 +84,7 @@ func TestReliabilityBrokenLocalState(t *testing.T) {
 		}},
 		{"config-is-a-fifo", func(t *testing.T, u *user) {
 			os.Remove(configPath(u))
-			if err := syscall.Mkfifo(configPath(u), 0o600); err != nil {
+			if err := mkfifo(configPath(u)); err != nil {
 				t.Fatal(err)
 			}
 		}},
@@ -104,7 +104,7 @@ func TestReliabilityBrokenLocalState(t *testing.T) {
 			good, _ := os.ReadFile(filepath.Join(store, "gooddm", "config.json"))
 			writeFile(t, filepath.Join(store, "cut", "config.json"), string(good[:len(good)/2]))
 			os.MkdirAll(filepath.Join(store, "fifo"), 0o700)
-			syscall.Mkfifo(filepath.Join(store, "fifo", "config.json"), 0o600)
+			mkfifo(filepath.Join(store, "fifo", "config.json"))
 		}},
 		{"inventory-cache-cut-in-half", func(t *testing.T, u *user) {
 			for _, id := range []string{goodID, labID} {
@@ -115,7 +115,7 @@ func TestReliabilityBrokenLocalState(t *testing.T) {
 		{"inventory-cache-fifo", func(t *testing.T, u *user) {
 			dir := filepath.Join(u.home, ".cache", "vmdump", "inventory")
 			os.MkdirAll(dir, 0o700)
-			syscall.Mkfifo(filepath.Join(dir, goodID+".json"), 0o600)
+			mkfifo(filepath.Join(dir, goodID+".json"))
 		}},
 		{"pinned-keys-garbage", func(t *testing.T, u *user) {
 			writeFile(t, u.pinnedKeysFile(), "\x00\xff garbage\nconfig/lab ssh-ed25519 AAAAC3Nza")
@@ -158,7 +158,7 @@ func TestReliabilityBrokenLocalState(t *testing.T) {
 		faultCase(t)
 		u := newHome(t)
 		u.vmID = goodID
-		if err := syscall.Mkfifo(u.pinnedKeysFile(), 0o600); err != nil {
+		if err := mkfifo(u.pinnedKeysFile()); err != nil {
 			t.Fatal(err)
 		}
 		checkListing(t, u, goodID)

@@ -62,14 +62,18 @@ func stopTally(kind string) *tally {
 	return t
 }
 
-// faultCase counts t as one fault case, passed unless t fails. Call it at
-// the start of the (sub)test that is the case.
+// faultCase counts t as one fault case, passed unless t fails; a case
+// skipped (no lab on this machine) was not tried after all. Call it at the
+// start of the (sub)test that is the case.
 func faultCase(t *testing.T) {
 	t.Helper()
 	faultTally.tried.Add(1)
 	t.Cleanup(func() {
-		if t.Failed() {
+		switch {
+		case t.Failed():
 			faultTally.bad.Add(1)
+		case t.Skipped():
+			faultTally.tried.Add(-1)
 		}
 	})
 }

@@ -89,9 +89,9 @@ type container struct {
 }
 
 // Start builds a lab for a test and tears it down when the test ends. It
-// skips the test when the machine cannot host a lab (not root, a program
-// missing), unless the environment variable CI is set: there it fails, so
-// that CI never silently skips the end-to-end tests.
+// skips the test when the machine cannot host a lab (not Linux, not root, a
+// program missing), unless the environment variable CI is set: there it
+// fails, so that CI never silently skips the end-to-end tests.
 func Start(t testing.TB, opt Options) *Lab {
 	t.Helper()
 	l, err := New(opt)

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -230,5 +231,20 @@ func TestPrereqErrorNamesWhatIsMissing(t *testing.T) {
 	msg := err.Error()
 	if !strings.HasPrefix(msg, "lab needs root, ip, sshd, tcpdump: ") || !strings.Contains(msg, "socat") || strings.Contains(msg, "\n") {
 		t.Errorf("PrereqError message %q", msg)
+	}
+}
+
+// Off Linux there is no lab at all: the error says why in one line, and on
+// such a machine that is what checkPrereqs returns, whatever the options.
+func TestPrereqErrorOffLinux(t *testing.T) {
+	if msg := (&PrereqError{OS: "darwin"}).Error(); msg != "the lab needs Linux network namespaces; this is darwin" {
+		t.Errorf("PrereqError message %q", msg)
+	}
+	if runtime.GOOS == "linux" {
+		return
+	}
+	pe, ok := checkPrereqs(Options{Forward: true}).(*PrereqError)
+	if !ok || pe.OS != runtime.GOOS || len(pe.Missing) != 0 {
+		t.Errorf("checkPrereqs on %s = %#v, want a PrereqError for the OS alone", runtime.GOOS, pe)
 	}
 }

@@ -11,10 +11,16 @@ import (
 // root, a program missing). Start skips the test on it, except under CI,
 // where a lab that cannot be built must fail loudly.
 type PrereqError struct {
+	// OS is set (to runtime.GOOS) when the machine is not Linux: a lab is
+	// made of Linux network namespaces, and nothing else is looked at.
+	OS      string
 	Missing []string
 }
 
 func (e *PrereqError) Error() string {
+	if e.OS != "" {
+		return "the lab needs Linux network namespaces; this is " + e.OS
+	}
 	return "lab needs root, ip, sshd, tcpdump: missing " + strings.Join(e.Missing, ", ")
 }
 
@@ -23,10 +29,11 @@ func (e *PrereqError) Error() string {
 const sshdPath = "/usr/sbin/sshd"
 
 func checkPrereqs(opt Options) error {
-	var missing []string
 	if runtime.GOOS != "linux" {
-		missing = append(missing, "Linux (this is "+runtime.GOOS+")")
-	} else if os.Geteuid() != 0 {
+		return &PrereqError{OS: runtime.GOOS}
+	}
+	var missing []string
+	if os.Geteuid() != 0 {
 		missing = append(missing, "root (run the tests as root)")
 	}
 	progs := []string{"ip", sshdPath, "ssh-keygen", "tcpdump", "sudo", "sysctl", "useradd", "usermod"}
