@@ -34,7 +34,7 @@ func capture(a extcap.Args, env discover.Env, log *slog.Logger, stderr io.Writer
 	tuneGCForCapture()
 	fifo, err := extcap.OpenFIFO(a.Fifo)
 	if err != nil {
-		return fail(stderr, fmt.Errorf("cannot open Wireshark's pipe %s: %v", a.Fifo, err))
+		return fail(stderr, err) // "--fifo is empty: ..." or "cannot open Wireshark's capture pipe: open PATH: ..."
 	}
 	defer fifo.Close()
 	w := pcapng.NewWriter(fifo, "vmdump "+version())

@@ -16,7 +16,13 @@ package main
 import (
 	"io"
 	"os"
+	"reflect"
+	"slices"
 	"strings"
+
+	flags "github.com/jessevdk/go-flags"
+
+	"github.com/vmdump/vmdump/extcap"
 )
 
 func main() {
@@ -35,5 +41,71 @@ func run(argv []string, stdout, stderr io.Writer) int {
 	if len(argv) == 0 {
 		return runCommand([]string{"help"}, stdout, stderr)
 	}
+	// Options that ask Wireshark's extcap side for nothing were typed by a
+	// person: a usage error, exit 2, like an unknown command.
+	if !asksExtcap(argv) {
+		return optionsError(argv, stderr)
+	}
 	return runExtcap(argv, stdout, stderr)
+}
+
+// extcapRequests are the options by which Wireshark asks vmdump for
+// something (extcap.Args.Mode): every call of Wireshark's has one.
+var extcapRequests = []string{"--extcap-interfaces", "--extcap-config", "--extcap-dlts", "--extcap-capture-filter", "--capture"}
+
+// asksExtcap reports whether argv has one of extcapRequests, alone or with
+// "=value": then it is Wireshark's, and extcap's parser has it. It is a
+// plain scan, so that Wireshark's calls (every start lists the interfaces)
+// do not pay for a second parse.
+func asksExtcap(argv []string) bool {
+	for _, tok := range argv {
+		if tok == "--" {
+			break
+		}
+		name, _, _ := strings.Cut(tok, "=")
+		if slices.Contains(extcapRequests, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// optionsError is the usage error, exit 2, for options that ask Wireshark's
+// extcap side for nothing, typed by a person: the first unknown option, a
+// known one without its value, or nothing to do.
+func optionsError(argv []string, stderr io.Writer) int {
+	if opt := unknownOption(argv); opt != "" {
+		return usageError(stderr, "unknown option %q; run \"vmdump help\" for the commands", opt)
+	}
+	if _, err := extcap.ParseArgs(argv); err != nil {
+		return usageError(stderr, "%v; run \"vmdump help\" for the commands", err)
+	}
+	return usageError(stderr, "nothing to do: no command and no --extcap-* request; run \"vmdump help\" for the commands")
+}
+
+// unknownOption is the first option of argv (without any "=value") that
+// neither Wireshark's extcap options nor the -h, --help and --version of
+// the command line know, skipping the values of known options as
+// extcap.ParseArgs does; "" when there is none.
+func unknownOption(argv []string) string {
+	var a extcap.Args
+	p := flags.NewParser(&a, flags.None)
+	for i := 0; i < len(argv); i++ {
+		tok := argv[i]
+		if tok == "--" {
+			break
+		}
+		if !strings.HasPrefix(tok, "-") || tok == "-h" || tok == "--help" || tok == "--version" {
+			continue
+		}
+		name, _, glued := strings.Cut(strings.TrimPrefix(tok, "--"), "=")
+		opt := p.FindOptionByLongName(name)
+		if !strings.HasPrefix(tok, "--") || opt == nil {
+			return strings.SplitN(tok, "=", 2)[0]
+		}
+		if !glued && opt.Field().Type.Kind() != reflect.Bool && name != "extcap-version" {
+			i++ // its value, taken verbatim
+		}
+	}
+	return ""
 }
