@@ -192,7 +192,7 @@ func TestGUIScreenshots(t *testing.T) {
 // reachable; only their listing matters.
 func (u *user) addFixtureVMs(t *testing.T) {
 	t.Helper()
-	src := filepath.Join("..", "vmctl", "testdata", "homes", "full", "home")
+	src := filepath.Join("..", "vmctl", "discover", "testdata", "homes", "full", "home")
 	for _, rel := range []string{".boot2docker", ".docker"} {
 		cmd := exec.Command("cp", "-a", filepath.Join(src, rel), u.home)
 		if out, err := cmd.CombinedOutput(); err != nil {
