@@ -30,7 +30,7 @@ import (
 // Wireshark's dumpcap is blocked opening the FIFO until we open it, so it is
 // opened before anything that can fail; after that every failure is one line
 // on stderr (Wireshark shows it) and a non-zero exit.
-func capture(a extcap.Args, env discover.Env, log *slog.Logger, stderr io.Writer) int {
+func capture(a extcap.Args, o extcap.Options, env discover.Env, log *slog.Logger, stderr io.Writer) int {
 	tuneGCForCapture()
 	fifo, err := extcap.OpenFIFO(a.Fifo)
 	if err != nil {
@@ -41,7 +41,7 @@ func capture(a extcap.Args, env discover.Env, log *slog.Logger, stderr io.Writer
 	if err := w.Begin(runtime.GOOS); err != nil {
 		return 0 // Wireshark is gone already
 	}
-	if err := a.Validate(); err != nil {
+	if err := cmp.Or(a.Validate(), o.Validate()); err != nil {
 		return fail(stderr, err)
 	}
 	ctrl := openToolbar(a, log)
@@ -61,17 +61,17 @@ func capture(a extcap.Args, env discover.Env, log *slog.Logger, stderr io.Writer
 	if !vm.Capturable() {
 		return fail(stderr, fmt.Errorf("VM %s (%s) cannot be captured: %s", vm.Name, vm.Manager, cmp.Or(vm.Skip, vm.Note, "it has no SSH endpoint")))
 	}
-	opt, err := dialOptions(a, env, log)
+	opt, err := dialOptions(o, env, log)
 	if err != nil {
 		return fail(stderr, err)
 	}
-	spec, err := captureSpec(a, vm)
+	spec, err := captureSpec(o, vm)
 	if err != nil {
 		return fail(stderr, err)
 	}
 
-	s := session{vm: vm, opt: opt, spec: spec, args: a, w: w, log: log,
-		env: env, ctrl: ctrl, nics: captureNICNames(a.RemoteInterface, a.MoreInterfaces, vm, nic)}
+	s := session{vm: vm, opt: opt, spec: spec, args: a, opts: o, w: w, log: log,
+		env: env, ctrl: ctrl, nics: captureNICNames(o.RemoteInterface, o.MoreInterfaces, vm, nic)}
 	note := ""
 	backoff := time.Second
 	for {
@@ -81,7 +81,7 @@ func capture(a extcap.Args, env discover.Env, log *slog.Logger, stderr io.Writer
 			return 0 // stopped by Wireshark or Ctrl-C, or dumpcap went away first
 		case out.err != nil && !(out.linkLost || out.dialFailed && note != ""):
 			return failUnlessStopped(ctx, stderr, out.err)
-		case out.linkLost && !a.ReconnectOn():
+		case out.linkLost && !o.ReconnectOn():
 			return fail(stderr, fmt.Errorf("lost the connection to VM %s (%s); the packets captured so far are saved", vm.Name, cmp.Or(out.why, "no answer to SSH keepalives")))
 		case !out.linkLost && !out.dialFailed:
 			return 0 // the remote capture ended by itself
@@ -111,6 +111,7 @@ type session struct {
 	opt  sshconn.DialOptions
 	spec remotecap.CaptureSpec
 	args extcap.Args
+	opts extcap.Options
 	w    *pcapng.Writer
 	log  *slog.Logger
 	env  discover.Env
@@ -151,7 +152,7 @@ func (s *session) run(ctx context.Context, note string) outcome {
 	}
 	inventory = s.takeInventory(ctx, conn)
 	spec := s.spec
-	spec.Filter = remotecap.BuildFilter(s.args.CaptureFilter, s.args.PayloadOnlyOn(), probe)
+	spec.Filter = remotecap.BuildFilter(s.args.CaptureFilter, s.opts.PayloadOnlyOn(), probe)
 	specs := captureSpecs(spec, s.nics)
 	s.log.Info("capturing", "vm", s.vm.ID, "interfaces", s.nics, "filter", spec.Filter)
 
@@ -189,8 +190,8 @@ func isDead(c *sshconn.Conn) bool {
 }
 
 // dialOptions turns the dialog's SSH group into vmctl's options.
-func dialOptions(a extcap.Args, env discover.Env, log *slog.Logger) (sshconn.DialOptions, error) {
-	port, err := a.SSHPortValue()
+func dialOptions(o extcap.Options, env discover.Env, log *slog.Logger) (sshconn.DialOptions, error) {
+	port, err := o.SSHPortValue()
 	if err != nil {
 		return sshconn.DialOptions{}, err
 	}
@@ -199,13 +200,13 @@ func dialOptions(a extcap.Args, env discover.Env, log *slog.Logger) (sshconn.Dia
 		log.Warn("config file ignored", "err", err)
 	}
 	opt := sshconn.DialOptions{
-		User:           a.SSHUser,
+		User:           o.SSHUser,
 		Port:           port,
-		KeyFile:        a.SSHKey,
-		Password:       a.SSHPassword,
-		KeyPassphrase:  a.KeyPassphrase,
+		KeyFile:        o.SSHKey,
+		Password:       o.SSHPassword,
+		KeyPassphrase:  o.KeyPassphrase,
 		PinnedKeysFile: filepath.Join(env.ConfigDir(), "known_hosts"),
-		AcceptNew:      a.AcceptNewHostKey == "accept-new" || cfg.AcceptNewHostKeys,
+		AcceptNew:      o.AcceptNewHostKey == "accept-new" || cfg.AcceptNewHostKeys,
 		Home:           env.Home,
 		Log:            log,
 	}
@@ -217,20 +218,20 @@ func dialOptions(a extcap.Args, env discover.Env, log *slog.Logger) (sshconn.Dia
 }
 
 // captureSpec turns the dialog's capture group into the remote command's spec.
-func captureSpec(a extcap.Args, vm vmctl.VM) (remotecap.CaptureSpec, error) {
-	snap, err := a.SnaplenValue()
+func captureSpec(o extcap.Options, vm vmctl.VM) (remotecap.CaptureSpec, error) {
+	snap, err := o.SnaplenValue()
 	if err != nil {
 		return remotecap.CaptureSpec{}, err
 	}
-	iface := a.RemoteInterface
+	iface := o.RemoteInterface
 	if iface == "" {
 		iface = naturalInterface(vm)
 	}
 	priv := remotecap.PrivAuto
-	if a.Priv != "" {
-		priv = remotecap.Priv(a.Priv)
+	if o.Priv != "" {
+		priv = remotecap.Priv(o.Priv)
 	}
-	tool, err := a.CaptureToolValue()
+	tool, err := o.CaptureToolValue()
 	if err != nil {
 		return remotecap.CaptureSpec{}, err
 	}

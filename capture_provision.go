@@ -16,7 +16,7 @@ import (
 // option off the capture goes on, and a missing tcpdump is reported as
 // the command to run (vmctl.MissingTcpdumpError).
 func (s *session) provisionIfAsked(ctx context.Context, conn *sshconn.Conn, p probe.Probe) (probe.Probe, error) {
-	if p.Tcpdump != "" || !s.args.InstallTcpdumpOn() || s.spec.Tool == remotecap.ToolAgent {
+	if p.Tcpdump != "" || !s.opts.InstallTcpdumpOn() || s.spec.Tool == remotecap.ToolAgent {
 		return p, nil
 	}
 	res, err := remotecap.Provision(ctx, conn, p, s.spec.Priv)

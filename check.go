@@ -32,7 +32,7 @@ type vmCheck struct {
 // all at once, and reports whether the connection (SSH, or a VM's exec
 // command), root or passwordless sudo, and tcpdump work there: the first thing to run when a capture fails.
 func checkVMs(ctx context.Context, env discover.Env, vms []vmctl.VM, log *slog.Logger) []vmCheck {
-	opt, _ := dialOptions(extcap.Args{}, env, log)
+	opt, _ := dialOptions(extcap.Options{}, env, log)
 	checks := make([]vmCheck, len(vms))
 	var wg sync.WaitGroup
 	for i, vm := range vms {

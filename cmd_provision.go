@@ -51,7 +51,7 @@ func cmdProvision(args []string, dryRun bool, stdout, stderr io.Writer, log *slo
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	opt, err := dialOptions(extcap.Args{}, env, log)
+	opt, err := dialOptions(extcap.Options{}, env, log)
 	if err != nil {
 		return exitStatus(stderr, err)
 	}

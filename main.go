@@ -51,7 +51,7 @@ func run(argv []string, stdout, stderr io.Writer) int {
 
 // extcapRequests are the options by which Wireshark asks vmdump for
 // something (extcap.Args.Mode): every call of Wireshark's has one.
-var extcapRequests = []string{"--extcap-interfaces", "--extcap-config", "--extcap-dlts", "--extcap-capture-filter", "--capture"}
+var extcapRequests = []string{"--extcap-interfaces", "--extcap-config", "--extcap-dlts", "--extcap-capture-filter", "--capture", "--extcap-cleanup-postkill"}
 
 // asksExtcap reports whether argv has one of extcapRequests, alone or with
 // "=value": then it is Wireshark's, and extcap's parser has it. It is a
@@ -77,7 +77,7 @@ func optionsError(argv []string, stderr io.Writer) int {
 	if opt := unknownOption(argv); opt != "" {
 		return usageError(stderr, "unknown option %q; run \"vmdump help\" for the commands", opt)
 	}
-	if _, err := extcap.ParseArgs(argv); err != nil {
+	if _, err := extcap.ParseArgs(argv, &extcap.Options{}); err != nil {
 		return usageError(stderr, "%v; run \"vmdump help\" for the commands", err)
 	}
 	return usageError(stderr, "nothing to do: no command and no --extcap-* request; run \"vmdump help\" for the commands")
@@ -90,6 +90,9 @@ func optionsError(argv []string, stderr io.Writer) int {
 func unknownOption(argv []string) string {
 	var a extcap.Args
 	p := flags.NewParser(&a, flags.None)
+	if _, err := p.AddGroup("options", "", &extcap.Options{}); err != nil {
+		return ""
+	}
 	for i := 0; i < len(argv); i++ {
 		tok := argv[i]
 		if tok == "--" {

@@ -258,10 +258,10 @@ func refreshInventory(ctx context.Context, vm vmctl.VM, opt sshconn.DialOptions,
 // the VM cannot be reached in time the cached list comes back instead,
 // its default entry saying so (an error would make Wireshark drop the
 // answer and keep a list with no explanation).
-func reloadInterfaces(a extcap.Args, env discover.Env, log *slog.Logger, vm vmctl.VM, nic string, stdout io.Writer) error {
+func reloadInterfaces(o extcap.Options, env discover.Env, log *slog.Logger, vm vmctl.VM, nic string, stdout io.Writer) error {
 	d := dialogDefaultsFor(env, vm, nic)
 	var why string
-	opt, err := dialOptions(a, env, log)
+	opt, err := dialOptions(o, env, log)
 	if err == nil && !vm.Capturable() {
 		err = fmt.Errorf("VM %s cannot be captured: %s", vm.Name, cmp.Or(vm.Skip, vm.Note, "it has no SSH endpoint"))
 	}

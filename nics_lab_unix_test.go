@@ -58,12 +58,13 @@ func TestNICReloadRefreshesInventory(t *testing.T) {
 	l := lab.Start(t, lab.Options{})
 	env := nicTestEnv(t)
 	vm := labVM(t, l, env)
-	a, err := extcap.ParseArgs([]string{"--extcap-config", "--extcap-interface", vm.ID, "--extcap-reload-option", "remote-interface"})
+	var o extcap.Options
+	_, err := extcap.ParseArgs([]string{"--extcap-config", "--extcap-interface", vm.ID, "--extcap-reload-option", "remote-interface"}, &o)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var out bytes.Buffer
-	if err := reloadInterfaces(a, env, slog.New(slog.DiscardHandler), vm, "", &out); err != nil {
+	if err := reloadInterfaces(o, env, slog.New(slog.DiscardHandler), vm, "", &out); err != nil {
 		t.Fatal(err)
 	}
 	for _, s := range []string{
@@ -115,10 +116,11 @@ func TestNICReloadDeadVM(t *testing.T) {
 	if err := probe.SaveInventory(env, vm.ID, nicTestInventory); err != nil {
 		t.Fatal(err)
 	}
-	a, _ := extcap.ParseArgs([]string{"--extcap-config", "--extcap-interface", vm.ID, "--extcap-reload-option", "remote-interface"})
+	var o extcap.Options
+	_, _ = extcap.ParseArgs([]string{"--extcap-config", "--extcap-interface", vm.ID, "--extcap-reload-option", "remote-interface"}, &o)
 	var out bytes.Buffer
 	done := make(chan error, 1)
-	go func() { done <- reloadInterfaces(a, env, slog.New(slog.DiscardHandler), vm, "", &out) }()
+	go func() { done <- reloadInterfaces(o, env, slog.New(slog.DiscardHandler), vm, "", &out) }()
 	select {
 	case err := <-done:
 		if err != nil {

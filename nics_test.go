@@ -247,16 +247,16 @@ func TestNICDialog(t *testing.T) {
 }
 
 // Every option of the whole dialog must reach Args, or Wireshark's value
-// is silently dropped. (Needs Args.MoreInterfaces: see nics.go's glue.)
+// is silently dropped. (Needs Options.MoreInterfaces: see nics.go's glue.)
 func TestNICDialogCallsAreParsed(t *testing.T) {
 	d := extcap.DialogDefaults{RemoteInterface: "eth0", RemoteInterfaces: []extcap.Value{{Value: "eth0"}}, User: "u", Port: 22}
 	for _, a := range dialogArgsFor(d) {
-		got, err := extcap.ParseArgs([]string{a.Call, "x-value"})
-		if err != nil {
+		var got extcap.Options
+		if _, err := extcap.ParseArgs([]string{a.Call, "x-value"}, &got); err != nil {
 			t.Fatalf("ParseArgs(%s): %v", a.Call, err)
 		}
-		if fmt.Sprint(got) == fmt.Sprint(extcap.Args{}) {
-			t.Errorf("dialog option %s is not parsed into extcap.Args", a.Call)
+		if got == (extcap.Options{}) {
+			t.Errorf("dialog option %s is not parsed into extcap.Options", a.Call)
 		}
 	}
 }

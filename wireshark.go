@@ -26,14 +26,15 @@ const toolbarTitle = "vmdump"
 // timeout. A non-zero exit makes Wireshark throw the whole answer away, so
 // probes exit 0 whenever they produced something useful.
 func runExtcap(argv []string, stdout, stderr io.Writer) int {
-	a, err := extcap.ParseArgs(argv)
+	var o extcap.Options
+	a, err := extcap.ParseArgs(argv, &o)
 	if err != nil {
 		fmt.Fprintln(stderr, "vmdump:", err)
 		return 1
 	}
-	log, closeLog := openLog(a.LogLevel, a.LogFile)
+	log, closeLog := openLog(o.LogLevel, o.LogFile)
 	defer closeLog()
-	log.Debug("called by Wireshark", "mode", a.Mode(), "interface", a.Interface)
+	log.Debug("called by Wireshark", "args", a, "options", o)
 	env := discover.HostEnv(log)
 
 	switch a.Mode() {
@@ -53,7 +54,7 @@ func runExtcap(argv []string, stdout, stderr io.Writer) int {
 	case extcap.ModeReload:
 		// The Reload button of the remote interface: a fresh inventory.
 		vm, nic, _ := resolveInterface(env, discover.Discover(env), a.Interface)
-		return exitStatus(stderr, reloadInterfaces(a, env, log, vm, nic, stdout))
+		return exitStatus(stderr, reloadInterfaces(o, env, log, vm, nic, stdout))
 	case extcap.ModeFilterCheck:
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 		defer cancel()
@@ -66,7 +67,14 @@ func runExtcap(argv []string, stdout, stderr io.Writer) int {
 		}
 		return 0
 	case extcap.ModeCapture:
-		return capture(a, env, log, stderr)
+		return capture(a, o, env, log, stderr)
+	case extcap.ModeCleanup:
+		// Wireshark 4.6 calls this after it killed a capture (on Windows
+		// at every stop): it waits for it, so it must end at once, and
+		// there is nothing to clean — the VM ends tcpdump when the
+		// channel closes and an exec transport's children die with
+		// vmdump.
+		return 0
 	}
 	fmt.Fprintln(stderr, "vmdump: nothing to do; run `vmdump help`")
 	return 1

@@ -1,6 +1,7 @@
 package extcap
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"reflect"
@@ -9,13 +10,9 @@ import (
 	flags "github.com/jessevdk/go-flags"
 )
 
-// Args is everything Wireshark (or a person) put on vmdump's command line in
-// extcap mode. The first block is the extcap protocol itself (reference §1);
-// the second block are vmdump's own dialog options, which Wireshark passes
-// back on capture — each may be absent, and then the matching accessor
-// (PayloadOnlyOn, SnaplenValue, ...) applies the same default the dialog
-// advertises. Empty RemoteInterface, SSHUser and SSHPort mean "what the VM
-// manager says", which is also the dialog's default for them.
+// Args is the extcap protocol's part of the command line Wireshark (or a
+// person) gave (reference §1). The provider's own dialog options are parsed
+// by ParseArgs into a struct of the caller's.
 type Args struct {
 	ExtcapInterfaces bool   `long:"extcap-interfaces" description:"list the interfaces (one per VM)"`
 	ExtcapVersion    string `long:"extcap-version" description:"Wireshark's version (sent with --extcap-interfaces)"`
@@ -29,22 +26,7 @@ type Args struct {
 	ControlOut       string `long:"extcap-control-out" description:"toolbar pipe to Wireshark (write it)"`
 	ReloadOption     string `long:"extcap-reload-option" description:"option whose values to reload (without --)"`
 
-	RemoteInterface  string `long:"remote-interface" description:"interface inside the VM (or several, comma-separated)"`
-	MoreInterfaces   string `long:"more-interfaces" description:"more interfaces inside the VM, comma-separated"`
-	PayloadOnly      string `long:"payload-only" description:"on|off: only TCP segments carrying data"`
-	Snaplen          string `long:"snaplen" description:"bytes kept per packet, 0 = all"`
-	Priv             string `long:"remote-priv" description:"auto|none|sudo"`
-	SSHUser          string `long:"ssh-user" description:"SSH user"`
-	SSHPort          string `long:"ssh-port" description:"SSH port"`
-	SSHKey           string `long:"ssh-key" description:"SSH private key file"`
-	SSHPassword      string `long:"ssh-password" description:"SSH password"`
-	KeyPassphrase    string `long:"ssh-key-passphrase" description:"passphrase of --ssh-key"`
-	AcceptNewHostKey string `long:"host-key-policy" description:"strict|accept-new"`
-	Reconnect        string `long:"reconnect" description:"off|on: reconnect after link loss"`
-	CaptureTool      string `long:"capture-tool" description:"auto|tcpdump|agent: what captures in the VM"`
-	InstallTcpdump   string `long:"install-tcpdump" description:"off|on: install a missing tcpdump first"`
-	LogLevel         string `long:"log-level" description:"message|info|debug|noisy"`
-	LogFile          string `long:"log-file" description:"file to log to"`
+	CleanupPostkill bool `long:"extcap-cleanup-postkill" description:"Wireshark 4.6's call after it killed a capture (Windows)"`
 
 	// filterGiven tells "--extcap-capture-filter ''" from no filter at all.
 	filterGiven bool
@@ -61,6 +43,7 @@ const (
 	ModeDLTs                    // --extcap-dlts
 	ModeFilterCheck             // --extcap-capture-filter F without --capture
 	ModeCapture                 // --capture
+	ModeCleanup                 // --extcap-cleanup-postkill (Wireshark 4.6, after it killed a capture)
 )
 
 func (m Mode) String() string {
@@ -77,6 +60,8 @@ func (m Mode) String() string {
 		return "filter-check"
 	case ModeCapture:
 		return "capture"
+	case ModeCleanup:
+		return "cleanup"
 	}
 	return "none"
 }
@@ -95,46 +80,28 @@ func (a Args) Mode() Mode {
 		return ModeDLTs
 	case a.Capture:
 		return ModeCapture
+	case a.CleanupPostkill:
+		return ModeCleanup
 	case a.filterGiven || a.CaptureFilter != "":
 		return ModeFilterCheck
 	}
 	return ModeNone
 }
 
-// LogValue keeps the secrets out of logs: slog calls it whenever Args is
-// logged.
+// LogValue is how Args reads in a log.
 func (a Args) LogValue() slog.Value {
-	redact := func(s string) string {
-		if s == "" {
-			return ""
-		}
-		return "(set)"
-	}
 	return slog.GroupValue(
 		slog.String("mode", a.Mode().String()),
 		slog.String("interface", a.Interface),
 		slog.String("filter", a.CaptureFilter),
 		slog.String("fifo", a.Fifo),
-		slog.String("remote_interface", a.RemoteInterface),
-		slog.String("more_interfaces", a.MoreInterfaces),
-		slog.String("payload_only", a.PayloadOnly),
-		slog.String("snaplen", a.Snaplen),
-		slog.String("priv", a.Priv),
-		slog.String("ssh_user", a.SSHUser),
-		slog.String("ssh_port", a.SSHPort),
-		slog.String("ssh_key", a.SSHKey),
-		slog.String("ssh_password", redact(a.SSHPassword)),
-		slog.String("ssh_key_passphrase", redact(a.KeyPassphrase)),
-		slog.String("host_key_policy", a.AcceptNewHostKey),
-		slog.String("reconnect", a.Reconnect),
-		slog.String("capture_tool", a.CaptureTool),
-		slog.String("install_tcpdump", a.InstallTcpdump),
-		slog.String("log_level", a.LogLevel),
-		slog.String("log_file", a.LogFile),
 	)
 }
 
-// ParseArgs reads Wireshark's argv (without the program name).
+// ParseArgs reads Wireshark's argv (without the program name): the
+// protocol's options into Args, the provider's own dialog options into
+// options, a pointer to a struct whose fields carry go-flags `long:` tags
+// (or nil).
 //
 // go-flags owns the option table (the struct tags above) and the typed
 // assignment; the splitting of argv into option/value pairs is done here,
@@ -153,9 +120,14 @@ func (a Args) LogValue() slog.Value {
 //
 // The only errors are a known option missing its value at the end of argv
 // and a flag given a value other than true/false.
-func ParseArgs(argv []string) (Args, error) {
+func ParseArgs(argv []string, options any) (Args, error) {
 	var a Args
 	p := flags.NewParser(&a, flags.None)
+	if options != nil {
+		if _, err := p.AddGroup("options", "", options); err != nil {
+			return Args{}, fmt.Errorf("the dialog's options: %v", err)
+		}
+	}
 	for i := 0; i < len(argv); i++ {
 		tok := argv[i]
 		if tok == "--" {
@@ -207,4 +179,18 @@ func ParseArgs(argv []string) (Args, error) {
 
 func isBoolWord(s string) bool {
 	return strings.EqualFold(s, "true") || strings.EqualFold(s, "false")
+}
+
+// Validate checks that a capture has what Wireshark always gives it: the
+// interface and the FIFO.
+func (a Args) Validate() error {
+	if a.Mode() == ModeCapture {
+		if a.Interface == "" {
+			return errors.New("--extcap-interface is missing: start captures from Wireshark or tshark -i")
+		}
+		if a.Fifo == "" {
+			return errors.New("--fifo is missing: start captures from Wireshark or tshark -i")
+		}
+	}
+	return nil
 }

@@ -42,7 +42,8 @@ func fakeExtcap(argv []string, stdout, stderr io.Writer) int {
 			f.Close()
 		}
 	}
-	a, err := ParseArgs(argv)
+	var o Options
+	a, err := ParseArgs(argv, &o)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
@@ -217,7 +218,7 @@ func TestTsharkProbes(t *testing.T) {
 		t.Errorf("tshark -L: %v\n%s%s", err, out, stderr)
 	}
 	for _, argv := range loggedArgv(t, log) {
-		if _, err := ParseArgs(argv); err != nil {
+		if _, err := ParseArgs(argv, &Options{}); err != nil {
 			t.Errorf("ParseArgs(%q) of a real tshark call: %v", argv, err)
 		}
 	}
@@ -239,27 +240,29 @@ func TestTsharkCapture(t *testing.T) {
 		t.Errorf("tshark reported an error:\n%s", stderr)
 	}
 	var capture *Args
+	var opts Options
 	for _, argv := range loggedArgv(t, log) {
-		a, err := ParseArgs(argv)
+		var o Options
+		a, err := ParseArgs(argv, &o)
 		if err != nil {
 			t.Fatalf("ParseArgs(%q): %v", argv, err)
 		}
 		if a.Mode() == ModeCapture {
-			capture = &a
+			capture, opts = &a, o
 			t.Logf("capture argv: %q", argv)
 		}
 	}
 	if capture == nil {
 		t.Fatal("no capture call")
 	}
-	if capture.CaptureFilter != "udp port 9999" || capture.Snaplen != "96" || capture.PayloadOnly != "off" ||
-		capture.Fifo == "" || capture.Interface != e2eInterface || capture.Validate() != nil {
-		t.Errorf("capture args %+v", *capture)
+	if capture.CaptureFilter != "udp port 9999" || opts.Snaplen != "96" || opts.PayloadOnly != "off" ||
+		capture.Fifo == "" || capture.Interface != e2eInterface || capture.Validate() != nil || opts.Validate() != nil {
+		t.Errorf("capture args %+v %+v", *capture, opts)
 	}
-	if capture.RemoteInterface != "eth1" {
+	if opts.RemoteInterface != "eth1" {
 		t.Errorf("saved default not passed as the reference says: %+v", *capture)
 	}
-	if capture.SSHUser != "" || capture.SSHPort != "" {
+	if opts.SSHUser != "" || opts.SSHPort != "" {
 		t.Errorf("the VM's SSH user/port were passed as saved defaults: %+v", *capture)
 	}
 

@@ -1,7 +1,6 @@
 package extcap
 
 import (
-	"errors"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -10,9 +9,63 @@ import (
 	"github.com/vmdump/vmdump/pcapng"
 )
 
+// Options are vmdump's own dialog options, which Wireshark passes back on
+// capture — each may be absent, and then the matching accessor
+// (PayloadOnlyOn, SnaplenValue, ...) applies the same default the dialog
+// advertises. Empty RemoteInterface, SSHUser and SSHPort mean "what the VM
+// manager says", which is also the dialog's default for them. ParseArgs
+// fills them from the field tags.
+type Options struct {
+	RemoteInterface  string `long:"remote-interface" description:"interface inside the VM (or several, comma-separated)"`
+	MoreInterfaces   string `long:"more-interfaces" description:"more interfaces inside the VM, comma-separated"`
+	PayloadOnly      string `long:"payload-only" description:"on|off: only TCP segments carrying data"`
+	Snaplen          string `long:"snaplen" description:"bytes kept per packet, 0 = all"`
+	Priv             string `long:"remote-priv" description:"auto|none|sudo"`
+	SSHUser          string `long:"ssh-user" description:"SSH user"`
+	SSHPort          string `long:"ssh-port" description:"SSH port"`
+	SSHKey           string `long:"ssh-key" description:"SSH private key file"`
+	SSHPassword      string `long:"ssh-password" description:"SSH password"`
+	KeyPassphrase    string `long:"ssh-key-passphrase" description:"passphrase of --ssh-key"`
+	AcceptNewHostKey string `long:"host-key-policy" description:"strict|accept-new"`
+	Reconnect        string `long:"reconnect" description:"off|on: reconnect after link loss"`
+	CaptureTool      string `long:"capture-tool" description:"auto|tcpdump|agent: what captures in the VM"`
+	InstallTcpdump   string `long:"install-tcpdump" description:"off|on: install a missing tcpdump first"`
+	LogLevel         string `long:"log-level" description:"message|info|debug|noisy"`
+	LogFile          string `long:"log-file" description:"file to log to"`
+}
+
+// LogValue keeps the secrets out of logs: slog calls it whenever Options
+// are logged.
+func (o Options) LogValue() slog.Value {
+	redact := func(s string) string {
+		if s == "" {
+			return ""
+		}
+		return "(set)"
+	}
+	return slog.GroupValue(
+		slog.String("remote_interface", o.RemoteInterface),
+		slog.String("more_interfaces", o.MoreInterfaces),
+		slog.String("payload_only", o.PayloadOnly),
+		slog.String("snaplen", o.Snaplen),
+		slog.String("priv", o.Priv),
+		slog.String("ssh_user", o.SSHUser),
+		slog.String("ssh_port", o.SSHPort),
+		slog.String("ssh_key", o.SSHKey),
+		slog.String("ssh_password", redact(o.SSHPassword)),
+		slog.String("ssh_key_passphrase", redact(o.KeyPassphrase)),
+		slog.String("host_key_policy", o.AcceptNewHostKey),
+		slog.String("reconnect", o.Reconnect),
+		slog.String("capture_tool", o.CaptureTool),
+		slog.String("install_tcpdump", o.InstallTcpdump),
+		slog.String("log_level", o.LogLevel),
+		slog.String("log_file", o.LogFile),
+	)
+}
+
 // The calls of vmdump's own options, as Wireshark puts them on the command
-// line. The struct tags of Args spell the same names; a test keeps the two in
-// step.
+// line. The struct tags of Options spell the same names; a test keeps the
+// two in step.
 const (
 	CallRemoteInterface = "--remote-interface"
 	CallPayloadOnly     = "--payload-only"
@@ -176,40 +229,40 @@ func (u unsigned) rangeText() string { return fmt.Sprintf("%d,%d", u.min, u.max)
 // PayloadOnlyOn reports whether only data-carrying TCP segments are captured
 // (the seed filter). Absent means on. An invalid value also yields the
 // default; Validate reports it.
-func (a Args) PayloadOnlyOn() bool { return payloadOnlySelector.is(a.PayloadOnly, "on") }
+func (a Options) PayloadOnlyOn() bool { return payloadOnlySelector.is(a.PayloadOnly, "on") }
 
 // ReconnectOn reports whether the capture reconnects after link loss. Absent
 // means off.
-func (a Args) ReconnectOn() bool { return reconnectSelector.is(a.Reconnect, "on") }
+func (a Options) ReconnectOn() bool { return reconnectSelector.is(a.Reconnect, "on") }
 
 // CaptureToolValue is "auto" (absent), "tcpdump" or "agent".
-func (a Args) CaptureToolValue() (string, error) { return captureToolSelector.parse(a.CaptureTool) }
+func (a Options) CaptureToolValue() (string, error) { return captureToolSelector.parse(a.CaptureTool) }
 
 // InstallTcpdumpOn reports whether a missing tcpdump is installed before
 // the capture. Absent means off.
-func (a Args) InstallTcpdumpOn() bool { return installTcpdumpSelector.is(a.InstallTcpdump, "on") }
+func (a Options) InstallTcpdumpOn() bool { return installTcpdumpSelector.is(a.InstallTcpdump, "on") }
 
 // HostKeyAcceptNew reports whether an unknown host key is accepted and
 // remembered. Absent (or invalid) means strict.
-func (a Args) HostKeyAcceptNew() bool { return hostKeySelector.is(a.AcceptNewHostKey, "accept-new") }
+func (a Options) HostKeyAcceptNew() bool { return hostKeySelector.is(a.AcceptNewHostKey, "accept-new") }
 
 // SnaplenValue is the number of bytes kept per packet; 0 (the default) keeps
 // whole packets.
-func (a Args) SnaplenValue() (int, error) { return snaplenOption.parse(a.Snaplen) }
+func (a Options) SnaplenValue() (int, error) { return snaplenOption.parse(a.Snaplen) }
 
 // SSHPortValue is the SSH port the user chose, or 0 when absent: then the
 // VM's own port applies, which is also what the dialog shows as default.
-func (a Args) SSHPortValue() (int, error) { return sshPortOption.parse(a.SSHPort) }
+func (a Options) SSHPortValue() (int, error) { return sshPortOption.parse(a.SSHPort) }
 
 // PrivValue is how tcpdump gains privileges remotely; absent means PrivAuto.
-func (a Args) PrivValue() (Priv, error) {
+func (a Options) PrivValue() (Priv, error) {
 	v, err := privSelector.parse(a.Priv)
 	return Priv(v), err
 }
 
 // LogLevelValue maps Wireshark's log levels to slog: message (the default)
 // → LevelMessage, info → Info, debug → Debug, noisy → LevelNoisy.
-func (a Args) LogLevelValue() (slog.Level, error) {
+func (a Options) LogLevelValue() (slog.Level, error) {
 	v, err := logLevelSelector.parse(a.LogLevel)
 	if err != nil {
 		return LevelMessage, err
@@ -225,18 +278,9 @@ func (a Args) LogLevelValue() (slog.Level, error) {
 	return LevelMessage, nil
 }
 
-// Validate checks every option value, and for a capture that Wireshark gave
-// the interface and the FIFO. It returns the first problem as one line that
-// names the option and what is allowed.
-func (a Args) Validate() error {
-	if a.Mode() == ModeCapture {
-		if a.Interface == "" {
-			return errors.New("--extcap-interface is missing: start captures from Wireshark or tshark -i")
-		}
-		if a.Fifo == "" {
-			return errors.New("--fifo is missing: start captures from Wireshark or tshark -i")
-		}
-	}
+// Validate checks every option value. It returns the first problem as one
+// line that names the option and what is allowed.
+func (a Options) Validate() error {
 	checks := []func() error{
 		func() error { _, err := payloadOnlySelector.parse(a.PayloadOnly); return err },
 		func() error { _, err := a.SnaplenValue(); return err },

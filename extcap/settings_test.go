@@ -1,6 +1,7 @@
 package extcap
 
 import (
+	"cmp"
 	"log/slog"
 	"testing"
 
@@ -17,7 +18,8 @@ type effective struct {
 
 func effectiveOf(t *testing.T, argv ...string) effective {
 	t.Helper()
-	a, err := ParseArgs(argv)
+	var a Options
+	_, err := ParseArgs(argv, &a)
 	if err != nil {
 		t.Fatalf("ParseArgs(%q): %v", argv, err)
 	}
@@ -101,7 +103,7 @@ func TestSSHPortValue(t *testing.T) {
 		{"ssh", 0, `--ssh-port must be a whole number from 1 to 65535, not "ssh"`},
 	}
 	for _, tt := range tests {
-		got, err := Args{SSHPort: tt.port}.SSHPortValue()
+		got, err := Options{SSHPort: tt.port}.SSHPortValue()
 		if got != tt.want || pcaptest.ErrText(err) != tt.err {
 			t.Errorf("SSHPortValue(%q) = %d, %v; want %d, %q", tt.port, got, err, tt.want, tt.err)
 		}
@@ -111,31 +113,32 @@ func TestSSHPortValue(t *testing.T) {
 func TestValidate(t *testing.T) {
 	tests := []struct {
 		a    Args
+		o    Options
 		want string
 	}{
-		{Args{}, ""},
-		{Args{Capture: true, Interface: "i", Fifo: "/f"}, ""},
-		{Args{Capture: true, Fifo: "/f"}, "--extcap-interface is missing: start captures from Wireshark or tshark -i"},
-		{Args{Capture: true, Interface: "i"}, "--fifo is missing: start captures from Wireshark or tshark -i"},
-		{Args{PayloadOnly: "maybe"}, `--payload-only must be on or off, not "maybe"`},
-		{Args{Snaplen: "-1"}, `--snaplen must be a whole number from 0 to 262144, not "-1"`},
-		{Args{Snaplen: "262145"}, `--snaplen must be a whole number from 0 to 262144, not "262145"`},
-		{Args{Priv: "doas"}, `--remote-priv must be auto, none or sudo, not "doas"`},
-		{Args{Reconnect: "true"}, `--reconnect must be off or on, not "true"`},
-		{Args{SSHPort: "x"}, `--ssh-port must be a whole number from 1 to 65535, not "x"`},
-		{Args{AcceptNewHostKey: "yes"}, `--host-key-policy must be strict or accept-new, not "yes"`},
-		{Args{LogLevel: "warning"}, `--log-level must be message, info, debug or noisy, not "warning"`},
+		{Args{}, Options{}, ""},
+		{Args{Capture: true, Interface: "i", Fifo: "/f"}, Options{}, ""},
+		{Args{Capture: true, Fifo: "/f"}, Options{}, "--extcap-interface is missing: start captures from Wireshark or tshark -i"},
+		{Args{Capture: true, Interface: "i"}, Options{}, "--fifo is missing: start captures from Wireshark or tshark -i"},
+		{Args{}, Options{PayloadOnly: "maybe"}, `--payload-only must be on or off, not "maybe"`},
+		{Args{}, Options{Snaplen: "-1"}, `--snaplen must be a whole number from 0 to 262144, not "-1"`},
+		{Args{}, Options{Snaplen: "262145"}, `--snaplen must be a whole number from 0 to 262144, not "262145"`},
+		{Args{}, Options{Priv: "doas"}, `--remote-priv must be auto, none or sudo, not "doas"`},
+		{Args{}, Options{Reconnect: "true"}, `--reconnect must be off or on, not "true"`},
+		{Args{}, Options{SSHPort: "x"}, `--ssh-port must be a whole number from 1 to 65535, not "x"`},
+		{Args{}, Options{AcceptNewHostKey: "yes"}, `--host-key-policy must be strict or accept-new, not "yes"`},
+		{Args{}, Options{LogLevel: "warning"}, `--log-level must be message, info, debug or noisy, not "warning"`},
 	}
 	for _, tt := range tests {
-		if got := pcaptest.ErrText(tt.a.Validate()); got != tt.want {
-			t.Errorf("Validate(%+v) = %q, want %q", tt.a, got, tt.want)
+		if got := pcaptest.ErrText(cmp.Or(tt.a.Validate(), tt.o.Validate())); got != tt.want {
+			t.Errorf("Validate(%+v, %+v) = %q, want %q", tt.a, tt.o, got, tt.want)
 		}
 	}
 }
 
 // Invalid values that Validate reports still give the safe default.
 func TestInvalidSelectorsFallBackToDefault(t *testing.T) {
-	a := Args{PayloadOnly: "x", Reconnect: "x", AcceptNewHostKey: "x"}
+	a := Options{PayloadOnly: "x", Reconnect: "x", AcceptNewHostKey: "x"}
 	if !a.PayloadOnlyOn() || a.ReconnectOn() || a.HostKeyAcceptNew() {
 		t.Errorf("invalid selectors: payload %v reconnect %v accept-new %v", a.PayloadOnlyOn(), a.ReconnectOn(), a.HostKeyAcceptNew())
 	}
