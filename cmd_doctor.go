@@ -9,33 +9,49 @@ import (
 	"time"
 
 	"github.com/vmdump/vmdump/install"
+	"github.com/vmdump/vmdump/vmctl"
 	"github.com/vmdump/vmdump/vmctl/discover"
 )
 
 // `vmdump doctor` answers the two questions behind "I don't see my VM in
 // Wireshark": does each Wireshark on this machine load vmdump (the extcap
 // folders moved between Wireshark versions, so an upgrade can lose it), and
-// which VMs can vmdump capture from, and why not the others. It only reads
-// files and asks tshark; it never connects to a VM.
+// which VMs can vmdump capture from, and why not the others. It reads
+// files, asks tshark, and connects to each running VM as `vmdump list
+// --check` does (all at once, within doctorCheckTimeout): a VM is ready only
+// when it was reached with the privilege and a capture program.
 
 // doctorEnv is everything the doctor looks at; tests build fake ones.
 type doctorEnv struct {
 	install install.Env
 	vms     discover.Env
 	self    string // the running vmdump, to compare installed copies with
+	probe   probeVM
 }
 
 // doctorTimeout bounds the whole check: every tshark is asked three
 // questions, each bounded by the install package.
 const doctorTimeout = 2 * time.Minute
 
+// doctorCheckTimeout bounds the check of the VMs, which connects to all of
+// them at once; doctorDialTimeout, less, bounds each connection, so that a
+// VM that does not answer is reported as such rather than as a timeout of
+// the whole check.
+const (
+	doctorCheckTimeout = 10 * time.Second
+	doctorDialTimeout  = 6 * time.Second
+)
+
 func cmdDoctor(stdout io.Writer) int {
 	ctx, cancel := context.WithTimeout(context.Background(), doctorTimeout)
 	defer cancel()
+	log := slog.New(slog.DiscardHandler)
+	vms := discover.HostEnv(log)
 	d := doctorEnv{
 		install: install.HostEnv(),
-		vms:     discover.HostEnv(slog.New(slog.DiscardHandler)),
+		vms:     vms,
 		self:    install.SelfPath(),
+		probe:   sshProbe(vms, log, doctorDialTimeout),
 	}
 	return runDoctor(ctx, d, stdout)
 }
@@ -67,14 +83,15 @@ func (r *doctorReport) fail(fix, format string, args ...any) {
 	r.line("FAIL", format, args...)
 }
 
-// runDoctor writes the report and returns 0 when a capture can work (some
-// Wireshark loads vmdump and some VM is usable), else 1.
+// runDoctor writes the report and returns 0 when a capture can work (no
+// Wireshark fails to load vmdump, and some VM was reached with working
+// capture), else 1.
 func runDoctor(ctx context.Context, d doctorEnv, w io.Writer) int {
 	r := &doctorReport{w: w}
 	fmt.Fprintf(w, "vmdump %s at %s\n", version(), d.self)
 	seen := doctorWireshark(ctx, d, r)
 	doctorFolders(ctx, d, seen, r)
-	doctorVMs(d, seen, r)
+	doctorVMs(ctx, d, seen, r)
 
 	fmt.Fprintln(w)
 	switch {
@@ -153,38 +170,55 @@ func doctorFolders(ctx context.Context, d doctorEnv, seen []install.Seen, r *doc
 	}
 }
 
-// doctorVMs lists the VMs vmdump found, usable ones first, and whether
-// tshark lists each.
-func doctorVMs(d doctorEnv, seen []install.Seen, r *doctorReport) {
+// doctorVMs lists the VMs vmdump found, checks each running one as `vmdump
+// list --check` does, and says whether tshark lists each.
+func doctorVMs(ctx context.Context, d doctorEnv, seen []install.Seen, r *doctorReport) {
 	r.section("VMs (see `vmdump list` for endpoints and files)")
-	vms := discover.Discover(d.vms)
+	all := discover.Discover(d.vms)
+	var vms []vmctl.VM
+	for _, vm := range all {
+		if vm.Skip == "" {
+			vms = append(vms, vm)
+		}
+	}
+	checks := runChecks(ctx, vms, doctorCheckTimeout, d.probe)
 	loaded := false
 	for _, s := range seen {
 		loaded = loaded || s.Err == nil
 	}
 	usable := 0
-	for _, vm := range vms {
-		if vm.Skip != "" {
-			continue
-		}
+	var failed *vmCheck // the first VM checked that cannot capture
+	for i, c := range checks {
+		vm := c.vm
 		where := listedBy(vm.ID, seen)
 		switch {
 		case !vm.Capturable():
 			r.warn("%s  %s: listed, but no SSH endpoint to capture from", vm.ID, displayName(vm))
+		case vm.State == vmctl.Stopped:
+			r.warn("%s  %s: not running: start it to capture from it", vm.ID, displayName(vm))
+		case !c.canCapture():
+			if failed == nil {
+				failed = &checks[i]
+			}
+			r.warn("%s  %s: cannot capture: %s", vm.ID, displayName(vm), c.reason())
 		case loaded && where == "":
 			usable++
-			r.warn("%s  %s: usable, but tshark does not list it: is tshark run by another user than vmdump?", vm.ID, displayName(vm))
+			r.warn("%s  %s: capture works (%s, %s), but tshark does not list it: is tshark run by another user than vmdump?", vm.ID, displayName(vm), c.priv, c.tool)
 		default:
 			usable++
-			r.ok("%s  %s%s", vm.ID, displayName(vm), where)
+			r.ok("%s  %s%s: capture works (%s, %s)", vm.ID, displayName(vm), where, c.priv, c.tool)
 		}
 	}
-	for _, vm := range vms {
+	for _, vm := range all {
 		if vm.Skip != "" {
 			r.line("skip", "%s/%s: %s", vm.Manager, vm.Name, vm.Skip)
 		}
 	}
-	if usable == 0 {
+	switch {
+	case usable > 0:
+	case failed != nil:
+		r.fail("no VM can capture: "+failed.vm.ID+": "+failed.reason(), "no VM can capture (see above)")
+	default:
 		r.fail("no usable VM: start your Docker VM, add one to the config file (see README), or try `sudo vmdump demo`",
 			"no VM to capture from")
 	}
