@@ -140,7 +140,11 @@ func runParsedCommand(argv []string, stdout, stderr io.Writer) int {
 		env := discover.HostEnv(log)
 		vms := discover.Discover(env)
 		if len(vms) == 0 && !list.JSON {
-			return exitStatus(stderr, writeNoVMs(stdout, env))
+			if err := writeNoVMs(stdout, env); err != nil || !list.Check {
+				return exitStatus(stderr, err)
+			}
+			// --check: no VM can capture, which is a failure
+			return exitStatus(stderr, errors.New("no VM can capture: none was found"))
 		}
 		if list.Check {
 			return exitStatus(stderr, writeChecks(stdout, checkVMs(ctx, env, vms, log)))
