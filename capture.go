@@ -12,14 +12,13 @@ import (
 	"path/filepath"
 	"runtime"
 	"syscall"
-	"time"
 
+	"github.com/vmdump/vmdump/capture"
 	"github.com/vmdump/vmdump/extcap"
 	"github.com/vmdump/vmdump/internal/oneline"
 	"github.com/vmdump/vmdump/pcapng"
 	"github.com/vmdump/vmdump/vmctl"
 	"github.com/vmdump/vmdump/vmctl/discover"
-	"github.com/vmdump/vmdump/vmctl/probe"
 	"github.com/vmdump/vmdump/vmctl/remotecap"
 	"github.com/vmdump/vmdump/vmctl/sshconn"
 )
@@ -30,7 +29,7 @@ import (
 // Wireshark's dumpcap is blocked opening the FIFO until we open it, so it is
 // opened before anything that can fail; after that every failure is one line
 // on stderr (Wireshark shows it) and a non-zero exit.
-func capture(a extcap.Args, o extcap.Options, env discover.Env, log *slog.Logger, stderr io.Writer) int {
+func captureAction(a extcap.Args, o extcap.Options, env discover.Env, log *slog.Logger, stderr io.Writer) int {
 	tuneGCForCapture()
 	fifo, err := extcap.OpenFIFO(a.Fifo)
 	if err != nil {
@@ -54,9 +53,9 @@ func capture(a extcap.Args, o extcap.Options, env discover.Env, log *slog.Logger
 	// dumpcap (or Wireshark) dying closes the FIFO without a signal.
 	ctx = extcap.StopWhenReaderGone(ctx, fifo)
 
-	vm, nic, ok := resolveInterface(env, discover.Discover(env), a.Interface)
+	vm, nic, ok := capture.Resolve(env, discover.Discover(env), a.Interface)
 	if !ok {
-		return fail(stderr, unknownInterfaceError(a.Interface))
+		return fail(stderr, capture.UnknownInterfaceError(a.Interface))
 	}
 	if !vm.Capturable() {
 		return fail(stderr, fmt.Errorf("VM %s (%s) cannot be captured: %s", vm.Name, vm.Manager, cmp.Or(vm.Skip, vm.Note, "it has no SSH endpoint")))
@@ -70,123 +69,21 @@ func capture(a extcap.Args, o extcap.Options, env discover.Env, log *slog.Logger
 		return fail(stderr, err)
 	}
 
-	s := session{vm: vm, opt: opt, spec: spec, args: a, opts: o, w: w, log: log,
-		env: env, ctrl: ctrl, nics: captureNICNames(o.RemoteInterface, o.MoreInterfaces, vm, nic)}
-	note := ""
-	backoff := time.Second
-	for {
-		out := s.run(ctx, note)
-		switch {
-		case ctx.Err() != nil, out.readerGone:
-			return 0 // stopped by Wireshark or Ctrl-C, or dumpcap went away first
-		case out.err != nil && !(out.linkLost || out.dialFailed && note != ""):
-			return failUnlessStopped(ctx, stderr, out.err)
-		case out.linkLost && !o.ReconnectOn():
-			return fail(stderr, fmt.Errorf("lost the connection to VM %s (%s); the packets captured so far are saved", vm.Name, cmp.Or(out.why, "no answer to SSH keepalives")))
-		case !out.linkLost && !out.dialFailed:
-			return 0 // the remote capture ended by itself
-		}
-		// Reconnect is on and the link is gone: try again with backoff, in
-		// the same pcapng. The next interface block says where the gap was.
-		if note == "" {
-			note = fmt.Sprintf("reconnected after link loss at %s", time.Now().UTC().Format(time.RFC3339))
-		}
-		if !out.dialFailed {
-			backoff = time.Second // a session ran: start the backoff afresh
-		}
-		log.Warn("link lost; reconnecting", "vm", vm.ID, "in", backoff, "err", out.err)
-		select {
-		case <-ctx.Done():
-			return 0
-		case <-time.After(backoff):
-		}
-		backoff = min(2*backoff, 30*time.Second)
+	opts := capture.Options{
+		Env: env, Log: log, VM: vm,
+		NICs:           capture.NICNames(extcap.InterfaceList(o.RemoteInterface), extcap.InterfaceList(o.MoreInterfaces), vm, nic),
+		Dial:           opt,
+		Spec:           spec,
+		CaptureFilter:  a.CaptureFilter,
+		PayloadOnly:    o.PayloadOnlyOn(),
+		Reconnect:      o.ReconnectOn(),
+		InstallTcpdump: o.InstallTcpdumpOn(),
+		ReaderGone:     extcap.IsReaderGone,
 	}
-}
-
-// session is one SSH connection's worth of capture: dial, probe, start the
-// remote command, pump its pcap into the shared Writer until a stop.
-type session struct {
-	vm   vmctl.VM
-	opt  sshconn.DialOptions
-	spec remotecap.CaptureSpec
-	args extcap.Args
-	opts extcap.Options
-	w    *pcapng.Writer
-	log  *slog.Logger
-	env  discover.Env
-	ctrl *extcap.Control
-	nics []string // the VM interfaces to capture, one tcpdump each
-}
-
-// outcome says why a session ended.
-type outcome struct {
-	err        error
-	dialFailed bool // no connection was made
-	linkLost   bool // the connection died under a running capture
-	readerGone bool // Wireshark closed the FIFO
-	why        string
-}
-
-// run captures until ctx ends, the link dies, the FIFO reader goes away or
-// the remote command ends. note, when set, is added to the interface's
-// description (a reconnect after a gap).
-func (s *session) run(ctx context.Context, note string) outcome {
-	conn, err := sshconn.Dial(ctx, s.vm, s.opt)
-	if err != nil {
-		return outcome{err: err, dialFailed: true}
+	if err := capture.Run(ctx, opts, toolbarNotifier{ctrl, log}, w); err != nil {
+		return failUnlessStopped(ctx, stderr, err)
 	}
-	var inventory *sessionInventory
-	defer func() {
-		conn.Close() // ends the inventory too, if it still runs
-		if inventory != nil {
-			<-inventory.done
-		}
-	}()
-	probe, err := probe.Run(ctx, conn)
-	if err != nil {
-		return outcome{err: err, linkLost: isDead(conn)}
-	}
-	if probe, err = s.provisionIfAsked(ctx, conn, probe); err != nil {
-		return outcome{err: err, linkLost: isDead(conn)}
-	}
-	inventory = s.takeInventory(ctx, conn)
-	spec := s.spec
-	spec.Filter = remotecap.BuildFilter(s.args.CaptureFilter, s.opts.PayloadOnlyOn(), probe)
-	specs := captureSpecs(spec, s.nics)
-	s.log.Info("capturing", "vm", s.vm.ID, "interfaces", s.nics, "filter", spec.Filter)
-
-	// One tcpdump per interface over this connection, one interface block
-	// each; any reason to stop (ctx, a dead link, Wireshark gone) stops
-	// them all, and each gets a statistics block with its drops.
-	describe := func() []pcapng.NIC {
-		inv := inventory.describing(ctx, s.env, s.vm.ID, specs)
-		return pcapngNICs(s.vm, inv, specs, cmp.Or(probe.OSPretty, s.vm.OS), note)
-	}
-	res, err := runCaptures(ctx, conn, probe, specs, describe, s.w, s.ctrl, s.vm.Name, s.log)
-	if err != nil {
-		return outcome{err: err, linkLost: isDead(conn)}
-	}
-	switch {
-	case ctx.Err() != nil:
-		return outcome{}
-	case isDead(conn):
-		return outcome{err: res.remoteErr, linkLost: true, why: conn.DeadReason()}
-	case extcap.IsReaderGone(res.pumpErr):
-		return outcome{readerGone: true}
-	case res.remoteErr != nil:
-		return outcome{err: res.remoteErr}
-	}
-	return outcome{err: res.pumpErr}
-}
-
-func isDead(c *sshconn.Conn) bool {
-	select {
-	case <-c.Dead():
-		return true
-	default:
-		return false
-	}
+	return 0
 }
 
 // dialOptions turns the dialog's SSH group into vmctl's options.
@@ -225,7 +122,7 @@ func captureSpec(o extcap.Options, vm vmctl.VM) (remotecap.CaptureSpec, error) {
 	}
 	iface := o.RemoteInterface
 	if iface == "" {
-		iface = naturalInterface(vm)
+		iface = capture.NaturalInterface(vm)
 	}
 	priv := remotecap.PrivAuto
 	if o.Priv != "" {

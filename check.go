@@ -11,6 +11,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/vmdump/vmdump/capture"
 	"github.com/vmdump/vmdump/extcap"
 	"github.com/vmdump/vmdump/vmctl"
 	"github.com/vmdump/vmdump/vmctl/discover"
@@ -149,7 +150,7 @@ func sshProbe(env discover.Env, log *slog.Logger, dialTimeout time.Duration) pro
 		if err != nil {
 			return probe.Probe{}, err
 		}
-		rememberInventory(env, log, vm.ID, inv)
+		capture.RememberInventory(env, log, vm.ID, inv)
 		return p, nil
 	}
 }

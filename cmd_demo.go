@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/vmdump/vmdump/capture"
 	"github.com/vmdump/vmdump/internal/oneline"
 	"github.com/vmdump/vmdump/vmctl/discover"
 	"github.com/vmdump/vmdump/vmctl/sshconn"
@@ -284,7 +285,7 @@ func (d *demo) printHowTo(w io.Writer) {
 	fmt.Fprintf(w, "and two containers on its %s: %s asks %s for /orders/<n> over HTTP every %v.\n",
 		demoNIC, l.ContainerAddr(1), l.ContainerAddr(2), demoInterval)
 	fmt.Fprintf(w, "It is registered as VM %q in %s.\n\n", demoName, d.configFile())
-	fmt.Fprintf(w, "  Wireshark: open Wireshark (or press F5 in a running one) and double-click %q\n", displayName(d.vm))
+	fmt.Fprintf(w, "  Wireshark: open Wireshark (or press F5 in a running one) and double-click %q\n", capture.DisplayName(d.vm))
 	fmt.Fprintf(w, "  tshark:    tshark -i %s -Y http\n\n", d.vm.ID)
 	if note := d.installNote(); note != "" {
 		fmt.Fprintf(w, "%s\n\n", note)

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vmdump/vmdump/capture"
 	"github.com/vmdump/vmdump/install"
 	"github.com/vmdump/vmdump/vmctl"
 	"github.com/vmdump/vmdump/vmctl/discover"
@@ -193,20 +194,20 @@ func doctorVMs(ctx context.Context, d doctorEnv, seen []install.Seen, r *doctorR
 		where := listedBy(vm.ID, seen)
 		switch {
 		case !vm.Capturable():
-			r.warn("%s  %s: listed, but no SSH endpoint to capture from", vm.ID, displayName(vm))
+			r.warn("%s  %s: listed, but no SSH endpoint to capture from", vm.ID, capture.DisplayName(vm))
 		case vm.State == vmctl.Stopped:
-			r.warn("%s  %s: not running: start it to capture from it", vm.ID, displayName(vm))
+			r.warn("%s  %s: not running: start it to capture from it", vm.ID, capture.DisplayName(vm))
 		case !c.canCapture():
 			if failed == nil {
 				failed = &checks[i]
 			}
-			r.warn("%s  %s: cannot capture: %s", vm.ID, displayName(vm), c.reason())
+			r.warn("%s  %s: cannot capture: %s", vm.ID, capture.DisplayName(vm), c.reason())
 		case loaded && where == "":
 			usable++
-			r.warn("%s  %s: capture works (%s, %s), but tshark does not list it: is tshark run by another user than vmdump?", vm.ID, displayName(vm), c.priv, c.tool)
+			r.warn("%s  %s: capture works (%s, %s), but tshark does not list it: is tshark run by another user than vmdump?", vm.ID, capture.DisplayName(vm), c.priv, c.tool)
 		default:
 			usable++
-			r.ok("%s  %s%s: capture works (%s, %s)", vm.ID, displayName(vm), where, c.priv, c.tool)
+			r.ok("%s  %s%s: capture works (%s, %s)", vm.ID, capture.DisplayName(vm), where, c.priv, c.tool)
 		}
 	}
 	for _, vm := range all {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vmdump/vmdump/capture"
 	"github.com/vmdump/vmdump/extcap"
 	"github.com/vmdump/vmdump/vmctl"
 	"github.com/vmdump/vmdump/vmctl/remotecap"
@@ -80,8 +81,8 @@ func TestDisplayName(t *testing.T) {
 		{vmctl.VM{Name: "colima", Manager: "colima", State: vmctl.Running}, "Docker VM colima (colima, running)"},
 		{vmctl.VM{Name: "mp", Manager: "multipass", Note: "no SSH"}, "Docker VM mp (multipass) - no SSH"},
 	} {
-		if got := displayName(tc.vm); got != tc.want {
-			t.Errorf("displayName(%+v) = %q, want %q", tc.vm, got, tc.want)
+		if got := capture.DisplayName(tc.vm); got != tc.want {
+			t.Errorf("capture.DisplayName(%+v) = %q, want %q", tc.vm, got, tc.want)
 		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/vmdump/vmdump/capture"
 	"github.com/vmdump/vmdump/extcap"
 	"github.com/vmdump/vmdump/install"
 	"github.com/vmdump/vmdump/vmctl"
@@ -49,11 +50,11 @@ func runExtcap(argv []string, stdout, stderr io.Writer) int {
 	case extcap.ModeDLTs:
 		return exitStatus(stderr, extcap.WriteDLTs(stdout, extcap.EthernetDLT))
 	case extcap.ModeConfig:
-		vm, nic, _ := resolveInterface(env, discover.Discover(env), a.Interface)
+		vm, nic, _ := capture.Resolve(env, discover.Discover(env), a.Interface)
 		return exitStatus(stderr, extcap.WriteConfig(stdout, dialogArgsFor(dialogDefaultsFor(env, vm, nic))))
 	case extcap.ModeReload:
 		// The Reload button of the remote interface: a fresh inventory.
-		vm, nic, _ := resolveInterface(env, discover.Discover(env), a.Interface)
+		vm, nic, _ := capture.Resolve(env, discover.Discover(env), a.Interface)
 		return exitStatus(stderr, reloadInterfaces(o, env, log, vm, nic, stdout))
 	case extcap.ModeFilterCheck:
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
@@ -67,7 +68,7 @@ func runExtcap(argv []string, stdout, stderr io.Writer) int {
 		}
 		return 0
 	case extcap.ModeCapture:
-		return capture(a, o, env, log, stderr)
+		return captureAction(a, o, env, log, stderr)
 	case extcap.ModeCleanup:
 		// Wireshark 4.6 calls this after it killed a capture (on Windows
 		// at every stop): it waits for it, so it must end at once, and
@@ -89,32 +90,8 @@ func exitStatus(stderr io.Writer, err error) int {
 	return 0
 }
 
-// displayName says which VM, which manager and whether it runs, e.g.
-// "Docker VM default (boot2docker, running)".
-func displayName(vm vmctl.VM) string {
-	s := fmt.Sprintf("Docker VM %s (%s", vm.Name, vm.Manager)
-	if vm.State != "" && vm.State != vmctl.Unknown {
-		s += ", " + string(vm.State)
-	}
-	s += ")"
-	if vm.Note != "" {
-		s += " - " + vm.Note
-	}
-	return s
-}
-
 func dialogDefaults(vm vmctl.VM) extcap.DialogDefaults {
-	return extcap.DialogDefaults{RemoteInterface: naturalInterface(vm), User: vm.User, Port: vm.Port, NoSSH: len(vm.Exec) > 0}
-}
-
-// naturalInterface is the interface captured when the user picked none:
-// the manager's choice (eth1, the host-only network, on boot2docker and
-// docker-machine) or eth0, the VM's first NIC everywhere else.
-func naturalInterface(vm vmctl.VM) string {
-	if vm.Interface != "" {
-		return vm.Interface
-	}
-	return "eth0"
+	return extcap.DialogDefaults{RemoteInterface: capture.NaturalInterface(vm), User: vm.User, Port: vm.Port, NoSSH: len(vm.Exec) > 0}
 }
 
 // openLog returns the logger the user chose in the dialog's Debug group. Logs

@@ -1,4 +1,4 @@
-package main
+package capture
 
 import (
 	"context"
@@ -16,14 +16,14 @@ import (
 // option off the capture goes on, and a missing tcpdump is reported as
 // the command to run (vmctl.MissingTcpdumpError).
 func (s *session) provisionIfAsked(ctx context.Context, conn *sshconn.Conn, p probe.Probe) (probe.Probe, error) {
-	if p.Tcpdump != "" || !s.opts.InstallTcpdumpOn() || s.spec.Tool == remotecap.ToolAgent {
+	if p.Tcpdump != "" || !s.InstallTcpdump || s.Spec.Tool == remotecap.ToolAgent {
 		return p, nil
 	}
-	res, err := remotecap.Provision(ctx, conn, p, s.spec.Priv)
+	res, err := remotecap.Provision(ctx, conn, p, s.Spec.Priv)
 	if err != nil {
-		s.log.Error("installing tcpdump failed", "vm", s.vm.ID, "ran", res.Ran, "exit", res.Exit, "err", err)
+		s.Log.Error("installing tcpdump failed", "vm", s.VM.ID, "ran", res.Ran, "exit", res.Exit, "err", err)
 		return p, err
 	}
-	s.log.Info("installed tcpdump", "vm", s.vm.ID, "ran", res.Ran, "path", res.Probe.Tcpdump, "took", res.Duration)
+	s.Log.Info("installed tcpdump", "vm", s.VM.ID, "ran", res.Ran, "path", res.Probe.Tcpdump, "took", res.Duration)
 	return res.Probe, nil
 }

@@ -1,4 +1,4 @@
-package main
+package capture
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vmdump/vmdump/internal/vmtest/nictest"
 	"github.com/vmdump/vmdump/vmctl/probe"
 	"github.com/vmdump/vmdump/vmctl/remotecap"
 )
@@ -16,8 +17,8 @@ import (
 // interface name only.
 func TestDescribingInventory(t *testing.T) {
 	specs := []remotecap.CaptureSpec{{Interface: "vethab12"}, {Interface: "docker0"}}
-	cached := nicTestInventory
-	fresh := nicTestInventory
+	cached := nictest.Inventory
+	fresh := nictest.Inventory
 	fresh.NICs = append([]probe.NIC(nil), fresh.NICs...)
 	fresh.NICs[4].Containers = []probe.Container{{Engine: "docker", Name: "web-renamed", ID: "abc"}}
 	container := func(inv probe.Inventory) string {
@@ -50,7 +51,7 @@ func TestDescribingInventory(t *testing.T) {
 		{name: "no cache, capture stopped while waiting", specs: specs, si: pending(), cancel: true, want: ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			env := nicTestEnv(t)
+			env := nictest.Env(t)
 			if c.cache != nil {
 				inv := *c.cache
 				inv.FetchedAt = time.Now().Add(-c.age)

@@ -1,4 +1,4 @@
-package main
+package capture
 
 import (
 	"context"
@@ -42,10 +42,10 @@ func (s *session) takeInventory(ctx context.Context, conn *sshconn.Conn) *sessio
 		defer close(si.done)
 		_, si.inv, si.err = probe.RunInventory(ctx, conn)
 		if si.err != nil {
-			s.log.Warn("inventory not taken", "vm", s.vm.ID, "err", si.err)
+			s.Log.Warn("inventory not taken", "vm", s.VM.ID, "err", si.err)
 			return
 		}
-		rememberInventory(s.env, s.log, s.vm.ID, si.inv)
+		RememberInventory(s.Env, s.Log, s.VM.ID, si.inv)
 	}()
 	return si
 }

@@ -1,0 +1,239 @@
+package capture
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"hash/fnv"
+	"log/slog"
+	"slices"
+	"strings"
+
+	"github.com/vmdump/vmdump/pcapng"
+	"github.com/vmdump/vmdump/vmctl"
+	"github.com/vmdump/vmdump/vmctl/discover"
+	"github.com/vmdump/vmdump/vmctl/probe"
+	"github.com/vmdump/vmdump/vmctl/remotecap"
+	"github.com/vmdump/vmdump/vmctl/sshconn"
+)
+
+// nicIDSep joins a VM's interface id and a NIC into the NIC's interface id:
+// "vmdump_lima_default__docker0". VM ids never contain it (discovery
+// collapses separators), so the VM part is unambiguous.
+const nicIDSep = "__"
+
+// nicEntry is one NIC of a VM as a Wireshark interface.
+type nicEntry struct {
+	id  string
+	nic probe.NIC
+}
+
+// nicEntries gives each NIC of inv its Wireshark interface id: the VM's id,
+// "__", and the NIC's name lower-cased with every run of other characters
+// than [a-z0-9] turned into "_" (Wireshark turns them into "_" in
+// preference names anyway). Two names that come out the same (br-x and
+// br_x) are told apart by a hash of the real name.
+func nicEntries(vmID string, inv probe.Inventory) []nicEntry {
+	out := make([]nicEntry, 0, len(inv.NICs))
+	used := map[string]bool{}
+	for _, n := range inv.NICs {
+		id := vmID + nicIDSep + sanitizeNIC(n.Name)
+		if used[id] {
+			h := fnv.New32a()
+			h.Write([]byte(n.Name))
+			id = fmt.Sprintf("%s_%08x", id, h.Sum32())
+		}
+		if used[id] {
+			continue // a repeated name: the inventory never has one
+		}
+		used[id] = true
+		out = append(out, nicEntry{id: id, nic: n})
+	}
+	return out
+}
+
+func sanitizeNIC(name string) string {
+	if s := discover.IDPart(name); s != "" {
+		return s
+	}
+	return "nic"
+}
+
+// interfaceList is what --extcap-interfaces lists: one Wireshark interface
+// per VM vmdump could try to capture from or that the user should at least
+// see (a VM with a note), and after each running VM one interface per NIC of
+// its cached inventory, e.g. "default: docker0 (bridge)". It reads local
+// files only: Wireshark runs it at every start, with no timeout.
+func Targets(env discover.Env, vms []vmctl.VM) []Target {
+	var out []Target
+	ids := map[string]bool{}
+	for _, vm := range vms {
+		if vm.Skip == "" {
+			ids[vm.ID] = true
+		}
+	}
+	for _, vm := range vms {
+		if vm.Skip != "" {
+			continue
+		}
+		out = append(out, Target{ID: vm.ID, Display: DisplayName(vm)})
+		if !vm.Capturable() || vm.State == vmctl.Stopped {
+			continue // its NICs are of no use until it runs again
+		}
+		inv, ok := probe.LoadInventory(env, vm.ID)
+		if !ok {
+			continue
+		}
+		for _, e := range nicEntries(vm.ID, inv) {
+			if ids[e.id] {
+				continue // never shadow a VM's own interface
+			}
+			out = append(out, Target{ID: e.id, Display: vm.Name + ": " + e.nic.Describe()})
+		}
+	}
+	return out
+}
+
+// resolveInterface maps a Wireshark interface to its VM and, for a NIC's
+// interface, the NIC's real name ("" for the VM's own interface). A NIC's
+// interface is resolved through the cached inventory it was listed from.
+func Resolve(env discover.Env, vms []vmctl.VM, id string) (vm vmctl.VM, nic string, ok bool) {
+	if vm, ok := discover.Lookup(vms, id); ok {
+		return vm, "", true
+	}
+	for _, vm := range vms {
+		if !strings.HasPrefix(id, vm.ID+nicIDSep) {
+			continue
+		}
+		inv, ok := probe.LoadInventory(env, vm.ID)
+		if !ok {
+			continue
+		}
+		for _, e := range nicEntries(vm.ID, inv) {
+			if e.id == id {
+				return vm, e.nic.Name, true
+			}
+		}
+	}
+	return vmctl.VM{}, "", false
+}
+
+// unknownInterfaceError is the capture's error for an id resolveInterface
+// does not know.
+func UnknownInterfaceError(id string) error {
+	if strings.Contains(id, nicIDSep) {
+		return fmt.Errorf("interface %q is no longer in vmdump's list of the VM's interfaces: refresh Wireshark's interfaces (Capture > Refresh Interfaces) and pick it again", id)
+	}
+	return fmt.Errorf("no VM named %q: run `vmdump list` to see the VMs vmdump finds", id)
+}
+
+// NICNames are the VM interfaces one capture takes: those the user named
+// (remote, then more, duplicates dropped), in that order; without remote,
+// the NIC of a NIC's interface or else the VM's natural interface comes
+// first. Wireshark leaves an option out when it equals the dialog's
+// default, which is exactly that interface.
+func NICNames(remote, more []string, vm vmctl.VM, nic string) []string {
+	if len(remote) == 0 {
+		remote = []string{cmp.Or(nic, NaturalInterface(vm))}
+	}
+	var out []string
+	for _, n := range append(remote, more...) {
+		if !slices.Contains(out, n) {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// captureSpecs copies base once per interface.
+func captureSpecs(base remotecap.CaptureSpec, names []string) []remotecap.CaptureSpec {
+	specs := make([]remotecap.CaptureSpec, len(names))
+	for i, n := range names {
+		specs[i] = base
+		specs[i].Interface = n
+	}
+	return specs
+}
+
+// pcapngNICs describe the captured interfaces: Wireshark shows Name as
+// frame.interface_name ("default:docker0"), Description in the capture
+// file's properties, with what the inventory knows of the NIC and note, if
+// any (a reconnect after a gap).
+func pcapngNICs(vm vmctl.VM, inv probe.Inventory, specs []remotecap.CaptureSpec, os, note string) []pcapng.NIC {
+	nics := make([]pcapng.NIC, len(specs))
+	for i, s := range specs {
+		what := s.Interface
+		if n, ok := inv.NIC(s.Interface); ok {
+			what = n.Describe()
+		}
+		if note != "" {
+			what += " (" + note + ")"
+		}
+		nics[i] = pcapng.NIC{
+			Name:        vm.Name + ":" + s.Interface,
+			Description: DisplayName(vm) + " " + what,
+			Filter:      s.Filter,
+			OS:          os,
+		}
+	}
+	return nics
+}
+
+// rememberInventory saves a fresh inventory for Wireshark's next listing;
+// a failure only costs the cache, so it is only logged.
+func RememberInventory(env discover.Env, log *slog.Logger, vmID string, inv probe.Inventory) {
+	if err := probe.SaveInventory(env, vmID, inv); err != nil {
+		log.Warn("inventory not cached", "vm", vmID, "err", err)
+		return
+	}
+	for _, n := range inv.Notes {
+		log.Info("inventory note", "vm", vmID, "note", n)
+	}
+}
+
+// refreshInventory connects to vm, takes its inventory in one round trip
+// and caches it (the dialog's Reload; also for `vmdump list --check`).
+func RefreshInventory(ctx context.Context, vm vmctl.VM, opt sshconn.DialOptions, env discover.Env, log *slog.Logger) (probe.Inventory, error) {
+	conn, err := sshconn.Dial(ctx, vm, opt)
+	if err != nil {
+		return probe.Inventory{}, err
+	}
+	defer conn.Close()
+	_, inv, err := probe.RunInventory(ctx, conn)
+	if err != nil {
+		return probe.Inventory{}, err
+	}
+	RememberInventory(env, log, vm.ID, inv)
+	return inv, nil
+}
+
+// displayName says which VM, which manager and whether it runs, e.g.
+// "Docker VM default (boot2docker, running)".
+func DisplayName(vm vmctl.VM) string {
+	s := fmt.Sprintf("Docker VM %s (%s", vm.Name, vm.Manager)
+	if vm.State != "" && vm.State != vmctl.Unknown {
+		s += ", " + string(vm.State)
+	}
+	s += ")"
+	if vm.Note != "" {
+		s += " - " + vm.Note
+	}
+	return s
+}
+
+// naturalInterface is the interface captured when the user picked none:
+// the manager's choice (eth1, the host-only network, on boot2docker and
+// docker-machine) or eth0, the VM's first NIC everywhere else.
+func NaturalInterface(vm vmctl.VM) string {
+	if vm.Interface != "" {
+		return vm.Interface
+	}
+	return "eth0"
+}
+
+// Target is one Wireshark interface vmdump lists: a VM, or one NIC of a
+// running VM's cached inventory.
+type Target struct {
+	ID      string // the interface name Wireshark shows and passes back
+	Display string // e.g. "Docker VM default (boot2docker)", "default: docker0 (bridge)"
+}
