@@ -171,7 +171,7 @@ func discNameProblem(name string) string {
 			continue
 		}
 		at := ""
-		if shown := discQuoteName(name); strings.HasSuffix(shown, "…\"") || strings.HasSuffix(shown, "…`") {
+		if len(name) > discNameShown { // the name is shown clipped
 			at = " (character " + strconv.Itoa(n) + ")"
 		}
 		return discQuoteName(name) + " contains " + what + at + "; " + discNameAllowed
@@ -179,11 +179,14 @@ func discNameProblem(name string) string {
 	return ""
 }
 
+// discNameShown is how many bytes of a refused name its message shows.
+const discNameShown = 60
+
 // discQuoteName shows a refused name as written, as far as it can be:
 // clipped at a character, in backquotes when Go quoting would escape
 // its quotes or backslashes ("my\"vm" is `my"vm`).
 func discQuoteName(name string) string {
-	s := oneline.Clip(name, 60)
+	s := oneline.Clip(name, discNameShown)
 	if strings.ContainsAny(s, "\"\\") && strconv.CanBackquote(s) {
 		return "`" + s + "`"
 	}
