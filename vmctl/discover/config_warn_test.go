@@ -229,3 +229,16 @@ func TestConfigSyntaxErrorFixture(t *testing.T) {
 		t.Fatalf("error = %v", err)
 	}
 }
+
+// A quoted key may hold anything; its warning stays one line.
+func TestConfigUnknownKeyQuoted(t *testing.T) {
+	env, _ := cfgTestEnv(t, "[[vm]]\nname = \"a\\nb\"\nhost = \"h\"\n\"in\\ntre\\u0000face\" = 1\n")
+	cfg, err := LoadConfig(env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := env.ConfigFile() + `: unknown key "in\ntre\x00face" in [[vm]] #1 "a\nb"; did you mean "interface"?`
+	if len(cfg.Warnings) != 1 || cfg.Warnings[0] != want {
+		t.Errorf("warnings %q\nwant %q", cfg.Warnings, want)
+	}
+}
