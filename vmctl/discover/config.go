@@ -1,12 +1,17 @@
 package discover
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io/fs"
 	"path/filepath"
+	"reflect"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/vmdump/vmdump/internal/oneline"
 
@@ -45,6 +50,12 @@ type Config struct {
 	// Transports switch VMs that other managers' files describe to the exec
 	// transport (Lima, Podman: SSH stays their default).
 	Transports []ConfigTransport `toml:"vm_transport"`
+
+	// Warnings are the file's problems that do not stop it from being
+	// used, one line each: unknown keys ("intreface" under [[vm]] would
+	// otherwise quietly capture the default NIC). `vmdump list` and
+	// `vmdump doctor` show them; see ConfigWarnings.
+	Warnings []string `toml:"-"`
 }
 
 // ConfigExec is how a VM is reached when not over SSH: either Exec, the
@@ -97,8 +108,9 @@ func (e Env) ConfigFile() string {
 }
 
 // LoadConfig reads <ConfigDir>/config.toml. A missing file is an empty
-// config, not an error. Unknown keys are logged (a typo should not pass
-// silently) but do not fail the file.
+// config, not an error. Unknown keys do not fail the file (an older or newer
+// vmdump may know them) but are not silent either: each is logged and
+// described in Config.Warnings.
 func LoadConfig(env Env) (Config, error) {
 	path := env.ConfigFile()
 	if path == "" {
@@ -119,18 +131,27 @@ func LoadConfig(env Env) (Config, error) {
 	return cfg, err
 }
 
+// ConfigWarnings are the warnings of config.toml (Config.Warnings) for the
+// commands that show them to a person; nil when the file is missing or
+// broken (a broken file is listed by Discover as a skipped entry).
+func ConfigWarnings(env Env) []string {
+	cfg, err := LoadConfig(env)
+	if err != nil {
+		return nil
+	}
+	return cfg.Warnings
+}
+
 func parseConfig(env Env, path string, data []byte) (Config, error) {
 	var cfg Config
 	md, err := toml.Decode(string(data), &cfg)
 	if err != nil {
-		return Config{}, fmt.Errorf("%s: %s; fix the file", path, oneline.Untrusted(cfgTOMLProblem(err)))
+		return Config{}, fmt.Errorf("%s: %s; fix the file", path, oneline.Untrusted(cfgTOMLProblemIn(data, err)))
 	}
-	if und := md.Undecoded(); len(und) > 0 {
-		keys := make([]string, len(und))
-		for i, k := range und {
-			keys[i] = k.String()
-		}
-		env.Logger().Warn("unknown keys in config.toml are ignored", "file", path, "keys", strings.Join(keys, ", "))
+	for _, w := range cfgUnknownKeys(md, cfg) {
+		w = oneline.Untrusted(path + ": " + w)
+		env.Logger().Warn("config.toml: unknown key ignored", "warning", w)
+		cfg.Warnings = append(cfg.Warnings, w)
 	}
 	return cfg, nil
 }
@@ -171,7 +192,21 @@ func (m *configMemo) put(path string, data []byte, cfg Config, err error) {
 	m.path, m.data, m.last, m.set = path, string(data), configParse{cfg, err}, true
 }
 
-// cfgTOMLProblem keeps the useful first line of a TOML error.
+// cfgTOMLProblemIn keeps the useful first line of a TOML error from
+// parsing data. The line of a syntax error is counted from its byte
+// offset: the toml package counts the newline that ends the bad line when
+// it finds the error on that newline ("[vm" then a newline is reported on
+// line 2), while Position.Start is right.
+func cfgTOMLProblemIn(data []byte, err error) string {
+	var pe toml.ParseError
+	if errors.As(err, &pe) {
+		return fmt.Sprintf("line %d: %s", cfgErrorLine(data, pe.Position), pe.Message)
+	}
+	return cfgTOMLProblem(err)
+}
+
+// cfgTOMLProblem is cfgTOMLProblemIn without the parsed text, so with the
+// toml package's line number, which can be one too many.
 func cfgTOMLProblem(err error) string {
 	var pe toml.ParseError
 	if errors.As(err, &pe) {
@@ -180,4 +215,221 @@ func cfgTOMLProblem(err error) string {
 	msg := err.Error()
 	msg, _, _ = strings.Cut(msg, "\n")
 	return strings.TrimPrefix(msg, "toml: ")
+}
+
+// cfgErrorLine is the 1-based line of the byte at pos.Start.
+func cfgErrorLine(data []byte, pos toml.Position) int {
+	// toml.Decode skips a byte order mark before counting offsets.
+	s := string(data)
+	for _, bom := range []string{"\xff\xfe", "\xfe\xff", "\xef\xbb\xbf"} {
+		if strings.HasPrefix(s, bom) {
+			s = s[len(bom):]
+			break
+		}
+	}
+	if pos.Start < 0 || pos.Start > len(s) {
+		return pos.Line
+	}
+	return 1 + strings.Count(s[:pos.Start], "\n")
+}
+
+// The keys each table of config.toml knows, from the toml tags of the
+// structs that decode it.
+var (
+	cfgTopKeys       = cfgTOMLKeys(reflect.TypeFor[Config]())
+	cfgVMKeys        = cfgTOMLKeys(reflect.TypeFor[ConfigVM]())
+	cfgTransportKeys = cfgTOMLKeys(reflect.TypeFor[ConfigTransport]())
+)
+
+func cfgTOMLKeys(t reflect.Type) []string {
+	var keys []string
+	for f := range t.Fields() {
+		if f.Anonymous && f.Type.Kind() == reflect.Struct {
+			keys = append(keys, cfgTOMLKeys(f.Type)...)
+			continue
+		}
+		name, _, _ := strings.Cut(f.Tag.Get("toml"), ",")
+		if name != "" && name != "-" {
+			keys = append(keys, name)
+		}
+	}
+	return keys
+}
+
+// cfgTable is one kind of table of config.toml.
+type cfgTable struct {
+	key  string // "" for the top level, else "vm" or "vm_transport"
+	keys []string
+}
+
+var cfgTables = []cfgTable{{"", cfgTopKeys}, {"vm", cfgVMKeys}, {"vm_transport", cfgTransportKeys}}
+
+func (t cfgTable) title() string {
+	if t.key == "" {
+		return "the top level"
+	}
+	return "[[" + t.key + "]]"
+}
+
+// cfgUnknownKeys describes, one line each in the order of the file, the
+// keys the decoding left unused. Each names the key, the table it is in
+// ("[[vm]] #2 "buildbox"") and what was probably meant.
+func cfgUnknownKeys(md toml.MetaData, cfg Config) []string {
+	undecoded := map[string]bool{}
+	for _, k := range md.Undecoded() {
+		undecoded[k.String()] = true
+	}
+	if len(undecoded) == 0 {
+		return nil
+	}
+	var out []string
+	seen := map[string]bool{}
+	index := map[string]int{} // [[vm]] tables started so far
+	for _, k := range md.Keys() {
+		if len(k) == 1 && md.Type(k...) == "ArrayHash" {
+			index[k[0]]++
+		}
+		if !undecoded[k.String()] {
+			continue
+		}
+		table, rel := cfgTables[0], []string(k)
+		if len(k) > 1 {
+			for _, t := range cfgTables[1:] {
+				if k[0] == t.key {
+					table, rel = t, k[1:]
+				}
+			}
+		}
+		i := 0
+		if table.key != "" && md.Type(table.key) == "ArrayHash" {
+			i = index[table.key] // 0 for an inline array: no table to count
+		}
+		// One warning per unknown key, not one more per key inside it
+		// (the keys of [vm.extra] under an unknown "extra").
+		id := table.key + "\x00" + strconv.Itoa(i) + "\x00" + rel[0]
+		if seen[id] {
+			continue
+		}
+		seen[id] = true
+		out = append(out, cfgUnknownKey(table, i, cfgTableName(cfg, table.key, i), rel))
+	}
+	return out
+}
+
+// cfgTableName is how a user recognises [[vm]] number i (from 1): its
+// name, or what stands for it in the listing; "" when unknown.
+func cfgTableName(cfg Config, table string, i int) string {
+	switch {
+	case i < 1:
+		return ""
+	case table == "vm" && i <= len(cfg.VMs):
+		c := cfg.VMs[i-1]
+		return cmp.Or(strings.TrimSpace(c.Name), c.Host, c.Instance)
+	case table == "vm_transport" && i <= len(cfg.Transports):
+		t := cfg.Transports[i-1]
+		if t.Manager != "" || t.Name != "" {
+			return t.Manager + "/" + t.Name
+		}
+	}
+	return ""
+}
+
+// cfgUnknownKey is the warning for the unknown key rel (a path inside the
+// table: "intreface", or "extra.x" for a dotted key) of table number i.
+func cfgUnknownKey(table cfgTable, i int, name string, rel []string) string {
+	key := rel[0]
+	w := "unknown key " + strconv.Quote(strings.Join(rel, "."))
+	switch {
+	case table.key == "":
+		w += " at the top level"
+	default:
+		w += " in " + table.title()
+		if i > 0 {
+			w += " #" + strconv.Itoa(i)
+		}
+		if name != "" {
+			w += " " + strconv.Quote(name)
+		}
+	}
+	if slices.Contains(table.keys, key) {
+		return w // a known key with an unknown key inside
+	}
+	// A key of another table: a [[vm]] key above the first [[vm]], or a
+	// top-level setting written after one, where it belongs to that table.
+	var homes []string
+	for _, t := range cfgTables {
+		if t.key != table.key && slices.Contains(t.keys, key) && !(t.key == "" && (key == "vm" || key == "vm_transport")) {
+			homes = append(homes, t.title())
+		}
+	}
+	switch {
+	case len(homes) > 0 && homes[0] == "the top level":
+		return w + "; it is a top-level setting: move it above the first [[...]] table"
+	case len(homes) > 0:
+		return w + "; it belongs in a " + strings.Join(homes, " or a ") + " table"
+	}
+	if near := cfgNearestKey(key, table.keys); near != "" {
+		return w + "; did you mean " + strconv.Quote(near) + "?"
+	}
+	return w + "; the keys of " + table.title() + " are " + strings.Join(table.keys, ", ")
+}
+
+// cfgNearestKey is the known key closest to key by edit distance (a
+// transposition counts as one edit, case and '-' for '_' as none), else a
+// known key that key starts with or ends in ("hostname", "ssh_port"), or
+// "" when none is close enough to be what was meant.
+func cfgNearestKey(key string, known []string) string {
+	norm := func(s string) string { return strings.ReplaceAll(strings.ToLower(s), "-", "_") }
+	best, bestD := "", -1
+	for _, k := range known {
+		if d := cfgEditDistance(norm(key), norm(k)); bestD < 0 || d < bestD {
+			best, bestD = k, d
+		}
+	}
+	limit := 1
+	if n := utf8.RuneCountInString(key); n >= 5 {
+		limit = 2
+	}
+	if n := utf8.RuneCountInString(key); n >= 10 {
+		limit = 3
+	}
+	if bestD >= 0 && bestD <= limit {
+		return best
+	}
+	// ssh_config's words: "hostname" for host, "username", "ssh_port".
+	for _, k := range known {
+		nk, nkey := norm(k), norm(key)
+		if len(nk) >= 3 && (strings.HasPrefix(nkey, nk) || strings.HasSuffix(nkey, "_"+nk)) {
+			return k
+		}
+	}
+	return ""
+}
+
+// cfgEditDistance is the optimal string alignment distance of a and b:
+// insertions, deletions, substitutions and swaps of two neighbours.
+func cfgEditDistance(a, b string) int {
+	x, y := []rune(a), []rune(b)
+	// d[i][j] is the distance of x[:i] and y[:j].
+	d := make([][]int, len(x)+1)
+	for i := range d {
+		d[i] = make([]int, len(y)+1)
+		d[i][0] = i
+	}
+	for j := range d[0] {
+		d[0][j] = j
+	}
+	for i := 1; i <= len(x); i++ {
+		for j := 1; j <= len(y); j++ {
+			cost := 1
+			if x[i-1] == y[j-1] {
+				cost = 0
+			}
+			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
+			if i > 1 && j > 1 && x[i-1] == y[j-2] && x[i-2] == y[j-1] {
+				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
+			}
+		}
+	}
+	return d[len(x)][len(y)]
 }

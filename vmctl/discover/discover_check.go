@@ -1,10 +1,12 @@
 package discover
 
 import (
+	"fmt"
 	"net"
 	"strconv"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/vmdump/vmdump/internal/oneline"
 	"github.com/vmdump/vmdump/vmctl"
@@ -129,24 +131,66 @@ func discUserProblem(user string) string {
 // the braces that delimit extcap fields.
 const discNameChars = ";$`|&<>\"'\\{}*?!#"
 
+// discNameAllowed ends the messages refusing a VM name: what it may hold.
+const discNameAllowed = "VM names may hold letters of any script, digits, spaces and punctuation " +
+	"except ; $ ` | & < > \" ' \\ { } * ? ! #"
+
 // discNameProblem: names are shown to people and turned into interface IDs,
 // so most characters are fine, except controls and shell/extcap syntax.
+// The message shows the name as written and names the refused character.
 func discNameProblem(name string) string {
 	if strings.TrimSpace(name) == "" {
 		return "is empty"
 	}
 	if len(name) > 128 {
-		return "is longer than 128 characters"
+		return "is longer than 128 bytes (" + strconv.Itoa(len(name)) + ")"
 	}
 	if name[0] == '-' {
-		return discQuote(name) + " starts with '-'"
+		return discQuoteName(name) + " starts with '-'"
 	}
-	for _, r := range name {
-		if unicode.IsControl(r) || r == unicode.ReplacementChar || strings.ContainsRune(discNameChars, r) {
-			return discQuote(name) + " contains " + discQuote(string(r))
+	n := 0
+	for i, r := range name {
+		n++
+		what := ""
+		switch _, size := utf8.DecodeRuneInString(name[i:]); {
+		case r == utf8.RuneError && size == 1:
+			what = "the byte 0x" + strconv.FormatUint(uint64(name[i]), 16) + ", which is not UTF-8 text"
+		case r == '\n' || r == '\r':
+			what = "a line break"
+		case r == '\t':
+			what = "a tab"
+		case r == unicode.ReplacementChar:
+			what = "U+FFFD, the mark of text that was not UTF-8"
+		case unicode.IsControl(r):
+			what = fmt.Sprintf("the control character U+%04X", r)
+		case r == '\'':
+			what = `"'"`
+		case strings.ContainsRune(discNameChars, r):
+			what = "'" + string(r) + "'"
+		default:
+			continue
 		}
+		at := ""
+		if len(name) > discNameShown { // the name is shown clipped
+			at = " (character " + strconv.Itoa(n) + ")"
+		}
+		return discQuoteName(name) + " contains " + what + at + "; " + discNameAllowed
 	}
 	return ""
+}
+
+// discNameShown is how many bytes of a refused name its message shows.
+const discNameShown = 60
+
+// discQuoteName shows a refused name as written, as far as it can be:
+// clipped at a character, in backquotes when Go quoting would escape
+// its quotes or backslashes ("my\"vm" is `my"vm`).
+func discQuoteName(name string) string {
+	s := oneline.Clip(name, discNameShown)
+	if strings.ContainsAny(s, "\"\\") && strconv.CanBackquote(s) {
+		return "`" + s + "`"
+	}
+	return strconv.Quote(s)
 }
 
 // discSafeName replaces what discNameProblem refuses, for the listing of a

@@ -95,7 +95,7 @@ var discWantListing = map[string][]string{
 		`vmdump_cfg_bad_key config/bad-key unknown - lo=false if= keys=- skip="[[vm]] #10: key \"/tmp/a\\nb\" contains a NUL or line break"`,
 		`vmdump_cfg_bad_port config/bad-port unknown - lo=false if= keys=- skip="[[vm]] #7: port 70000 is not a TCP port"`,
 		`vmdump_cfg_host_with_port config/host-with-port unknown - lo=false if= keys=- skip="[[vm]] #11: host \"192.0.2.9:22\" contains ':' but is not an IPv6 address (give the port separately)"`,
-		`vmdump_cfg_line_break config/line_break unknown - lo=false if= keys=- skip="[[vm]] #4: name \"line\\nbreak\" contains \"\\n\""`,
+		`vmdump_cfg_line_break config/line_break unknown - lo=false if= keys=- skip="[[vm]] #4: name \"line\\nbreak\" contains a line break; VM names may hold letters of any script, digits, spaces and punctuation except ; $ ` + "`" + ` | & < > \" ' \\ { } * ? ! #"`,
 		`vmdump_cfg_no_host config/no-host unknown - lo=false if= keys=- skip="[[vm]] #12: host is missing"`,
 		"vmdump_cfg_ok config/ok unknown 192.0.2.1:22 lo=false if= keys=-",
 		`vmdump_cfg_ok_6 config/ok (6) unknown - lo=false if= keys=- skip="another [[vm]] already uses the name \"ok\"; names must be unique"`,
