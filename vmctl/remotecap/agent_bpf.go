@@ -142,16 +142,20 @@ const (
 	ip6TCP     = 14 + 40
 )
 
-// emitPayload is PayloadFilter, jumping to pass or drop: the same tests as
-// libpcap's code for it (IPv6 "tcp" includes TCP behind a fragment header,
-// as libpcap's does).
+// emitPayload is PayloadFilter (payload only without a capture filter),
+// jumping to pass or drop, with the same verdicts as libpcap's code for it:
+// IPv4 TCP that is a later fragment or carries data, IPv6 TCP directly
+// behind the fixed header (next header 6) that carries data; everything
+// else, IPv6 TCP behind extension headers included, is dropped.
 func emitPayload(a *bpfAsm, pass, drop string) {
 	a.op(bpfLdH, ethType)
 	a.jmp(bpfJeqK, 0x800, "", "p.v6")
 	a.op(bpfLdB, ip4Proto)
 	a.jmp(bpfJeqK, 6, "", drop)
-	a.op(bpfLdH, 14+2) // total length
-	a.op(bpfLdxMS, 14) // X = IP header length
+	a.op(bpfLdH, ip4Frag)
+	a.jmp(bpfJsetK, 0x1fff, pass, "") // a later fragment: data, no TCP header
+	a.op(bpfLdH, 14+2)                // total length
+	a.op(bpfLdxMS, 14)                // X = IP header length
 	a.op(bpfSubX, 0)
 	a.op(bpfSt, 0)
 	a.op(bpfLdBX, 14+12) // TCP data offset byte
@@ -163,11 +167,7 @@ func emitPayload(a *bpfAsm, pass, drop string) {
 	a.label("p.v6")
 	a.jmp(bpfJeqK, 0x86dd, "", drop)
 	a.op(bpfLdB, ip6Next)
-	a.jmp(bpfJeqK, 6, "p.v6tcp", "")
-	a.jmp(bpfJeqK, 44, "", drop)
-	a.op(bpfLdB, ip6TCP) // the fragment header's next header
 	a.jmp(bpfJeqK, 6, "", drop)
-	a.label("p.v6tcp")
 	a.op(bpfLdH, ip6Payload)
 	a.op(bpfSt, 0)
 	a.op(bpfLdB, 14+52)
@@ -254,7 +254,8 @@ func be32(b []byte) uint32 {
 // builtinProgram assembles the filters vmdump builds itself (BuildFilter
 // without a user filter: payload-only and/or the own-session exclusion),
 // for a machine without tcpdump to compile them. ok is false for any other
-// filter.
+// filter: a user's filter — alone or combined with payload only's
+// "not (empty TCP)" — needs a real compiler (agentProgram says so).
 func builtinProgram(filter string, snaplen int, p probe.Probe) (prog []bpfInsn, ok bool, err error) {
 	own := OwnSessionFilter(p) != ""
 	for _, payload := range []bool{false, true} {

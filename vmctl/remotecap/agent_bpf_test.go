@@ -154,7 +154,9 @@ type agentPkt struct {
 	payload      int
 	fragOffset   uint16 // IPv4 fragment offset (8-byte units)
 	v6FragHeader bool   // a fragment header before TCP
+	v6HopByHop   bool   // a hop-by-hop options header (8 bytes, PadN) before the rest
 	truncate     int    // keep only this many bytes (0: all)
+	padTo        int    // zeros after the IP packet up to this frame length (an Ethernet trailer)
 	etherType    uint16 // overrides the Ethernet type (ARP...)
 }
 
@@ -180,6 +182,10 @@ func (p agentPkt) bytes() []byte {
 			l4 = append([]byte{p.proto, 0, 0, 0, 0, 0, 0, 1}, l4...)
 			next = 44
 		}
+		if p.v6HopByHop {
+			l4 = append([]byte{next, 0, 1, 4, 0, 0, 0, 0}, l4...)
+			next = 0
+		}
 		ip = make([]byte, 40)
 		ip[0] = 0x60
 		binary.BigEndian.PutUint16(ip[4:], uint16(len(l4)))
@@ -204,6 +210,9 @@ func (p agentPkt) bytes() []byte {
 		binary.BigEndian.PutUint16(eth[12:], p.etherType)
 	}
 	out := append(append(eth, ip...), l4...)
+	for len(out) < p.padTo {
+		out = append(out, 0)
+	}
 	if p.truncate > 0 && p.truncate < len(out) {
 		out = out[:p.truncate]
 	}
@@ -244,9 +253,14 @@ func agentTestPackets(client, server string, cport, sport uint16) []agentPkt {
 		u.proto, u.payload = 17, 20
 		ps = append(ps, u)
 		if v6 {
-			f := base
-			f.proto, f.payload, f.v6FragHeader = 6, 10, true
-			ps = append(ps, f)
+			for _, payload := range []int{0, 10} {
+				f := base
+				f.proto, f.payload, f.v6FragHeader = 6, payload, true
+				ps = append(ps, f)
+				h := base
+				h.proto, h.payload, h.v6HopByHop = 6, payload, true
+				ps = append(ps, h)
+			}
 		} else {
 			f := base
 			f.proto, f.payload, f.fragOffset = 6, 10, 100
@@ -266,6 +280,12 @@ func agentTestPackets(client, server string, cport, sport uint16) []agentPkt {
 		arp := base
 		arp.proto, arp.etherType = 6, 0x0806
 		ps = append(ps, arp)
+		icmp := base
+		icmp.proto, icmp.payload = 1, 20
+		if v6 {
+			icmp.proto = 58
+		}
+		ps = append(ps, icmp)
 	}
 	// The other family passes the other family's exclusion.
 	if v6 {

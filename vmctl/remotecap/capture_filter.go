@@ -8,19 +8,33 @@ import (
 	"github.com/vmdump/vmdump/vmctl/probe"
 )
 
-// PayloadFilter keeps only TCP segments that carry data, dropping the bare
-// ACKs, SYNs and FINs that make up most of a busy link.
+// Payload only means "drop the TCP segments that carry no data": the bare
+// ACKs, SYNs and FINs that make up most of a busy link. emptyTCPFilter
+// matches exactly those segments, among the TCP that a filter expression can
+// read:
 //
-// IPv4: IP total length − IP header length − TCP header length ≠ 0.
-// IPv6: payload length − TCP header length ≠ 0, with the TCP header read at
-// the fixed offset 40 (ip6[52] is the TCP data-offset byte). That only holds
-// when TCP directly follows the fixed IPv6 header; `ip6 and tcp` in libpcap
-// checks exactly that next-header value, so IPv6 TCP packets carrying
-// extension headers (rare: hop-by-hop, routing, fragments) are dropped, not
-// misjudged. Everything that is not TCP is dropped too: the filter is meant
-// for "show me the data".
-const PayloadFilter = "(ip and tcp and (((ip[2:2] - ((ip[0]&0xf)<<2)) - ((tcp[12]&0xf0)>>2)) != 0))" +
-	" or (ip6 and tcp and ((ip6[4:2] - ((ip6[52]&0xf0)>>2)) != 0))"
+//   - IPv4 TCP: IP total length − IP header length − TCP header length = 0.
+//     A fragment after the first (fragment offset ≠ 0) is never empty: it
+//     carries the rest of a segment that had data (and has no TCP header to
+//     read; libpcap's tcp[] does not check for that).
+//   - IPv6 TCP directly behind the fixed 40-byte header (next header 6, so
+//     ip6[52] is the TCP data-offset byte): payload length − TCP header
+//     length = 0.
+//
+// Limit: IPv6 TCP behind extension headers (hop-by-hop, routing,
+// destination options, fragment) is not read — BPF cannot walk the header
+// chain. It is never judged empty, so with a capture filter it arrives when
+// that filter asks for it (libpcap's own "tcp" sees only TCP directly behind
+// the header or behind one fragment header); without a capture filter it is
+// dropped, as PayloadFilter keeps only TCP it has read.
+const emptyTCPFilter = "(ip and tcp and (ip[6:2] & 0x1fff) == 0 and ((ip[2:2] - ((ip[0]&0xf)<<2)) - ((tcp[12]&0xf0)>>2)) == 0)" +
+	" or (ip6 and ip6[6] == 6 and (ip6[4:2] - ((ip6[52]&0xf0)>>2)) == 0)"
+
+// PayloadFilter is payload only without a capture filter: the TCP segments
+// that carry data (IPv4 TCP, IPv6 TCP directly behind the fixed header),
+// nothing else — the filter is meant for "show me the data". See
+// emptyTCPFilter for what counts as empty and for the IPv6 limit.
+const PayloadFilter = "((ip and tcp) or (ip6 and ip6[6] == 6)) and not (" + emptyTCPFilter + ")"
 
 // OwnSessionFilter excludes exactly vmdump's own SSH connection, as the VM
 // sees it in $SSH_CONNECTION, in both directions. Capturing it would feed the
@@ -62,15 +76,28 @@ func filterPort(s string) (string, bool) {
 }
 
 // BuildFilter combines the user's capture filter, the payload-only filter and
-// the own-session exclusion as "(a) and (b) and (c)", leaving out empty parts.
+// the own-session exclusion, leaving out empty parts:
+//
+//   - no capture filter: "(PayloadFilter) and (own)": TCP data only;
+//   - a capture filter: "(user) and (not (emptyTCPFilter)) and (own)":
+//     payload only then drops only the TCP segments without data, so a
+//     filter for UDP, ICMP, ARP... still captures what it asks for. ANDing
+//     PayloadFilter instead would make "udp port 53" contradict it (tcpdump:
+//     "expression rejects all packets"). A filter that compiles alone also
+//     compiles combined, unless it selects nothing but empty TCP segments.
+//
 // Each part is parenthesised so that an "or" in the user's filter cannot
 // escape the exclusion of vmdump's own session.
 func BuildFilter(user string, payloadOnly bool, p probe.Probe) string {
 	var parts []string
-	if u := strings.TrimSpace(user); u != "" {
+	u := strings.TrimSpace(user)
+	if u != "" {
 		parts = append(parts, "("+u+")")
 	}
-	if payloadOnly {
+	switch {
+	case payloadOnly && u != "":
+		parts = append(parts, "(not ("+emptyTCPFilter+"))")
+	case payloadOnly:
 		parts = append(parts, "("+PayloadFilter+")")
 	}
 	if own := OwnSessionFilter(p); own != "" {

@@ -279,7 +279,10 @@ func TestBuildFilter(t *testing.T) {
 		{"port 80", false, probe.Probe{}, "(port 80)"},
 		{"", true, probe.Probe{}, "(" + PayloadFilter + ")"},
 		{"", false, own, "(" + OwnSessionFilter(own) + ")"},
-		{"port 80 or port 443", true, own, "(port 80 or port 443) and (" + PayloadFilter + ") and (" + OwnSessionFilter(own) + ")"},
+		{"port 80 or port 443", true, own, "(port 80 or port 443) and (not (" + emptyTCPFilter + ")) and (" + OwnSessionFilter(own) + ")"},
+		{" udp port 53 ", true, probe.Probe{}, "(udp port 53) and (not (" + emptyTCPFilter + "))"},
+		{"udp port 53", false, own, "(udp port 53) and (" + OwnSessionFilter(own) + ")"},
+		{"", true, own, "(" + PayloadFilter + ") and (" + OwnSessionFilter(own) + ")"},
 	} {
 		if got := BuildFilter(tc.user, tc.payload, tc.p); got != tc.want {
 			t.Errorf("BuildFilter(%q, %v) = %q, want %q", tc.user, tc.payload, got, tc.want)
