@@ -215,6 +215,9 @@ func doctorVMs(ctx context.Context, d doctorEnv, seen []install.Seen, r *doctorR
 			r.line("skip", "%s/%s: %s", vm.Manager, vm.Name, vm.Skip)
 		}
 	}
+	for _, w := range discover.ConfigWarnings(d.vms) {
+		r.warn("%s", w)
+	}
 	switch {
 	case usable > 0:
 	case failed != nil:

@@ -139,6 +139,9 @@ func runParsedCommand(argv []string, stdout, stderr io.Writer) int {
 	case "list":
 		env := discover.HostEnv(log)
 		vms := discover.Discover(env)
+		for _, w := range discover.ConfigWarnings(env) {
+			fmt.Fprintln(stderr, "vmdump: warning:", w)
+		}
 		if len(vms) == 0 && !list.JSON {
 			if err := writeNoVMs(stdout, env); err != nil || !list.Check {
 				return exitStatus(stderr, err)

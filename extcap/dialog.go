@@ -58,7 +58,7 @@ func DialogArgs(d DialogDefaults) []Arg {
 		remoteInterfaceArg(d),
 		{
 			Number: ArgPayloadOnly, Call: CallPayloadOnly, Display: "Packets to capture", Type: "selector",
-			Tooltip: "Only TCP segments that carry data (vmdump's seed filter), or every packet",
+			Tooltip: "On: drop TCP segments that carry no data (bare ACKs, SYNs, FINs). Without a capture filter only TCP data is captured; with one, everything else it matches (UDP, ICMP, ARP...) still arrives. Off: every packet",
 			Group:   GroupCapture, Values: payloadOnlySelector.values(),
 		},
 		{

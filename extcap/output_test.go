@@ -83,8 +83,8 @@ func TestWriteDLTsGolden(t *testing.T) {
 
 // The lines after the remote interface arg, the same in both dialogs.
 var dialogTail = []string{
-	"arg {number=1}{call=--payload-only}{display=Packets to capture}{type=selector}{tooltip=Only TCP segments that carry data (vmdump's seed filter), or every packet}{required=false}{group=Capture}",
-	"value {arg=1}{value=on}{display=Only TCP segments that carry data (seed filter)}{default=true}",
+	"arg {number=1}{call=--payload-only}{display=Packets to capture}{type=selector}{tooltip=On: drop TCP segments that carry no data (bare ACKs, SYNs, FINs). Without a capture filter only TCP data is captured; with one, everything else it matches (UDP, ICMP, ARP...) still arrives. Off: every packet}{required=false}{group=Capture}",
+	"value {arg=1}{value=on}{display=Drop TCP segments without data}{default=true}",
 	"value {arg=1}{value=off}{display=All packets}",
 	"arg {number=2}{call=--snaplen}{display=Snapshot length}{type=unsigned}{tooltip=Bytes kept of each packet (0 = whole packets)}{default=0}{range=0,262144}{required=false}{group=Capture}",
 	"arg {number=3}{call=--remote-priv}{display=Capture privileges}{type=selector}{tooltip=How tcpdump gets capture rights in the VM; sudo never prompts for a password}{required=false}{group=Capture}",

@@ -18,7 +18,7 @@ import (
 type Options struct {
 	RemoteInterface  string `long:"remote-interface" description:"interface inside the VM (or several, comma-separated)"`
 	MoreInterfaces   string `long:"more-interfaces" description:"more interfaces inside the VM, comma-separated"`
-	PayloadOnly      string `long:"payload-only" description:"on|off: only TCP segments carrying data"`
+	PayloadOnly      string `long:"payload-only" description:"on|off: drop TCP segments that carry no data"`
 	Snaplen          string `long:"snaplen" description:"bytes kept per packet, 0 = all"`
 	Priv             string `long:"remote-priv" description:"auto|none|sudo"`
 	SSHUser          string `long:"ssh-user" description:"SSH user"`
@@ -116,7 +116,7 @@ type selector struct {
 
 var (
 	payloadOnlySelector = selector{CallPayloadOnly, []choice{
-		{"on", "Only TCP segments that carry data (seed filter)"},
+		{"on", "Drop TCP segments without data"},
 		{"off", "All packets"},
 	}}
 	privSelector = selector{CallPriv, []choice{

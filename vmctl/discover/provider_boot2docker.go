@@ -63,7 +63,7 @@ func findBoot2Docker(env Env) []vmctl.VM {
 	}
 	var p b2dProfile
 	if _, err := toml.Decode(string(data), &p); err != nil {
-		vm.Skip = "profile is not valid TOML (" + oneline.Untrusted(cfgTOMLProblem(err)) + ")"
+		vm.Skip = "profile is not valid TOML (" + oneline.Untrusted(cfgTOMLProblemIn(data, err)) + ")"
 		return []vmctl.VM{vm}
 	}
 	if p.VM != "" {
