@@ -33,9 +33,7 @@ const (
 )
 
 // quietFilter matches nothing the lab sends: the capture is idle when it is
-// stopped, the case where sshdump's tcpdump lives on forever. (TCP, so that
-// with the payload filter, on by default, it still matches something in
-// principle: tcpdump refuses a filter that rejects all packets.)
+// stopped, the case where sshdump's tcpdump lives on forever.
 const quietFilter = "tcp port 9"
 
 // raiseParallel lets the package's parallel tests (each with its own lab,
