@@ -192,47 +192,6 @@ func (m *configMemo) put(path string, data []byte, cfg Config, err error) {
 	m.path, m.data, m.last, m.set = path, string(data), configParse{cfg, err}, true
 }
 
-// cfgTOMLProblemIn keeps the useful first line of a TOML error from
-// parsing data. The line of a syntax error is counted from its byte
-// offset: the toml package counts the newline that ends the bad line when
-// it finds the error on that newline ("[vm" then a newline is reported on
-// line 2), while Position.Start is right.
-func cfgTOMLProblemIn(data []byte, err error) string {
-	var pe toml.ParseError
-	if errors.As(err, &pe) {
-		return fmt.Sprintf("line %d: %s", cfgErrorLine(data, pe.Position), pe.Message)
-	}
-	return cfgTOMLProblem(err)
-}
-
-// cfgTOMLProblem is cfgTOMLProblemIn without the parsed text, so with the
-// toml package's line number, which can be one too many.
-func cfgTOMLProblem(err error) string {
-	var pe toml.ParseError
-	if errors.As(err, &pe) {
-		return fmt.Sprintf("line %d: %s", pe.Position.Line, pe.Message)
-	}
-	msg := err.Error()
-	msg, _, _ = strings.Cut(msg, "\n")
-	return strings.TrimPrefix(msg, "toml: ")
-}
-
-// cfgErrorLine is the 1-based line of the byte at pos.Start.
-func cfgErrorLine(data []byte, pos toml.Position) int {
-	// toml.Decode skips a byte order mark before counting offsets.
-	s := string(data)
-	for _, bom := range []string{"\xff\xfe", "\xfe\xff", "\xef\xbb\xbf"} {
-		if strings.HasPrefix(s, bom) {
-			s = s[len(bom):]
-			break
-		}
-	}
-	if pos.Start < 0 || pos.Start > len(s) {
-		return pos.Line
-	}
-	return 1 + strings.Count(s[:pos.Start], "\n")
-}
-
 // The keys each table of config.toml knows, from the toml tags of the
 // structs that decode it.
 var (

@@ -2,11 +2,9 @@ package discover
 
 import (
 	"fmt"
-	"net"
 	"runtime/debug"
 	"sort"
 	"strconv"
-	"strings"
 
 	"github.com/vmdump/vmdump/vmctl"
 )
@@ -32,7 +30,7 @@ var Providers = []Provider{
 	{Manager: "docker-desktop", Short: "dd", Find: findDockerDesktop},
 	{Manager: "config", Short: "cfg", Find: findConfigVMs},
 	{Manager: "docker-context", Short: "ctx", Find: findDockerContexts},
-	{Manager: "ssh", Short: "ssh", Find: findSSHConfigHosts},
+	{Manager: "ssh", Short: "ssh", Find: findSSHConfigHostsIfOn},
 }
 
 // Discover lists every VM the providers find by reading files. It never
@@ -199,12 +197,11 @@ func (d *discDedup) loopbackEndpoint(vm vmctl.VM) string {
 	return "lo:" + strconv.Itoa(port) + ":" + user
 }
 
-// discIsLoopbackHost: "localhost", 127.0.0.0/8 or ::1.
-func discIsLoopbackHost(host string) bool {
-	h := strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
-	if strings.EqualFold(h, "localhost") {
-		return true
+// findSSHConfigHostsIfOn lists ~/.ssh/config's hosts only when config.toml
+// turns them on (ssh_config_hosts = true): most are not Docker VMs.
+func findSSHConfigHostsIfOn(env Env) []vmctl.VM {
+	if cfg, err := LoadConfig(env); err != nil || !cfg.SSHConfigHosts {
+		return nil
 	}
-	ip := net.ParseIP(h)
-	return ip != nil && ip.IsLoopback()
+	return findSSHConfigHosts(env)
 }

@@ -257,3 +257,13 @@ func discPathProblem(p string) string {
 	}
 	return ""
 }
+
+// discIsLoopbackHost: "localhost", 127.0.0.0/8 or ::1.
+func discIsLoopbackHost(host string) bool {
+	h := strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	if strings.EqualFold(h, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
+}

@@ -6,11 +6,9 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/vmdump/vmdump/vmctl"
@@ -64,27 +62,6 @@ type discFixture struct {
 	tmp string
 	env Env
 	log *bytes.Buffer
-}
-
-var (
-	discDeadPIDOnce sync.Once
-	discDeadPIDVal  int
-)
-
-// discDeadPID is the pid of a process that has exited: this test binary run
-// with no tests, waited for.
-func discDeadPID(t testing.TB) int {
-	discDeadPIDOnce.Do(func() {
-		cmd := exec.Command(os.Args[0], "-test.run=^$")
-		if err := cmd.Run(); err != nil {
-			t.Fatalf("starting a short-lived process: %v", err)
-		}
-		discDeadPIDVal = cmd.Process.Pid
-	})
-	if discDeadPIDVal == 0 {
-		t.Fatal("no dead pid available")
-	}
-	return discDeadPIDVal
 }
 
 func discLoadFixture(t testing.TB, name string) discFixture {

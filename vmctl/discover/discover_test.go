@@ -1,6 +1,9 @@
 package discover
 
 import (
+	"fmt"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -208,6 +211,34 @@ func BenchmarkDiscover(b *testing.B) {
 	for b.Loop() {
 		if vms := Discover(f.env); len(vms) != 12 {
 			b.Fatalf("%d VMs", len(vms))
+		}
+	}
+}
+
+// ~/.ssh/config's hosts are listed only when config.toml turns them on.
+func TestProviderSSHConfigHostsNeedOptIn(t *testing.T) {
+	for _, on := range []bool{false, true} {
+		home := t.TempDir()
+		for rel, content := range map[string]string{
+			".ssh/config":                "Host a\n",
+			".config/vmdump/config.toml": fmt.Sprintf("ssh_config_hosts = %v\n", on),
+		} {
+			p := filepath.Join(home, filepath.FromSlash(rel))
+			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		n := 0
+		for _, vm := range Discover(Env{Home: home, GOOS: "linux", Getenv: func(string) string { return "" }}) {
+			if vm.Manager == "ssh" {
+				n++
+			}
+		}
+		if want := map[bool]int{false: 0, true: 1}[on]; n != want {
+			t.Errorf("ssh_config_hosts = %v: %d aliases listed, want %d", on, n, want)
 		}
 	}
 }

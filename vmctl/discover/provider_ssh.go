@@ -13,8 +13,8 @@ import (
 )
 
 // findSSHConfigHosts lists every concrete Host alias of ~/.ssh/config and
-// the files it Includes (OpenSSH format, ssh_config(5)), when config.toml
-// sets ssh_config_hosts = true. Each VM's Host is the alias itself, with
+// the files it Includes (OpenSSH format, ssh_config(5)); Discover asks it
+// only when config.toml sets ssh_config_hosts = true. Each VM's Host is the alias itself, with
 // SSHAlias set: the dialer resolves it through ~/.ssh/config at dial time,
 // exactly as `ssh <alias>` would. Host keys are checked against known_hosts.
 //
@@ -23,10 +23,6 @@ import (
 // (sshcfgSplit): Includes resolve against the Env's home, and `Match exec`
 // could not be evaluated without running a command.
 func findSSHConfigHosts(env Env) []vmctl.VM {
-	cfg, err := LoadConfig(env)
-	if err != nil || !cfg.SSHConfigHosts {
-		return nil
-	}
 	var vms []vmctl.VM
 	seen := map[string]bool{}
 	for _, f := range sshcfgLoadUser(env) {

@@ -71,16 +71,6 @@ func TestProviderSSHConfigHosts(t *testing.T) {
 	}
 }
 
-func TestProviderSSHConfigHostsNeedOptIn(t *testing.T) {
-	env := sshTestHome(t, map[string]string{".ssh/config": "Host a\n"})
-	if err := os.WriteFile(filepath.Join(env.Home, ".config/vmdump/config.toml"), []byte("ssh_config_hosts = false\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if vms := findSSHConfigHosts(env); len(vms) != 0 {
-		t.Errorf("listed %d aliases without opt-in", len(vms))
-	}
-}
-
 func TestProviderSSHAliasTargets(t *testing.T) {
 	env := sshTestHome(t, map[string]string{
 		".ssh/config": "Include colima\nHost plain\nHost lima-x\n  HostName %h.local\n  User first\nHost *\n  User fallback\n  Port 2200\n",

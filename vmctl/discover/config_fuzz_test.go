@@ -1,0 +1,34 @@
+package discover
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// FuzzLoadConfig: any config.toml either fails to load with a one-line
+// error or yields VMs that are skipped or carry only safe values.
+func FuzzLoadConfig(f *testing.F) {
+	discFuzzSeeds(f, filepath.Join("testdata", "homes"), "config.toml")
+	f.Add([]byte("[[vm]]\nname = \"a\"\nhost = \"-x\"\nuser = \"$(id)\"\n"))
+	f.Add([]byte("[[vm]]\nhost = \"h\"\nport = 99999999999999999999\n"))
+	f.Add([]byte("ssh_config_hosts = [[[[[[[[[[[[[[[[[["))
+	home := f.TempDir()
+	dir := filepath.Join(home, ".config", "vmdump")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		f.Fatal(err)
+	}
+	env := Env{Home: home, GOOS: "linux", Getenv: func(string) string { return "" }}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if err := os.WriteFile(filepath.Join(dir, "config.toml"), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := LoadConfig(env); err != nil && strings.Contains(err.Error(), "\n") {
+			t.Fatalf("multi-line error: %q", err)
+		}
+		for _, vm := range findConfigVMs(env) {
+			discFuzzCheckSafe(t, discCheckVM(vm))
+		}
+	})
+}
