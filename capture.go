@@ -19,6 +19,7 @@ import (
 	"github.com/vmdump/vmdump/pcapng"
 	"github.com/vmdump/vmdump/vmctl"
 	"github.com/vmdump/vmdump/vmctl/discover"
+	"github.com/vmdump/vmdump/vmctl/hostenv"
 	"github.com/vmdump/vmdump/vmctl/remotecap"
 	"github.com/vmdump/vmdump/vmctl/sshconn"
 )
@@ -29,7 +30,7 @@ import (
 // Wireshark's dumpcap is blocked opening the FIFO until we open it, so it is
 // opened before anything that can fail; after that every failure is one line
 // on stderr (Wireshark shows it) and a non-zero exit.
-func captureAction(a extcap.Args, o extcap.Options, env discover.Env, log *slog.Logger, stderr io.Writer) int {
+func captureAction(a extcap.Args, o extcap.Options, env hostenv.Env, log *slog.Logger, stderr io.Writer) int {
 	tuneGCForCapture()
 	fifo, err := extcap.OpenFIFO(a.Fifo)
 	if err != nil {
@@ -87,7 +88,7 @@ func captureAction(a extcap.Args, o extcap.Options, env discover.Env, log *slog.
 }
 
 // dialOptions turns the dialog's SSH group into vmctl's options.
-func dialOptions(o extcap.Options, env discover.Env, log *slog.Logger) (sshconn.DialOptions, error) {
+func dialOptions(o extcap.Options, env hostenv.Env, log *slog.Logger) (sshconn.DialOptions, error) {
 	port, err := o.SSHPortValue()
 	if err != nil {
 		return sshconn.DialOptions{}, err

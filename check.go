@@ -14,7 +14,7 @@ import (
 	"github.com/vmdump/vmdump/capture"
 	"github.com/vmdump/vmdump/extcap"
 	"github.com/vmdump/vmdump/vmctl"
-	"github.com/vmdump/vmdump/vmctl/discover"
+	"github.com/vmdump/vmdump/vmctl/hostenv"
 	"github.com/vmdump/vmdump/vmctl/probe"
 	"github.com/vmdump/vmdump/vmctl/remotecap"
 	"github.com/vmdump/vmdump/vmctl/sshconn"
@@ -61,7 +61,7 @@ type probeVM func(ctx context.Context, vm vmctl.VM) (probe.Probe, error)
 // that is not known to be stopped, all at once, and reports whether the
 // connection (SSH, or a VM's exec command), root or passwordless sudo, and
 // tcpdump work there: the first thing to run when a capture fails.
-func checkVMs(ctx context.Context, env discover.Env, vms []vmctl.VM, log *slog.Logger) []vmCheck {
+func checkVMs(ctx context.Context, env hostenv.Env, vms []vmctl.VM, log *slog.Logger) []vmCheck {
 	return runChecks(ctx, vms, checkTimeout, sshProbe(env, log, 0))
 }
 
@@ -137,7 +137,7 @@ func anyCanCapture(checks []vmCheck) bool {
 // sshProbe is the real probeVM: it dials the VM, each hop within
 // dialTimeout (0: sshconn's default), probes it and caches the inventory
 // the probe brought back (the dialog's interface list).
-func sshProbe(env discover.Env, log *slog.Logger, dialTimeout time.Duration) probeVM {
+func sshProbe(env hostenv.Env, log *slog.Logger, dialTimeout time.Duration) probeVM {
 	opt, _ := dialOptions(extcap.Options{}, env, log)
 	opt.Timeout = dialTimeout
 	return func(ctx context.Context, vm vmctl.VM) (probe.Probe, error) {

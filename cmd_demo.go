@@ -19,6 +19,7 @@ import (
 	"github.com/vmdump/vmdump/capture"
 	"github.com/vmdump/vmdump/internal/oneline"
 	"github.com/vmdump/vmdump/vmctl/discover"
+	"github.com/vmdump/vmdump/vmctl/hostenv"
 	"github.com/vmdump/vmdump/vmctl/sshconn"
 
 	"github.com/vmdump/vmdump/install"
@@ -99,8 +100,8 @@ func cmdDemoTraffic(args []string, stdout, stderr io.Writer) int {
 // demo is one running `vmdump demo`.
 type demo struct {
 	owner   demoOwner
-	env     discover.Env // the owner's vmdump environment
-	self    string       // this binary, run as the traffic generator
+	env     hostenv.Env // the owner's vmdump environment
+	self    string      // this binary, run as the traffic generator
 	pid     int
 	lab     *lab.Lab
 	traffic func() (lab.Summary, error)
@@ -120,7 +121,7 @@ func newDemo(own demoOwner, self string) *demo {
 	}
 	return &demo{
 		owner: own,
-		env:   discover.Env{Home: own.home, GOOS: runtime.GOOS, Getenv: getenv, Log: slog.New(slog.DiscardHandler)},
+		env:   hostenv.Env{Home: own.home, GOOS: runtime.GOOS, Getenv: getenv, Log: slog.New(slog.DiscardHandler)},
 		self:  self,
 		pid:   os.Getpid(),
 	}

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/vmdump/vmdump/vmctl/discover"
+	"github.com/vmdump/vmdump/vmctl/hostenv"
 )
 
 var testDemoVM = demoVM{Host: "10.231.7.2", Port: 22, User: "vmdlab7", Key: "/home/a/.config/vmdump/demo_ed25519", Interface: "docker0"}
@@ -36,7 +37,7 @@ func TestDemoBlockParses(t *testing.T) {
 			if err := os.WriteFile(filepath.Join(dir, "config.toml"), out, 0o600); err != nil {
 				t.Fatal(err)
 			}
-			env := discover.Env{Home: dir, GOOS: "linux", Getenv: func(k string) string {
+			env := hostenv.Env{Home: dir, GOOS: "linux", Getenv: func(k string) string {
 				if k == "VMDUMP_CONFIG_DIR" {
 					return dir
 				}

@@ -12,6 +12,7 @@ import (
 	"github.com/vmdump/vmdump/install"
 	"github.com/vmdump/vmdump/vmctl"
 	"github.com/vmdump/vmdump/vmctl/discover"
+	"github.com/vmdump/vmdump/vmctl/hostenv"
 )
 
 // `vmdump doctor` answers the two questions behind "I don't see my VM in
@@ -25,7 +26,7 @@ import (
 // doctorEnv is everything the doctor looks at; tests build fake ones.
 type doctorEnv struct {
 	install install.Env
-	vms     discover.Env
+	vms     hostenv.Env
 	self    string // the running vmdump, to compare installed copies with
 	probe   probeVM
 }
@@ -47,7 +48,7 @@ func cmdDoctor(stdout io.Writer) int {
 	ctx, cancel := context.WithTimeout(context.Background(), doctorTimeout)
 	defer cancel()
 	log := slog.New(slog.DiscardHandler)
-	vms := discover.HostEnv(log)
+	vms := hostenv.HostEnv(log)
 	d := doctorEnv{
 		install: install.HostEnv(),
 		vms:     vms,

@@ -14,7 +14,7 @@ import (
 
 	"github.com/vmdump/vmdump/install"
 	"github.com/vmdump/vmdump/vmctl"
-	"github.com/vmdump/vmdump/vmctl/discover"
+	"github.com/vmdump/vmdump/vmctl/hostenv"
 	"github.com/vmdump/vmdump/vmctl/probe"
 )
 
@@ -77,7 +77,7 @@ func (m *doctorMachine) env() doctorEnv {
 	cfgDir := filepath.Join(m.home, "cfg")
 	return doctorEnv{
 		install: ienv,
-		vms: discover.Env{Home: m.home, GOOS: "linux", Root: m.home, Getenv: func(k string) string {
+		vms: hostenv.Env{Home: m.home, GOOS: "linux", Root: m.home, Getenv: func(k string) string {
 			if k == "VMDUMP_CONFIG_DIR" {
 				return cfgDir
 			}

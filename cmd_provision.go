@@ -15,6 +15,7 @@ import (
 	"github.com/vmdump/vmdump/extcap"
 	"github.com/vmdump/vmdump/vmctl"
 	"github.com/vmdump/vmdump/vmctl/discover"
+	"github.com/vmdump/vmdump/vmctl/hostenv"
 	"github.com/vmdump/vmdump/vmctl/probe"
 	"github.com/vmdump/vmdump/vmctl/remotecap"
 	"github.com/vmdump/vmdump/vmctl/sshconn"
@@ -37,7 +38,7 @@ func cmdProvision(args []string, dryRun bool, stdout, stderr io.Writer, log *slo
 		fmt.Fprintln(stderr, "vmdump: provision needs one VM: its id (vmdump list), manager/name or name")
 		return 2
 	}
-	env := discover.HostEnv(log)
+	env := hostenv.HostEnv(log)
 	vm, err := findVM(discover.Discover(env), args[0])
 	if err != nil {
 		fmt.Fprintf(stderr, "vmdump: %v\n", err)

@@ -19,6 +19,7 @@ import (
 
 	"github.com/vmdump/vmdump/install"
 	"github.com/vmdump/vmdump/vmctl/discover"
+	"github.com/vmdump/vmdump/vmctl/hostenv"
 	"github.com/vmdump/vmdump/vmctl/sshconn"
 )
 
@@ -137,7 +138,7 @@ func runParsedCommand(argv []string, stdout, stderr io.Writer) int {
 		install.WriteActions(stdout, acts)
 		return exitStatus(stderr, err)
 	case "list":
-		env := discover.HostEnv(log)
+		env := hostenv.HostEnv(log)
 		vms := discover.Discover(env)
 		for _, w := range discover.ConfigWarnings(env) {
 			fmt.Fprintln(stderr, "vmdump: warning:", w)
@@ -327,7 +328,7 @@ var managerNames = map[string]string{
 // writeNoVMs is `vmdump list` when no VM is found: instead of a table with
 // no rows, where vmdump looked (discover.Providers) and what to do.
 // ~/.ssh/config counts only when the config file turns its hosts on.
-func writeNoVMs(w io.Writer, env discover.Env) error {
+func writeNoVMs(w io.Writer, env hostenv.Env) error {
 	cfg, _ := discover.LoadConfig(env)
 	var looked []string
 	for _, p := range discover.Providers {
@@ -376,7 +377,7 @@ func cmdForget(args []string, stdout, stderr io.Writer, log *slog.Logger) int {
 		fmt.Fprintln(stderr, "vmdump: forget-host-key needs one VM: its id (vmdump list) or manager/name")
 		return 2
 	}
-	env := discover.HostEnv(log)
+	env := hostenv.HostEnv(log)
 	manager, name, ok := strings.Cut(args[0], "/")
 	if vm, found := discover.Lookup(discover.Discover(env), args[0]); found {
 		manager, name, ok = vm.Manager, vm.Name, true

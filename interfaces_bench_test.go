@@ -10,6 +10,7 @@ import (
 	"github.com/vmdump/vmdump/bench/fixture"
 	"github.com/vmdump/vmdump/extcap"
 	"github.com/vmdump/vmdump/vmctl/discover"
+	"github.com/vmdump/vmdump/vmctl/hostenv"
 )
 
 // BenchmarkExtcapInterfaces is P1's in-process part (BENCHMARKS.md): the
@@ -49,7 +50,7 @@ func BenchmarkExtcapInterfaces(b *testing.B) {
 		}
 	})
 	b.Run("discover+write", func(b *testing.B) {
-		env := discover.HostEnv(nil)
+		env := hostenv.HostEnv(nil)
 		b.ReportAllocs()
 		for b.Loop() {
 			if err := extcap.WriteInterfaces(io.Discard, version(), helpURL, toolbarTitle, interfaceList(env, discover.Discover(env)), toolbarControls()); err != nil {

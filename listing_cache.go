@@ -11,6 +11,7 @@ import (
 
 	"github.com/vmdump/vmdump/extcap"
 	"github.com/vmdump/vmdump/vmctl/discover"
+	"github.com/vmdump/vmdump/vmctl/hostenv"
 )
 
 // Wireshark runs `vmdump --extcap-interfaces` at every start and every
@@ -26,7 +27,7 @@ import (
 // there is no cache dir. Each copy of vmdump (one per Wireshark version's
 // extcap folder) keeps its own file, so that two Wireshark versions in
 // turn do not throw each other's answer away.
-func listingCachePath(env discover.Env, self string) string {
+func listingCachePath(env hostenv.Env, self string) string {
 	dir := env.CacheDir()
 	if dir == "" {
 		return ""
@@ -39,7 +40,7 @@ func listingCachePath(env discover.Env, self string) string {
 // listingKey names the inputs outside discovery that shape the answer:
 // this very binary (a rebuilt or upgraded vmdump answers differently), the
 // home and OS discovery ran for.
-func listingKey(env discover.Env, self string) string {
+func listingKey(env hostenv.Env, self string) string {
 	key := version() + "\x00" + env.GOOS + "\x00" + env.Home + "\x00" + env.Root + "\x00" + self
 	if fi, err := os.Stat(self); err == nil {
 		key += "\x00" + strconv.FormatInt(fi.Size(), 10) + "\x00" + strconv.FormatInt(fi.ModTime().UnixNano(), 10)
@@ -51,7 +52,7 @@ func listingKey(env discover.Env, self string) string {
 
 // writeInterfaceList writes the answer to --extcap-interfaces for the VMs
 // discovery finds, from the cache when nothing it was made from changed.
-func writeInterfaceList(w io.Writer, env discover.Env, self string) error {
+func writeInterfaceList(w io.Writer, env hostenv.Env, self string) error {
 	path, key := listingCachePath(env, self), listingKey(env, self)
 	if path != "" && key != "" {
 		if answer, ok := cachedListing(path, key, env); ok {
@@ -61,7 +62,7 @@ func writeInterfaceList(w io.Writer, env discover.Env, self string) error {
 	}
 	var answer bytes.Buffer
 	var err error
-	in := discover.RecordInputs(func() {
+	in := hostenv.RecordInputs(func() {
 		err = extcap.WriteInterfaces(&answer, version(), helpURL, toolbarTitle, interfaceList(env, discover.Discover(env)), toolbarControls())
 	})
 	if err != nil {
@@ -72,15 +73,15 @@ func writeInterfaceList(w io.Writer, env discover.Env, self string) error {
 	}
 	if path != "" && key != "" && in.Checkable() {
 		// Failing is harmless: the next listing discovers afresh.
-		_ = discover.WriteKept(path, key, in, answer.Bytes())
+		_ = hostenv.WriteKept(path, key, in, answer.Bytes())
 	}
 	return nil
 }
 
 // cachedListing returns the kept answer when the file is whole, made for
 // key, and its inputs are unchanged.
-func cachedListing(path, key string, env discover.Env) ([]byte, bool) {
-	k, ok := discover.ReadKept(path, key)
+func cachedListing(path, key string, env hostenv.Env) ([]byte, bool) {
+	k, ok := hostenv.ReadKept(path, key)
 	if !ok || !k.Inputs.Unchanged(env) {
 		return nil, false
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/vmdump/vmdump/extcap"
 	"github.com/vmdump/vmdump/vmctl"
 	"github.com/vmdump/vmdump/vmctl/discover"
+	"github.com/vmdump/vmdump/vmctl/hostenv"
 	"github.com/vmdump/vmdump/vmctl/probe"
 )
 
@@ -21,7 +22,7 @@ import (
 // files naming a process the test can end, and the files the listing
 // cache keys on.
 type listingFixture struct {
-	env   discover.Env
+	env   hostenv.Env
 	vars  map[string]string
 	self  string // stands in for the vmdump binary
 	alive *exec.Cmd
@@ -47,11 +48,11 @@ func newListingFixture(t *testing.T) *listingFixture {
 		t.Fatal(err)
 	}
 	f := &listingFixture{vars: map[string]string{}, self: self, alive: alive}
-	f.env = discover.Env{
+	f.env = hostenv.Env{
 		Home:         home,
 		GOOS:         runtime.GOOS,
 		Getenv:       func(k string) string { return f.vars[k] },
-		ProcessAlive: discover.HostEnv(nil).ProcessAlive,
+		ProcessAlive: hostenv.HostEnv(nil).ProcessAlive,
 	}
 	return f
 }
@@ -86,11 +87,11 @@ func (f *listingFixture) mark(t *testing.T) {
 func (f *listingFixture) markFor(t *testing.T, self string) {
 	t.Helper()
 	path := listingCachePath(f.env, self)
-	k, ok := discover.ReadKept(path, listingKey(f.env, self))
+	k, ok := hostenv.ReadKept(path, listingKey(f.env, self))
 	if !ok {
 		t.Fatalf("no readable cache file %s after a listing", path)
 	}
-	if err := discover.WriteKept(path, listingKey(f.env, self), k.Inputs, []byte("MARK\n")); err != nil {
+	if err := hostenv.WriteKept(path, listingKey(f.env, self), k.Inputs, []byte("MARK\n")); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -217,7 +218,7 @@ func FuzzListingCacheFile(f *testing.F) {
 		if err := os.WriteFile(path, data, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		env := discover.Env{Getenv: func(string) string { return "" }}
+		env := hostenv.Env{Getenv: func(string) string { return "" }}
 		answer, ok := cachedListing(path, "key", env)
 		if ok && !bytes.Contains(data, answer) {
 			t.Fatalf("served %q, which the file does not hold", answer)

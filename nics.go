@@ -11,7 +11,7 @@ import (
 
 	"github.com/vmdump/vmdump/capture"
 	"github.com/vmdump/vmdump/internal/oneline"
-	"github.com/vmdump/vmdump/vmctl/discover"
+	"github.com/vmdump/vmdump/vmctl/hostenv"
 	"github.com/vmdump/vmdump/vmctl/probe"
 
 	"github.com/vmdump/vmdump/extcap"
@@ -34,7 +34,7 @@ func interfaceValues(inv probe.Inventory) []extcap.Value {
 
 // dialogDefaultsFor is dialogDefaults with the cached inventory's NICs
 // and, for a NIC's interface, that NIC as the default.
-func dialogDefaultsFor(env discover.Env, vm vmctl.VM, nic string) extcap.DialogDefaults {
+func dialogDefaultsFor(env hostenv.Env, vm vmctl.VM, nic string) extcap.DialogDefaults {
 	d := dialogDefaults(vm)
 	if nic != "" {
 		d.RemoteInterface = nic
@@ -60,7 +60,7 @@ func dialogArgsFor(d extcap.DialogDefaults) []extcap.Arg {
 // the VM cannot be reached in time the cached list comes back instead,
 // its default entry saying so (an error would make Wireshark drop the
 // answer and keep a list with no explanation).
-func reloadInterfaces(o extcap.Options, env discover.Env, log *slog.Logger, vm vmctl.VM, nic string, stdout io.Writer) error {
+func reloadInterfaces(o extcap.Options, env hostenv.Env, log *slog.Logger, vm vmctl.VM, nic string, stdout io.Writer) error {
 	d := dialogDefaultsFor(env, vm, nic)
 	var why string
 	opt, err := dialOptions(o, env, log)
@@ -156,7 +156,7 @@ func (t toolbarNotifier) Log(msg string)    { toolbarLog(t.ctrl, t.log, msg) }
 
 // interfaceList is what --extcap-interfaces lists: capture.Targets as
 // Wireshark interfaces.
-func interfaceList(env discover.Env, vms []vmctl.VM) []extcap.Interface {
+func interfaceList(env hostenv.Env, vms []vmctl.VM) []extcap.Interface {
 	targets := capture.Targets(env, vms)
 	out := make([]extcap.Interface, len(targets))
 	for i, t := range targets {

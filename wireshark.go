@@ -13,6 +13,7 @@ import (
 	"github.com/vmdump/vmdump/install"
 	"github.com/vmdump/vmdump/vmctl"
 	"github.com/vmdump/vmdump/vmctl/discover"
+	"github.com/vmdump/vmdump/vmctl/hostenv"
 )
 
 // helpURL is what Wireshark's Help button in the options dialog opens.
@@ -36,7 +37,7 @@ func runExtcap(argv []string, stdout, stderr io.Writer) int {
 	log, closeLog := openLog(o.LogLevel, o.LogFile)
 	defer closeLog()
 	log.Debug("called by Wireshark", "args", a, "options", o)
-	env := discover.HostEnv(log)
+	env := hostenv.HostEnv(log)
 
 	switch a.Mode() {
 	case extcap.ModeInterfaces:

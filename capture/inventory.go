@@ -4,7 +4,7 @@ import (
 	"context"
 	"time"
 
-	"github.com/vmdump/vmdump/vmctl/discover"
+	"github.com/vmdump/vmdump/vmctl/hostenv"
 	"github.com/vmdump/vmdump/vmctl/probe"
 	"github.com/vmdump/vmdump/vmctl/remotecap"
 	"github.com/vmdump/vmdump/vmctl/sshconn"
@@ -53,7 +53,7 @@ func (s *session) takeInventory(ctx context.Context, conn *sshconn.Conn) *sessio
 // describing is the inventory that names specs' interfaces in their
 // interface blocks: a recent cached one that knows all of them, at once;
 // else the fresh one, waited for at most inventoryWait; else none.
-func (si *sessionInventory) describing(ctx context.Context, env discover.Env, vmID string, specs []remotecap.CaptureSpec) probe.Inventory {
+func (si *sessionInventory) describing(ctx context.Context, env hostenv.Env, vmID string, specs []remotecap.CaptureSpec) probe.Inventory {
 	if inv, ok := probe.LoadInventory(env, vmID); ok && time.Since(inv.FetchedAt) < describeFromCacheFor && knowsAll(inv, specs) {
 		return inv
 	}

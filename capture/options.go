@@ -4,7 +4,7 @@ import (
 	"log/slog"
 
 	"github.com/vmdump/vmdump/vmctl"
-	"github.com/vmdump/vmdump/vmctl/discover"
+	"github.com/vmdump/vmdump/vmctl/hostenv"
 	"github.com/vmdump/vmdump/vmctl/remotecap"
 	"github.com/vmdump/vmdump/vmctl/sshconn"
 )
@@ -13,7 +13,7 @@ import (
 // fills them from Wireshark's arguments (its options dialog); tests fill
 // them directly.
 type Options struct {
-	Env  discover.Env
+	Env  hostenv.Env
 	Log  *slog.Logger
 	VM   vmctl.VM
 	NICs []string // the VM interfaces to capture, one tcpdump each (NICNames)

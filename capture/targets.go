@@ -12,6 +12,7 @@ import (
 	"github.com/vmdump/vmdump/pcapng"
 	"github.com/vmdump/vmdump/vmctl"
 	"github.com/vmdump/vmdump/vmctl/discover"
+	"github.com/vmdump/vmdump/vmctl/hostenv"
 	"github.com/vmdump/vmdump/vmctl/probe"
 	"github.com/vmdump/vmdump/vmctl/remotecap"
 	"github.com/vmdump/vmdump/vmctl/sshconn"
@@ -64,7 +65,7 @@ func sanitizeNIC(name string) string {
 // see (a VM with a note), and after each running VM one interface per NIC of
 // its cached inventory, e.g. "default: docker0 (bridge)". It reads local
 // files only: Wireshark runs it at every start, with no timeout.
-func Targets(env discover.Env, vms []vmctl.VM) []Target {
+func Targets(env hostenv.Env, vms []vmctl.VM) []Target {
 	var out []Target
 	ids := map[string]bool{}
 	for _, vm := range vms {
@@ -97,7 +98,7 @@ func Targets(env discover.Env, vms []vmctl.VM) []Target {
 // resolveInterface maps a Wireshark interface to its VM and, for a NIC's
 // interface, the NIC's real name ("" for the VM's own interface). A NIC's
 // interface is resolved through the cached inventory it was listed from.
-func Resolve(env discover.Env, vms []vmctl.VM, id string) (vm vmctl.VM, nic string, ok bool) {
+func Resolve(env hostenv.Env, vms []vmctl.VM, id string) (vm vmctl.VM, nic string, ok bool) {
 	if vm, ok := discover.Lookup(vms, id); ok {
 		return vm, "", true
 	}
@@ -181,7 +182,7 @@ func pcapngNICs(vm vmctl.VM, inv probe.Inventory, specs []remotecap.CaptureSpec,
 
 // rememberInventory saves a fresh inventory for Wireshark's next listing;
 // a failure only costs the cache, so it is only logged.
-func RememberInventory(env discover.Env, log *slog.Logger, vmID string, inv probe.Inventory) {
+func RememberInventory(env hostenv.Env, log *slog.Logger, vmID string, inv probe.Inventory) {
 	if err := probe.SaveInventory(env, vmID, inv); err != nil {
 		log.Warn("inventory not cached", "vm", vmID, "err", err)
 		return
@@ -193,7 +194,7 @@ func RememberInventory(env discover.Env, log *slog.Logger, vmID string, inv prob
 
 // refreshInventory connects to vm, takes its inventory in one round trip
 // and caches it (the dialog's Reload; also for `vmdump list --check`).
-func RefreshInventory(ctx context.Context, vm vmctl.VM, opt sshconn.DialOptions, env discover.Env, log *slog.Logger) (probe.Inventory, error) {
+func RefreshInventory(ctx context.Context, vm vmctl.VM, opt sshconn.DialOptions, env hostenv.Env, log *slog.Logger) (probe.Inventory, error) {
 	conn, err := sshconn.Dial(ctx, vm, opt)
 	if err != nil {
 		return probe.Inventory{}, err

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"path/filepath"
 	"reflect"
 	"slices"
 	"strconv"
@@ -14,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/vmdump/vmdump/internal/oneline"
+	"github.com/vmdump/vmdump/vmctl/hostenv"
 
 	"github.com/BurntSushi/toml"
 )
@@ -98,30 +98,21 @@ type ConfigVM struct {
 	ConfigExec
 }
 
-// ConfigFile is the path of config.toml ("" when no config dir is known).
-func (e Env) ConfigFile() string {
-	d := e.ConfigDir()
-	if d == "" {
-		return ""
-	}
-	return filepath.Join(d, "config.toml")
-}
-
 // LoadConfig reads <ConfigDir>/config.toml. A missing file is an empty
 // config, not an error. Unknown keys do not fail the file (an older or newer
 // vmdump may know them) but are not silent either: each is logged and
 // described in Config.Warnings.
-func LoadConfig(env Env) (Config, error) {
+func LoadConfig(env hostenv.Env) (Config, error) {
 	path := env.ConfigFile()
 	if path == "" {
 		return Config{}, nil
 	}
-	data, err := ReadFile(path, discMaxSmall)
+	data, err := hostenv.ReadFile(path, hostenv.MaxSmall)
 	if errors.Is(err, fs.ErrNotExist) {
 		return Config{}, nil
 	}
 	if err != nil {
-		return Config{}, fmt.Errorf("cannot read %s: %s; fix or remove the file", path, discFileProblem(path, err))
+		return Config{}, fmt.Errorf("cannot read %s: %s; fix or remove the file", path, hostenv.FileProblem(path, err))
 	}
 	if r, ok := lastConfig.get(path, data); ok {
 		return r.cfg, r.err
@@ -134,7 +125,7 @@ func LoadConfig(env Env) (Config, error) {
 // ConfigWarnings are the warnings of config.toml (Config.Warnings) for the
 // commands that show them to a person; nil when the file is missing or
 // broken (a broken file is listed by Discover as a skipped entry).
-func ConfigWarnings(env Env) []string {
+func ConfigWarnings(env hostenv.Env) []string {
 	cfg, err := LoadConfig(env)
 	if err != nil {
 		return nil
@@ -142,11 +133,11 @@ func ConfigWarnings(env Env) []string {
 	return cfg.Warnings
 }
 
-func parseConfig(env Env, path string, data []byte) (Config, error) {
+func parseConfig(env hostenv.Env, path string, data []byte) (Config, error) {
 	var cfg Config
 	md, err := toml.Decode(string(data), &cfg)
 	if err != nil {
-		return Config{}, fmt.Errorf("%s: %s; fix the file", path, oneline.Untrusted(cfgTOMLProblemIn(data, err)))
+		return Config{}, fmt.Errorf("%s: %s; fix the file", path, oneline.Untrusted(hostenv.TOMLProblem(data, err)))
 	}
 	for _, w := range cfgUnknownKeys(md, cfg) {
 		w = oneline.Untrusted(path + ": " + w)

@@ -5,12 +5,16 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/vmdump/vmdump/internal/vmtest"
+	"github.com/vmdump/vmdump/vmctl"
+	"github.com/vmdump/vmdump/vmctl/hostenv"
 )
 
 // FuzzLoadConfig: any config.toml either fails to load with a one-line
 // error or yields VMs that are skipped or carry only safe values.
 func FuzzLoadConfig(f *testing.F) {
-	discFuzzSeeds(f, filepath.Join("testdata", "homes"), "config.toml")
+	vmtest.FuzzSeeds(f, filepath.Join("testdata", "homes"), "config.toml")
 	f.Add([]byte("[[vm]]\nname = \"a\"\nhost = \"-x\"\nuser = \"$(id)\"\n"))
 	f.Add([]byte("[[vm]]\nhost = \"h\"\nport = 99999999999999999999\n"))
 	f.Add([]byte("ssh_config_hosts = [[[[[[[[[[[[[[[[[["))
@@ -19,7 +23,7 @@ func FuzzLoadConfig(f *testing.F) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		f.Fatal(err)
 	}
-	env := Env{Home: home, GOOS: "linux", Getenv: func(string) string { return "" }}
+	env := hostenv.Env{Home: home, GOOS: "linux", Getenv: func(string) string { return "" }}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if err := os.WriteFile(filepath.Join(dir, "config.toml"), data, 0o644); err != nil {
 			t.Fatal(err)
@@ -28,7 +32,7 @@ func FuzzLoadConfig(f *testing.F) {
 			t.Fatalf("multi-line error: %q", err)
 		}
 		for _, vm := range findConfigVMs(env) {
-			discFuzzCheckSafe(t, discCheckVM(vm))
+			vmtest.CheckSafeVM(t, vmctl.CheckVM(vm))
 		}
 	})
 }

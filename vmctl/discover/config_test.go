@@ -11,14 +11,15 @@ import (
 	"testing"
 
 	"github.com/vmdump/vmdump/vmctl"
+	"github.com/vmdump/vmdump/vmctl/hostenv"
 )
 
 // cfgTestEnv is an Env whose config.toml holds text ("" = no file).
-func cfgTestEnv(t *testing.T, text string) (Env, *bytes.Buffer) {
+func cfgTestEnv(t *testing.T, text string) (hostenv.Env, *bytes.Buffer) {
 	t.Helper()
 	home := t.TempDir()
 	log := &bytes.Buffer{}
-	env := Env{Home: home, GOOS: "linux", Getenv: func(string) string { return "" },
+	env := hostenv.Env{Home: home, GOOS: "linux", Getenv: func(string) string { return "" },
 		Log: slog.New(slog.NewTextHandler(log, nil))}
 	if text != "" {
 		dir := filepath.Join(home, ".config", "vmdump")
@@ -41,7 +42,7 @@ func TestLoadConfig(t *testing.T) {
 		}
 	})
 	t.Run("no home", func(t *testing.T) {
-		if cfg, err := LoadConfig(Env{GOOS: "linux"}); err != nil || len(cfg.VMs) != 0 {
+		if cfg, err := LoadConfig(hostenv.Env{GOOS: "linux"}); err != nil || len(cfg.VMs) != 0 {
 			t.Fatalf("got %+v, %v", cfg, err)
 		}
 	})
@@ -99,7 +100,7 @@ host_key = "pin"
 }
 
 func TestConfigVMs(t *testing.T) {
-	env := Env{Home: "/home/u", GOOS: "linux", Getenv: func(string) string { return "" }}
+	env := hostenv.Env{Home: "/home/u", GOOS: "linux", Getenv: func(string) string { return "" }}
 	for _, c := range []struct {
 		name     string
 		in       ConfigVM
@@ -282,7 +283,7 @@ instance = "-x"
 // again, also when it changes back.
 func TestLoadConfigReparsesChangedFile(t *testing.T) {
 	dir := t.TempDir()
-	env := Env{Home: dir, GOOS: "linux", Getenv: func(k string) string {
+	env := hostenv.Env{Home: dir, GOOS: "linux", Getenv: func(k string) string {
 		if k == "VMDUMP_CONFIG_DIR" {
 			return dir
 		}

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/vmdump/vmdump/vmctl/hostenv"
 )
 
 // Unknown keys do not fail the file but each is one warning that says
@@ -215,7 +217,7 @@ func TestConfigSyntaxErrorLine(t *testing.T) {
 // with the unterminated string.
 func TestConfigSyntaxErrorFixture(t *testing.T) {
 	dir := t.TempDir()
-	env := Env{Home: dir, GOOS: "linux", Log: slog.New(slog.NewTextHandler(&bytes.Buffer{}, nil)), Getenv: func(k string) string {
+	env := hostenv.Env{Home: dir, GOOS: "linux", Log: slog.New(slog.NewTextHandler(&bytes.Buffer{}, nil)), Getenv: func(k string) string {
 		if k == "VMDUMP_CONFIG_DIR" {
 			return dir
 		}

@@ -7,6 +7,8 @@ import (
 	"strconv"
 
 	"github.com/vmdump/vmdump/vmctl"
+	"github.com/vmdump/vmdump/vmctl/hostenv"
+	"github.com/vmdump/vmdump/vmctl/manager"
 )
 
 // Providers are the VM managers Discover asks, in this order. The order
@@ -17,19 +19,19 @@ import (
 // (they may share a Lima directory), and the providers that only refer to
 // VMs (vmdump's config, Docker contexts, ~/.ssh/config) come last.
 var Providers = []Provider{
-	{Manager: "boot2docker", Short: "b2d", Find: findBoot2Docker},
-	{Manager: "docker-machine", Short: "dm", Find: findDockerMachine},
-	{Manager: "colima", Short: "colima", Find: findColima},
-	{Manager: "rancher-desktop", Short: "rd", Find: findRancherDesktop},
-	{Manager: "lima", Short: "lima", Find: findLima},
-	{Manager: "podman", Short: "podman", Find: findPodman},
-	{Manager: "minikube", Short: "mk", Find: findMinikube},
-	{Manager: "vagrant", Short: "vagrant", Find: findVagrant},
-	{Manager: "orbstack", Short: "orb", Find: findOrbStack},
-	{Manager: "multipass", Short: "mp", Find: findMultipass},
-	{Manager: "docker-desktop", Short: "dd", Find: findDockerDesktop},
+	{Manager: "boot2docker", Short: "b2d", Find: manager.FindBoot2Docker},
+	{Manager: "docker-machine", Short: "dm", Find: manager.FindDockerMachine},
+	{Manager: "colima", Short: "colima", Find: manager.FindColima},
+	{Manager: "rancher-desktop", Short: "rd", Find: manager.FindRancherDesktop},
+	{Manager: "lima", Short: "lima", Find: manager.FindLima},
+	{Manager: "podman", Short: "podman", Find: manager.FindPodman},
+	{Manager: "minikube", Short: "mk", Find: manager.FindMinikube},
+	{Manager: "vagrant", Short: "vagrant", Find: manager.FindVagrant},
+	{Manager: "orbstack", Short: "orb", Find: manager.FindOrbStack},
+	{Manager: "multipass", Short: "mp", Find: manager.FindMultipass},
+	{Manager: "docker-desktop", Short: "dd", Find: manager.FindDockerDesktop},
 	{Manager: "config", Short: "cfg", Find: findConfigVMs},
-	{Manager: "docker-context", Short: "ctx", Find: findDockerContexts},
+	{Manager: "docker-context", Short: "ctx", Find: manager.FindDockerContexts},
 	{Manager: "ssh", Short: "ssh", Find: findSSHConfigHostsIfOn},
 }
 
@@ -37,7 +39,7 @@ var Providers = []Provider{
 // fails: a provider that panics is logged and skipped, broken VMs come back
 // with Skip set. The result is deduplicated, has IDs assigned and is sorted
 // by provider order, then name.
-func Discover(env Env) []vmctl.VM {
+func Discover(env hostenv.Env) []vmctl.VM {
 	return discoverWith(env, Providers)
 }
 
@@ -51,7 +53,7 @@ func Lookup(vms []vmctl.VM, id string) (vmctl.VM, bool) {
 	return vmctl.VM{}, false
 }
 
-func discoverWith(env Env, providers []Provider) []vmctl.VM {
+func discoverWith(env hostenv.Env, providers []Provider) []vmctl.VM {
 	type found struct {
 		vm    vmctl.VM
 		order int
@@ -69,7 +71,7 @@ func discoverWith(env Env, providers []Provider) []vmctl.VM {
 			if vm.State == "" {
 				vm.State = vmctl.Unknown
 			}
-			all = append(all, found{discCheckVM(vm), i, p.Short})
+			all = append(all, found{vmctl.CheckVM(vm), i, p.Short})
 		}
 	}
 
@@ -102,7 +104,7 @@ func discoverWith(env Env, providers []Provider) []vmctl.VM {
 
 // discRunProvider runs one provider; a panic (a parser bug on some file we
 // never imagined) costs that provider's VMs, not the listing.
-func discRunProvider(env Env, p Provider) (vms []vmctl.VM) {
+func discRunProvider(env hostenv.Env, p Provider) (vms []vmctl.VM) {
 	defer func() {
 		if r := recover(); r != nil {
 			env.Logger().Error("VM discovery failed for one manager; its VMs are not listed",
@@ -128,13 +130,13 @@ func discRunProvider(env Env, p Provider) (vms []vmctl.VM) {
 // Within one manager only the first rule applies: two Lima instances whose
 // stale ssh.config files name the same port are still two VMs.
 type discDedup struct {
-	env     Env
+	env     hostenv.Env
 	seen    map[string]string // key -> manager that claimed it
-	aliases map[string]discSSHTarget
+	aliases map[string]manager.DiscSSHTarget
 	loaded  bool
 }
 
-func discNewDedup(env Env) *discDedup {
+func discNewDedup(env hostenv.Env) *discDedup {
 	return &discDedup{env: env, seen: map[string]string{}}
 }
 
@@ -174,7 +176,7 @@ func (d *discDedup) loopbackEndpoint(vm vmctl.VM) string {
 	host, port, user := vm.Host, vm.Port, vm.User
 	if vm.SSHAlias {
 		if !d.loaded {
-			d.aliases, d.loaded = sshcfgAliasTargets(d.env), true
+			d.aliases, d.loaded = manager.SshcfgAliasTargets(d.env), true
 		}
 		t, ok := d.aliases[vm.Host]
 		if !ok {
@@ -188,7 +190,7 @@ func (d *discDedup) loopbackEndpoint(vm vmctl.VM) string {
 			user = t.User
 		}
 	}
-	if !discIsLoopbackHost(host) {
+	if !vmctl.IsLoopbackHost(host) {
 		return ""
 	}
 	if port == 0 {
@@ -199,9 +201,9 @@ func (d *discDedup) loopbackEndpoint(vm vmctl.VM) string {
 
 // findSSHConfigHostsIfOn lists ~/.ssh/config's hosts only when config.toml
 // turns them on (ssh_config_hosts = true): most are not Docker VMs.
-func findSSHConfigHostsIfOn(env Env) []vmctl.VM {
+func findSSHConfigHostsIfOn(env hostenv.Env) []vmctl.VM {
 	if cfg, err := LoadConfig(env); err != nil || !cfg.SSHConfigHosts {
 		return nil
 	}
-	return findSSHConfigHosts(env)
+	return manager.FindSSHConfigHosts(env)
 }

@@ -11,7 +11,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vmdump/vmdump/internal/vmtest"
 	"github.com/vmdump/vmdump/vmctl"
+	"github.com/vmdump/vmdump/vmctl/hostenv"
 )
 
 // Fixture homes live in testdata/homes/<case>/. They copy the real file
@@ -60,7 +62,7 @@ var discFixtureCases = map[string]discFixtureCase{
 // fixture is a fixture home copied into a temp dir, with its Env.
 type discFixture struct {
 	tmp string
-	env Env
+	env hostenv.Env
 	log *bytes.Buffer
 }
 
@@ -74,7 +76,7 @@ func discLoadFixture(t testing.TB, name string) discFixture {
 	repl := strings.NewReplacer(
 		"@TMP@", filepath.ToSlash(tmp),
 		"@ALIVE_PID@", strconv.Itoa(os.Getpid()),
-		"@DEAD_PID@", strconv.Itoa(discDeadPID(t)),
+		"@DEAD_PID@", strconv.Itoa(vmtest.DeadPID(t)),
 	)
 	src := filepath.Join("testdata", "homes", name)
 	err := filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
@@ -103,11 +105,11 @@ func discLoadFixture(t testing.TB, name string) discFixture {
 		vars[k] = repl.Replace(v)
 	}
 	log := &bytes.Buffer{}
-	env := Env{
+	env := hostenv.Env{
 		Home:         filepath.Join(tmp, "home"),
 		GOOS:         c.goos,
 		Getenv:       func(k string) string { return vars[k] },
-		ProcessAlive: hostProcessAlive,
+		ProcessAlive: hostenv.HostProcessAlive,
 		Log:          slog.New(slog.NewTextHandler(log, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Root:         filepath.Join(tmp, "root"),
 	}

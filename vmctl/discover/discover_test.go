@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/vmdump/vmdump/vmctl/hostenv"
 )
 
 const discTestRootlessNote = `note="rootless containerd (Lima default): container bridges live in RootlessKit's network namespace, not on the VM's interfaces"`
@@ -232,7 +234,7 @@ func TestProviderSSHConfigHostsNeedOptIn(t *testing.T) {
 			}
 		}
 		n := 0
-		for _, vm := range Discover(Env{Home: home, GOOS: "linux", Getenv: func(string) string { return "" }}) {
+		for _, vm := range Discover(hostenv.Env{Home: home, GOOS: "linux", Getenv: func(string) string { return "" }}) {
 			if vm.Manager == "ssh" {
 				n++
 			}

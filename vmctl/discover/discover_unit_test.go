@@ -5,13 +5,14 @@ import (
 	"testing"
 
 	"github.com/vmdump/vmdump/vmctl"
+	"github.com/vmdump/vmdump/vmctl/hostenv"
 )
 
 func TestDiscoverContainsAPanickingProvider(t *testing.T) {
-	env := Env{Home: t.TempDir(), GOOS: "linux"}
+	env := hostenv.Env{Home: t.TempDir(), GOOS: "linux"}
 	providers := []Provider{
-		{Manager: "bad", Short: "bad", Find: func(Env) []vmctl.VM { panic("parser bug") }},
-		{Manager: "good", Short: "good", Find: func(Env) []vmctl.VM {
+		{Manager: "bad", Short: "bad", Find: func(hostenv.Env) []vmctl.VM { panic("parser bug") }},
+		{Manager: "good", Short: "good", Find: func(hostenv.Env) []vmctl.VM {
 			return []vmctl.VM{{Name: "one", Host: "127.0.0.1", Port: 22}}
 		}},
 		{Manager: "nil", Short: "nil"},
@@ -44,7 +45,7 @@ func TestDiscoverDedup(t *testing.T) {
 			vmctl.VM{Manager: "config", Name: "x", Host: "127.0.0.1", Port: 51022, User: "u", Skip: "broken"}, false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			d := discNewDedup(Env{})
+			d := discNewDedup(hostenv.Env{})
 			if by := d.duplicateOf(c.a); by != "" {
 				t.Fatalf("first VM reported as duplicate of %s", by)
 			}
@@ -81,7 +82,7 @@ func TestDiscoverCheckVM(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			vm := ok
 			c.edit(&vm)
-			got := discCheckVM(vm)
+			got := vmctl.CheckVM(vm)
 			if c.wantSkip == "" {
 				if got.Skip != "" {
 					t.Fatalf("rejected: %s", got.Skip)
@@ -94,7 +95,7 @@ func TestDiscoverCheckVM(t *testing.T) {
 			if got.Host != "" || got.User != "" || got.KeyFiles != nil || got.ProxyJump != "" || got.Interface != "" {
 				t.Errorf("rejected VM still carries endpoint values: %+v", got)
 			}
-			if discNameProblem(got.Name) != "" {
+			if vmctl.NameProblem(got.Name) != "" {
 				t.Errorf("rejected VM keeps an unsafe name %q", got.Name)
 			}
 		})

@@ -1,6 +1,9 @@
 package discover
 
-import "github.com/vmdump/vmdump/vmctl"
+import (
+	"github.com/vmdump/vmdump/vmctl"
+	"github.com/vmdump/vmdump/vmctl/hostenv"
+)
 
 // Provider finds the VMs of one VM manager by reading its files. It never
 // touches the network and never starts a process: Wireshark runs the listing
@@ -10,5 +13,5 @@ import "github.com/vmdump/vmdump/vmctl"
 type Provider struct {
 	Manager string // as in VM.Manager, e.g. "docker-machine"
 	Short   string // short tag used in interface IDs, e.g. "dm"
-	Find    func(env Env) []vmctl.VM
+	Find    func(env hostenv.Env) []vmctl.VM
 }

@@ -8,13 +8,15 @@ import (
 	"strings"
 
 	"github.com/vmdump/vmdump/vmctl"
+	"github.com/vmdump/vmdump/vmctl/hostenv"
+	"github.com/vmdump/vmdump/vmctl/manager"
 )
 
 // findConfigVMs lists the [[vm]] tables of vmdump's config.toml (format:
 // config.go). A config.toml that does not parse shows up as one skipped
 // entry named "config.toml", so that `vmdump list` says why the user's VMs
 // are missing instead of listing nothing.
-func findConfigVMs(env Env) []vmctl.VM {
+func findConfigVMs(env hostenv.Env) []vmctl.VM {
 	cfg, err := LoadConfig(env)
 	if err != nil {
 		env.Logger().Warn("config.toml is not usable", "err", err)
@@ -31,7 +33,7 @@ func findConfigVMs(env Env) []vmctl.VM {
 	for i, c := range cfg.VMs {
 		vm := cfgVM(env, i, c)
 		if vm.Skip == "" && names[vm.Name] {
-			vm = discReject(vm, "another [[vm]] already uses the name "+discQuote(vm.Name)+"; names must be unique")
+			vm = vmctl.Reject(vm, "another [[vm]] already uses the name "+vmctl.QuoteForMessage(vm.Name)+"; names must be unique")
 			vm.Name = vm.Name + " (" + strconv.Itoa(i+1) + ")"
 		}
 		names[vm.Name] = true
@@ -41,7 +43,7 @@ func findConfigVMs(env Env) []vmctl.VM {
 }
 
 // cfgVM turns [[vm]] number i into a VM, validating every value.
-func cfgVM(env Env, i int, c ConfigVM) vmctl.VM {
+func cfgVM(env hostenv.Env, i int, c ConfigVM) vmctl.VM {
 	vm := vmctl.VM{
 		Manager: "config",
 		Name:    c.Name,
@@ -58,51 +60,51 @@ func cfgVM(env Env, i int, c ConfigVM) vmctl.VM {
 		vm.Name = "vm " + strconv.Itoa(i+1)
 	}
 	where := "[[vm]] #" + strconv.Itoa(i+1) + ": "
-	if p := discNameProblem(vm.Name); p != "" {
-		vm.Name = discSafeName(vm.Name)
-		return discReject(vm, where+"name "+p)
+	if p := vmctl.NameProblem(vm.Name); p != "" {
+		vm.Name = vmctl.SafeName(vm.Name)
+		return vmctl.Reject(vm, where+"name "+p)
 	}
 	if c.ConfigExec.set() {
 		return cfgExecVM(vm, where, c)
 	}
 	if c.Host == "" {
-		return discReject(vm, where+"host is missing")
+		return vmctl.Reject(vm, where+"host is missing")
 	}
-	if p := discHostProblem(c.Host); p != "" {
-		return discReject(vm, where+"host "+p)
+	if p := vmctl.HostProblem(c.Host); p != "" {
+		return vmctl.Reject(vm, where+"host "+p)
 	}
 	if c.User != "" {
-		if p := discUserProblem(c.User); p != "" {
-			return discReject(vm, where+"user "+p)
+		if p := vmctl.UserProblem(c.User); p != "" {
+			return vmctl.Reject(vm, where+"user "+p)
 		}
 	}
 	switch {
 	case c.Port == 0:
 		vm.Port = 22
 	case c.Port < 0 || c.Port > 65535:
-		return discReject(vm, where+"port "+strconv.Itoa(c.Port)+" is not a TCP port")
+		return vmctl.Reject(vm, where+"port "+strconv.Itoa(c.Port)+" is not a TCP port")
 	}
 	if c.Interface != "" {
-		if p := discIfaceProblem(c.Interface); p != "" {
-			return discReject(vm, where+"interface "+p)
+		if p := vmctl.IfaceProblem(c.Interface); p != "" {
+			return vmctl.Reject(vm, where+"interface "+p)
 		}
 		vm.Interface = c.Interface
 	}
 	if c.ProxyJump != "" {
-		if p := discProxyJumpProblem(c.ProxyJump); p != "" {
-			return discReject(vm, where+"proxy_jump "+p)
+		if p := vmctl.ProxyJumpProblem(c.ProxyJump); p != "" {
+			return vmctl.Reject(vm, where+"proxy_jump "+p)
 		}
 		vm.ProxyJump = c.ProxyJump
 	}
 	if c.Key != "" {
-		if p := discPathProblem(c.Key); p != "" {
-			return discReject(vm, where+"key "+p)
+		if p := vmctl.PathProblem(c.Key); p != "" {
+			return vmctl.Reject(vm, where+"key "+p)
 		}
-		key := env.expandHome(c.Key)
+		key := env.ExpandHome(c.Key)
 		if key == "" {
-			return discReject(vm, where+"key "+discQuote(c.Key)+" needs a home directory, and none is known")
+			return vmctl.Reject(vm, where+"key "+vmctl.QuoteForMessage(c.Key)+" needs a home directory, and none is known")
 		}
-		if !discIsAbs(key) {
+		if !hostenv.IsAbs(key) {
 			// Relative to the config file, not to Wireshark's working dir.
 			key = filepath.Join(env.ConfigDir(), key)
 		}
@@ -114,9 +116,9 @@ func cfgVM(env Env, i int, c ConfigVM) vmctl.VM {
 	case "known_hosts":
 		vm.Loopback = false
 	case "":
-		vm.Loopback = discIsLoopbackHost(c.Host)
+		vm.Loopback = vmctl.IsLoopbackHost(c.Host)
 	default:
-		return discReject(vm, where+"host_key "+discQuote(c.HostKey)+` is neither "known_hosts" nor "pin"`)
+		return vmctl.Reject(vm, where+"host_key "+vmctl.QuoteForMessage(c.HostKey)+` is neither "known_hosts" nor "pin"`)
 	}
 	return vm
 }
@@ -131,21 +133,21 @@ func cfgExecVM(vm vmctl.VM, where string, c ConfigVM) vmctl.VM {
 	vm.Port = 0
 	for _, kv := range [][2]string{{"host", c.Host}, {"user", c.User}, {"key", c.Key}, {"proxy_jump", c.ProxyJump}, {"host_key", c.HostKey}} {
 		if kv[1] != "" {
-			return discReject(vm, where+kv[0]+" is an SSH setting; a VM with exec or transport has none")
+			return vmctl.Reject(vm, where+kv[0]+" is an SSH setting; a VM with exec or transport has none")
 		}
 	}
 	if c.Port != 0 {
-		return discReject(vm, where+"port is an SSH setting; a VM with exec or transport has none")
+		return vmctl.Reject(vm, where+"port is an SSH setting; a VM with exec or transport has none")
 	}
 	if c.Interface != "" {
-		if p := discIfaceProblem(c.Interface); p != "" {
-			return discReject(vm, where+"interface "+p)
+		if p := vmctl.IfaceProblem(c.Interface); p != "" {
+			return vmctl.Reject(vm, where+"interface "+p)
 		}
 		vm.Interface = c.Interface
 	}
 	argv, quote, err := c.ConfigExec.argv(vm.Name)
 	if err != nil {
-		return discReject(vm, where+err.Error())
+		return vmctl.Reject(vm, where+err.Error())
 	}
 	vm.Exec, vm.ExecQuote = argv, quote
 	return vm
@@ -165,7 +167,7 @@ func (c ConfigExec) argv(vmName string) ([]string, bool, error) {
 		}
 		for _, a := range c.Exec {
 			if strings.ContainsAny(a, "\x00\n\r") {
-				return nil, false, fmt.Errorf("exec argument %s contains a NUL or line break", discQuote(a))
+				return nil, false, fmt.Errorf("exec argument %s contains a NUL or line break", vmctl.QuoteForMessage(a))
 			}
 		}
 		return append([]string(nil), c.Exec...), c.ExecQuote, nil
@@ -173,7 +175,7 @@ func (c ConfigExec) argv(vmName string) ([]string, bool, error) {
 		if c.ExecQuote {
 			return nil, false, fmt.Errorf("exec_quote goes with exec; a transport knows its own quoting")
 		}
-		return ExecPreset(c.Transport, vmName, c.Instance, c.Image)
+		return manager.ExecPreset(c.Transport, vmName, c.Instance, c.Image)
 	}
 	return nil, false, fmt.Errorf("exec or transport is missing")
 }
@@ -182,7 +184,7 @@ func (c ConfigExec) argv(vmName string) ([]string, bool, error) {
 // [[vm_transport]] tables name (manager + name) to their exec transport.
 // An entry that names no listed VM is logged; one with bad values makes
 // its VM skipped with the reason, so that `vmdump list` shows it.
-func applyConfigTransports(env Env, vms []vmctl.VM) []vmctl.VM {
+func applyConfigTransports(env hostenv.Env, vms []vmctl.VM) []vmctl.VM {
 	cfg, err := LoadConfig(env)
 	if err != nil || len(cfg.Transports) == 0 {
 		return vms // a broken file is already listed by findConfigVMs
@@ -201,7 +203,7 @@ func applyConfigTransports(env Env, vms []vmctl.VM) []vmctl.VM {
 			}
 			argv, quote, err := t.ConfigExec.argv(vm.Name)
 			if err != nil {
-				*vm = discReject(*vm, where+err.Error())
+				*vm = vmctl.Reject(*vm, where+err.Error())
 				continue
 			}
 			vm.Exec, vm.ExecQuote = argv, quote

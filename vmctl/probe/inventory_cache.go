@@ -8,7 +8,7 @@ import (
 	"path/filepath"
 
 	"github.com/vmdump/vmdump/internal/safefile"
-	"github.com/vmdump/vmdump/vmctl/discover"
+	"github.com/vmdump/vmdump/vmctl/hostenv"
 )
 
 // The inventory cache: <CacheDir>/inventory/<vm id>.json, one file per VM,
@@ -32,7 +32,7 @@ type inventoryFile struct {
 
 // InventoryPath is the cache file of the VM with this id, or "" when there
 // is no cache directory or the id could not be a file name.
-func InventoryPath(env discover.Env, vmID string) string {
+func InventoryPath(env hostenv.Env, vmID string) string {
 	dir := env.CacheDir()
 	if dir == "" || !cacheSafeID(vmID) {
 		return ""
@@ -44,14 +44,14 @@ func InventoryPath(env discover.Env, vmID string) string {
 // none usable: missing, unreadable, cut short (a crash mid-write on a file
 // system without atomic rename), of another version or of another VM. Such
 // a file is only logged, never an error: the next connection rewrites it.
-func LoadInventory(env discover.Env, vmID string) (Inventory, bool) {
+func LoadInventory(env hostenv.Env, vmID string) (Inventory, bool) {
 	path := InventoryPath(env, vmID)
 	if path == "" {
 		return Inventory{}, false
 	}
 	// discReadFile refuses a FIFO or device before opening it: opening a
 	// FIFO would hang Wireshark's start.
-	data, err := discover.ReadFile(path, maxInventoryFile)
+	data, err := hostenv.ReadFile(path, maxInventoryFile)
 	if err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {
 			env.Logger().Warn("inventory cache unreadable; ignored", "file", path, "err", err)
@@ -72,7 +72,7 @@ func LoadInventory(env discover.Env, vmID string) (Inventory, bool) {
 
 // SaveInventory replaces the cached inventory of a VM. inv.FetchedAt must
 // be set (it is the time the VM answered).
-func SaveInventory(env discover.Env, vmID string, inv Inventory) error {
+func SaveInventory(env hostenv.Env, vmID string, inv Inventory) error {
 	path := InventoryPath(env, vmID)
 	if path == "" {
 		if env.CacheDir() == "" {

@@ -13,16 +13,16 @@ import (
 	"time"
 
 	"github.com/vmdump/vmdump/internal/vmtest"
-	"github.com/vmdump/vmdump/vmctl/discover"
+	"github.com/vmdump/vmdump/vmctl/hostenv"
 )
 
 // cacheEnv is an Env whose cache is a fresh directory; its log goes to the
 // returned buffer.
-func cacheEnv(t *testing.T) (discover.Env, *lockedBuffer) {
+func cacheEnv(t *testing.T) (hostenv.Env, *lockedBuffer) {
 	t.Helper()
 	dir := t.TempDir()
 	logBuf := &lockedBuffer{}
-	return discover.Env{
+	return hostenv.Env{
 		Home: dir, GOOS: "linux",
 		Getenv: func(k string) string {
 			if k == "VMDUMP_CACHE_DIR" {
@@ -151,7 +151,7 @@ func TestInventoryCacheRefusesUnsafeIDs(t *testing.T) {
 	if err := SaveInventory(env, "vm", Inventory{}); err == nil || !strings.Contains(err.Error(), "fetch time") {
 		t.Errorf("inventory without time: %v", err)
 	}
-	noCache := discover.Env{GOOS: "linux"}
+	noCache := hostenv.Env{GOOS: "linux"}
 	if err := SaveInventory(noCache, "vm", inv); err == nil || !strings.Contains(err.Error(), "no cache directory") {
 		t.Errorf("no cache dir: %v", err)
 	}

@@ -17,14 +17,14 @@ import (
 
 	"github.com/vmdump/vmdump/internal/lab"
 	"github.com/vmdump/vmdump/vmctl"
-	"github.com/vmdump/vmdump/vmctl/discover"
+	"github.com/vmdump/vmdump/vmctl/hostenv"
 	"github.com/vmdump/vmdump/vmctl/probe"
 	"github.com/vmdump/vmdump/vmctl/sshconn"
 )
 
 // LabVM is the lab as a VM of vmdump's, with its host key known in env's
 // home.
-func LabVM(t *testing.T, l *lab.Lab, env discover.Env) vmctl.VM {
+func LabVM(t *testing.T, l *lab.Lab, env hostenv.Env) vmctl.VM {
 	t.Helper()
 	kh := filepath.Join(env.Home, ".ssh", "known_hosts")
 	if err := os.MkdirAll(filepath.Dir(kh), 0o700); err != nil {

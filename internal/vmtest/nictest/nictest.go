@@ -8,15 +8,15 @@ import (
 	"time"
 
 	"github.com/vmdump/vmdump/vmctl"
-	"github.com/vmdump/vmdump/vmctl/discover"
+	"github.com/vmdump/vmdump/vmctl/hostenv"
 	"github.com/vmdump/vmdump/vmctl/probe"
 )
 
 // Env is an Env with its own home and cache directory.
-func Env(t *testing.T) discover.Env {
+func Env(t *testing.T) hostenv.Env {
 	t.Helper()
 	home := t.TempDir()
-	return discover.Env{
+	return hostenv.Env{
 		Home: home, GOOS: runtime.GOOS,
 		Getenv: func(k string) string {
 			if k == "VMDUMP_CACHE_DIR" {
