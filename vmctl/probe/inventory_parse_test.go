@@ -517,7 +517,7 @@ func TestNICDescribe(t *testing.T) {
 }
 
 func FuzzParseInventory(f *testing.F) {
-	for _, dir := range []string{"inventory"} {
+	for _, dir := range []string{"inventory", "defaultnic"} {
 		entries, _ := os.ReadDir(filepath.Join("testdata", dir))
 		for _, e := range entries {
 			if strings.HasSuffix(e.Name(), ".txt") {
@@ -573,6 +573,16 @@ func FuzzParseInventory(f *testing.F) {
 		if r := inv.DefaultRoute; r != "" {
 			if n, ok := inv.NIC(r); !ok || n.Kind == "loopback" {
 				t.Fatalf("default route %q is no NIC of %v", r, inv.NICNames())
+			}
+		}
+		p, _ := ParseProbe(out)
+		for _, usual := range []string{"", "eth1"} {
+			name, why := DefaultNIC(p, inv, usual)
+			if _, ok := inv.NIC(name); name != "" && !ok && name != usual && !slices.Contains(p.Interfaces, name) {
+				t.Fatalf("DefaultNIC chose %q, not a NIC of %v", name, inv.NICNames())
+			}
+			if why == "" || strings.ContainsAny(why, "\n\r\x00") {
+				t.Fatalf("DefaultNIC why %q", why)
 			}
 		}
 	})
