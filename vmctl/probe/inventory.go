@@ -28,6 +28,10 @@ type Inventory struct {
 	Tools   Tools    `json:"tools"`
 	NICs    []NIC    `json:"nics"`
 	Engines []Engine `json:"engines,omitempty"`
+	// DefaultRoute is the NIC of the VM's default route: IPv4's with the
+	// lowest metric, else IPv6's. "" when the VM has none, or the
+	// inventory predates the field.
+	DefaultRoute string `json:"default_route,omitempty"`
 	// Notes are one-line facts the user should know, e.g. that a rootless
 	// engine keeps its containers' interfaces out of reach.
 	Notes []string `json:"notes,omitempty"`
@@ -77,6 +81,11 @@ type NIC struct {
 	MAC    string `json:"mac,omitempty"`
 	// ARPType is the link layer (sysfs type): 1 Ethernet, 772 loopback, ...
 	ARPType int `json:"arp_type,omitempty"`
+	// Addrs are its addresses with their prefix length, as ip lists them
+	// ("10.0.2.15/24", "fe80::a00:27ff:fe4e:66a1/64"). Empty when it has
+	// none, or when the VM has no ip command or the inventory predates the
+	// field.
+	Addrs []string `json:"addrs,omitempty"`
 	// Containers behind a veth: usually one; several when containers share
 	// a network namespace (a pod, --network container:x).
 	Containers []Container `json:"containers,omitempty"`

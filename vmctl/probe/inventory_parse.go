@@ -6,6 +6,7 @@ import (
 	"cmp"
 	"encoding/json"
 	"errors"
+	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
@@ -19,6 +20,8 @@ const (
 	maxInventoryNICs       = 4096
 	maxInventoryContainers = 4096
 	maxInventoryText       = 256 // bytes of any one name or version
+	maxNICAddrs            = 64  // addresses kept per interface
+	maxInventoryRoutes     = 64  // default routes considered per family
 )
 
 // ParseInventory reads the output of the probe and inventory scripts (see
@@ -65,6 +68,7 @@ func ParseInventory(out []byte) (Inventory, error) {
 	}
 	inv.Tools.Tcpdump, inv.Tools.ImmediateMode = p.Tcpdump, p.ImmediateMode
 	inv.NICs = ps.nics()
+	inv.DefaultRoute = ps.defaultRoute(inv.NICs)
 	inv.Engines = ps.engineList()
 	ps.matchContainers(inv.NICs)
 	inv.Notes = ps.notes(inv)
@@ -116,6 +120,15 @@ type inventoryParse struct {
 	ctrNS                     map[int]string
 	ctrIfs                    map[int][]containerIf
 	sockets, procs            []string
+	addrNIC                   string              // the interface of the ip addr lines that follow
+	addrs                     map[string][]string // interface → its addresses
+	routes, routes6           []defaultRoute
+}
+
+// defaultRoute is one default route of /proc/net/route or ipv6_route.
+type defaultRoute struct {
+	dev    string
+	metric uint64
 }
 
 func (ps *inventoryParse) line(key, val string) {
@@ -153,6 +166,31 @@ func (ps *inventoryParse) line(key, val string) {
 	case "iplink":
 		if n, ok := parseIPLinkLine(val); ok && len(ps.ipText) < maxInventoryNICs {
 			ps.ipText = append(ps.ipText, n)
+		}
+	case "addr":
+		ps.addrLine(val)
+	case "route", "route6":
+		// <dev> <metric> <flags>: the metric is decimal in route, hex
+		// in ipv6_route; the flags are hex in both.
+		f := strings.Fields(val)
+		if len(f) != 3 || !validNICName(f[0]) {
+			return
+		}
+		base := 10
+		if key == "route6" {
+			base = 16
+		}
+		metric, e1 := strconv.ParseUint(f[1], base, 32)
+		flags, e2 := strconv.ParseUint(f[2], 16, 32)
+		const rtfUp, rtfReject = 0x1, 0x200
+		if e1 != nil || e2 != nil || flags&rtfUp == 0 || flags&rtfReject != 0 {
+			return
+		}
+		r := defaultRoute{dev: f[0], metric: metric}
+		if key == "route" && len(ps.routes) < maxInventoryRoutes {
+			ps.routes = append(ps.routes, r)
+		} else if key == "route6" && len(ps.routes6) < maxInventoryRoutes {
+			ps.routes6 = append(ps.routes6, r)
 		}
 	case "nics.end":
 		ps.nicsEnded = val == "1"
@@ -306,6 +344,7 @@ func (ps *inventoryParse) nics() []NIC {
 			n.State = stateFromFlags(r.flags)
 		}
 		n.Kind = nicKind(r, n)
+		n.Addrs = ps.addrs[r.name]
 		out = append(out, n)
 	}
 	// Text output names no kinds, but an interface that others have as
@@ -322,6 +361,78 @@ func (ps *inventoryParse) nics() []NIC {
 		}
 	}
 	return out
+}
+
+// ipAddrHeader is the start of a line of `ip -o addr show` (iproute2 and
+// busybox), "4: eth0    inet 10.0.2.15/24 brd ... scope global eth0\ ...",
+// or the header of an interface in ip's multi-line output, "4: eth0@if3:
+// <BROADCAST,...> mtu ...", whose address lines follow ("    inet ...").
+var ipAddrHeader = lazyre.New(`^\s*(\d+):\s+([^:@\s]+)(?:@[^:\s]*)?:?(?:\s+(.*))?$`)
+
+// addrLine reads one line of ip's address listing: an address of the
+// interface the line (or the header before it) names.
+func (ps *inventoryParse) addrLine(line string) {
+	rest := line
+	if m := ipAddrHeader().FindStringSubmatch(line); m != nil {
+		ps.addrNIC = ""
+		if validNICName(m[2]) {
+			ps.addrNIC = m[2]
+		}
+		rest = m[3]
+	}
+	f := strings.Fields(strings.ReplaceAll(rest, `\`, " "))
+	if ps.addrNIC == "" || len(f) < 2 || (f[0] != "inet" && f[0] != "inet6") {
+		return
+	}
+	a, ok := parseIfAddr(f[1])
+	if !ok || (f[0] == "inet") != a.Addr().Is4() {
+		return
+	}
+	if ps.addrs == nil {
+		ps.addrs = map[string][]string{}
+	}
+	list, known := ps.addrs[ps.addrNIC]
+	if (!known && len(ps.addrs) >= maxInventoryNICs) || len(list) >= maxNICAddrs || slices.Contains(list, a.String()) {
+		return
+	}
+	ps.addrs[ps.addrNIC] = append(list, a.String())
+}
+
+// parseIfAddr reads an interface's own address as ip prints it, with its
+// prefix length ("10.0.2.15/24", "fe80::1/64") or, before "peer" on a
+// point-to-point link, without ("10.8.0.1": a /32).
+func parseIfAddr(s string) (netip.Prefix, bool) {
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		return p, err == nil && !p.Addr().Is4In6()
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil || a.Zone() != "" || a.Is4In6() {
+		return netip.Prefix{}, false
+	}
+	return netip.PrefixFrom(a, a.BitLen()), true
+}
+
+// defaultRoute is the interface of the default route, among the
+// interfaces found: IPv4's with the lowest metric (the first of equals, as
+// the kernel lists them), else IPv6's; "" when there is none.
+func (ps *inventoryParse) defaultRoute(nics []NIC) string {
+	known := map[string]bool{}
+	for _, n := range nics {
+		known[n.Name] = n.Kind != "loopback"
+	}
+	for _, routes := range [][]defaultRoute{ps.routes, ps.routes6} {
+		best := -1
+		for i, r := range routes {
+			if known[r.dev] && (best < 0 || r.metric < routes[best].metric) {
+				best = i
+			}
+		}
+		if best >= 0 {
+			return routes[best].dev
+		}
+	}
+	return ""
 }
 
 // nicKind names what an interface is from whatever its source said.

@@ -1,6 +1,7 @@
 package probe
 
 import (
+	"net/netip"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -141,6 +142,42 @@ func TestParseInventoryRecordedLabVM(t *testing.T) {
 	// sudo docker listed (no containers); the user alone may not.
 	if want := []Engine{{Name: "docker", Path: "/usr/local/bin/docker"}}; !reflect.DeepEqual(inv.Engines, want) {
 		t.Errorf("engines %+v", inv.Engines)
+	}
+}
+
+// The same machine recorded again with the script that also prints
+// addresses and default routes (README: the *-addrs.txt files), by
+// iproute2 and busybox, from sysfs and from ip's text. Docker ran no
+// container then; SSH_CONNECTION named eth0's address.
+func TestParseInventoryRecordedAddrs(t *testing.T) {
+	want := map[string][]string{
+		"lo":      {"127.0.0.1/8", "::1/128"},
+		"eth0":    {"192.0.2.2/24", "fd00::2/64", "fe80::fc:ff:fe00:1/64"},
+		"docker0": {"172.17.0.1/16", "fe80::42:90ff:fe75:1fac/64"},
+		"vmdh1":   {"10.231.1.1/30"},
+		"ifb0":    nil,
+	}
+	for _, file := range []string{"debian12-iproute2-sysfs-addrs.txt", "busybox-ash-sysfs-addrs.txt", "busybox-ip-nosysfs-addrs.txt"} {
+		t.Run(file, func(t *testing.T) {
+			inv, err := ParseInventory(readFixture(t, file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if inv.DefaultRoute != "eth0" || inv.Partial {
+				t.Errorf("default route %q, partial %v", inv.DefaultRoute, inv.Partial)
+			}
+			for name, addrs := range want {
+				n, ok := inv.NIC(name)
+				if !ok || !slices.Equal(n.Addrs, addrs) {
+					t.Errorf("%s (found %v): addrs %q, want %q", name, ok, n.Addrs, addrs)
+				}
+			}
+		})
+	}
+	// The older recordings have neither.
+	inv, err := ParseInventory(readFixture(t, "debian12-iproute2-sysfs-docker.txt"))
+	if err != nil || inv.DefaultRoute != "" || slices.ContainsFunc(inv.NICs, func(n NIC) bool { return n.Addrs != nil }) {
+		t.Errorf("old recording: %v, route %q, NICs %+v", err, inv.DefaultRoute, inv.NICs)
 	}
 }
 
@@ -365,6 +402,78 @@ func TestParseInventoryCases(t *testing.T) {
 				}
 			},
 		},
+		{
+			name: "addresses: ip's multi-line output, a point-to-point peer, refused values",
+			out: inventoryOutput("0", "inv.priv=1",
+				"inv.nic=name=eth0 index=2 iflink=2 type=1 state=up mac=m master= kind= devtype= device=1 lower=",
+				"inv.nic=name=tun0 index=3 iflink=3 type=65534 state=unknown mac= master= kind=tun devtype= device=0 lower=",
+				"inv.addr=2: eth0@if9: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc noqueue qlen 1000",
+				"inv.addr=    link/ether 02:42:ac:11:00:02 brd ff:ff:ff:ff:ff:ff",
+				"inv.addr=    inet 172.17.0.2/16 brd 172.17.255.255 scope global eth0",
+				"inv.addr=       valid_lft forever preferred_lft forever",
+				"inv.addr=    inet6 fe80::42:acff:fe11:2/64 scope link ",
+				"inv.addr=    inet 172.17.0.2/16 brd 172.17.255.255 scope global eth0", // twice: once
+				"inv.addr=    inet 10.0.0.300/8 scope global eth0",                     // no address
+				"inv.addr=    inet fe80::9/64 scope global eth0",                       // not IPv4
+				"inv.addr=    inet6 fe80::9%eth0/64 scope link",                        // a zone
+				"inv.addr=    inet6 ::ffff:10.1.1.1/128 scope global",                  // mapped
+				"inv.addr=3: tun0    inet 10.8.0.1 peer 10.8.0.2/32 scope global tun0\\       valid_lft forever",
+				"inv.addr=9: ghost    inet 10.9.9.9/24 scope global ghost\\       valid_lft forever",
+				"inv.addr=10: bad/name    inet 10.7.7.7/24 scope global\\       valid_lft forever",
+				"inv.addr=    inet 10.6.6.6/24 scope global", // after a refused header: nobody's
+				"inv.nics.end=1", "inv.end=1"),
+			check: func(t *testing.T, inv Inventory) {
+				eth0, _ := inv.NIC("eth0")
+				tun0, _ := inv.NIC("tun0")
+				if want := []string{"172.17.0.2/16", "fe80::42:acff:fe11:2/64"}; !slices.Equal(eth0.Addrs, want) {
+					t.Errorf("eth0 addrs %q, want %q", eth0.Addrs, want)
+				}
+				if want := []string{"10.8.0.1/32"}; !slices.Equal(tun0.Addrs, want) {
+					t.Errorf("tun0 addrs %q, want %q", tun0.Addrs, want)
+				}
+				if len(inv.NICs) != 2 {
+					t.Errorf("NICs %v", inv.NICNames())
+				}
+			},
+		},
+		{
+			name: "default routes: the lowest metric, up and not rejecting, of a NIC found; IPv6 only without IPv4",
+			out: inventoryOutput("0", "inv.priv=1",
+				"inv.nic=name=lo index=1 iflink=1 type=772 state=unknown mac= master= kind= devtype= device=0 lower=",
+				"inv.nic=name=eth0 index=2 iflink=2 type=1 state=up mac=m master= kind= devtype= device=1 lower=",
+				"inv.nic=name=wlan0 index=3 iflink=3 type=1 state=up mac=m master= kind= devtype=wlan device=1 lower=",
+				"inv.nic=name=wg0 index=4 iflink=4 type=65534 state=unknown mac= master= kind= devtype= device=0 lower=",
+				"inv.route=wlan0 600 0003",
+				"inv.route=eth0 100 0003",
+				"inv.route=wg0 50 0001 extra", // not three fields
+				"inv.route=wg0 10 0002",       // not up
+				"inv.route=wg0 5 0201",        // reject
+				"inv.route=ghost 1 0003",      // no such NIC
+				"inv.route=lo 2 0001",
+				"inv.route=wg0 x 0001",
+				"inv.route6=wg0 00000001 00000001",
+				"inv.nics.end=1", "inv.end=1"),
+			check: func(t *testing.T, inv Inventory) {
+				if inv.DefaultRoute != "eth0" {
+					t.Errorf("default route %q, want eth0", inv.DefaultRoute)
+				}
+			},
+		},
+		{
+			name: "default route over IPv6 only: hex metrics",
+			out: inventoryOutput("0", "inv.priv=1",
+				"inv.nic=name=eth0 index=2 iflink=2 type=1 state=up mac=m master= kind= devtype= device=1 lower=",
+				"inv.nic=name=eth1 index=3 iflink=3 type=1 state=up mac=m master= kind= devtype= device=1 lower=",
+				"inv.route6=lo ffffffff 00200200",
+				"inv.route6=eth0 00000400 00450003",
+				"inv.route6=eth1 000000ff 00450003",
+				"inv.nics.end=1", "inv.end=1"),
+			check: func(t *testing.T, inv Inventory) {
+				if inv.DefaultRoute != "eth1" {
+					t.Errorf("default route %q, want eth1", inv.DefaultRoute)
+				}
+			},
+		},
 		{name: "no inventory after the probe", out: "vmdump-probe=1\nuid=0\nend=1\n", wantErr: "did not run vmdump's inventory"},
 		{name: "cut inside the interfaces", out: inventoryOutput("0", bridge), wantErr: "cut short"},
 		{name: "probe cut short", out: "vmdump-probe=1\nuid=0\n", wantErr: "cut short"},
@@ -408,12 +517,20 @@ func TestNICDescribe(t *testing.T) {
 }
 
 func FuzzParseInventory(f *testing.F) {
-	entries, _ := os.ReadDir(filepath.Join("testdata", "inventory"))
-	for _, e := range entries {
-		if strings.HasSuffix(e.Name(), ".txt") {
-			f.Add(readFixture(f, e.Name()))
+	for _, dir := range []string{"inventory", "defaultnic"} {
+		entries, _ := os.ReadDir(filepath.Join("testdata", dir))
+		for _, e := range entries {
+			if strings.HasSuffix(e.Name(), ".txt") {
+				b, err := os.ReadFile(filepath.Join("testdata", dir, e.Name()))
+				if err != nil {
+					f.Fatal(err)
+				}
+				f.Add(b)
+			}
 		}
 	}
+	f.Add([]byte(inventoryOutput("0", "inv.nic=name=a index=1 iflink=1", "inv.addr=1: a    inet 10.0.0.1/8 x", "inv.addr=    inet6 ::1",
+		"inv.addr=2: b@: <UP>", "inv.route=a 0 0003", "inv.route6=a ffffffff 1", "inv.nics.end=1")))
 	f.Add([]byte(inventoryOutput("0", "inv.nic=name=a index=1 iflink=2", "inv.nics.end=1", "inv.ctr=docker root 5 /x y z", "inv.ctrif=5 e 2 1", "inv.end=1")))
 	f.Add([]byte(inventoryOutput("0", "inv.iplink=1: a@if1: <UP> x\\ link/ether", "inv.ipjson=[{}]", "inv.nics.end=1")))
 	f.Fuzz(func(t *testing.T, out []byte) {
@@ -436,6 +553,14 @@ func FuzzParseInventory(f *testing.F) {
 			if strings.ContainsAny(n.Describe(), "\n\r\x00") {
 				t.Fatalf("description %q", n.Describe())
 			}
+			if len(n.Addrs) > maxNICAddrs {
+				t.Fatalf("%d addresses on %s", len(n.Addrs), n.Name)
+			}
+			for _, a := range n.Addrs {
+				if p, err := netip.ParsePrefix(a); err != nil || p.String() != a {
+					t.Fatalf("bad address %q on %s", a, n.Name)
+				}
+			}
 			for _, c := range n.Containers {
 				if c.Name == "" || c.ID == "" || len(c.Name) > maxInventoryText || strings.ContainsAny(c.Name+c.Image, "\n\r\x00") {
 					t.Fatalf("bad container %+v", c)
@@ -444,6 +569,21 @@ func FuzzParseInventory(f *testing.F) {
 		}
 		if len(inv.NICs) > maxInventoryNICs {
 			t.Fatalf("%d NICs", len(inv.NICs))
+		}
+		if r := inv.DefaultRoute; r != "" {
+			if n, ok := inv.NIC(r); !ok || n.Kind == "loopback" {
+				t.Fatalf("default route %q is no NIC of %v", r, inv.NICNames())
+			}
+		}
+		p, _ := ParseProbe(out)
+		for _, usual := range []string{"", "eth1"} {
+			name, why := DefaultNIC(p, inv, usual)
+			if _, ok := inv.NIC(name); name != "" && !ok && name != usual && !slices.Contains(p.Interfaces, name) {
+				t.Fatalf("DefaultNIC chose %q, not a NIC of %v", name, inv.NICNames())
+			}
+			if why == "" || strings.ContainsAny(why, "\n\r\x00") {
+				t.Fatalf("DefaultNIC why %q", why)
+			}
 		}
 	})
 }

@@ -15,6 +15,14 @@ import "github.com/vmdump/vmdump/internal/shquote"
 //     and names a peer in another namespace after whatever local interface
 //     has its index). Only without a readable /sys/class/net does it fall
 //     back to `ip -d -j link` (iproute2) and then `ip -o link` (busybox).
+//   - Each interface's addresses come from `ip -o addr show`, whose one-line
+//     form iproute2 and busybox share ("4: eth0    inet 10.0.2.15/24 ...");
+//     the default routes from /proc/net/route and /proc/net/ipv6_route,
+//     which every kernel has (busybox's ip route prints less). The lines
+//     printed are "inv.addr=<ip's line>", "inv.route=<dev> <metric> <flags,
+//     hex>" for IPv4 (Destination and Mask 00000000) and "inv.route6=<dev>
+//     <metric, hex> <flags, hex>" for IPv6 (::/0). Both tell vmdump which
+//     NIC to capture on when the user named none (DefaultNIC).
 //   - The interfaces are printed before anything that asks a container
 //     engine, and "inv.nics.end=1" marks the end of them: an engine that
 //     hangs past vmdump's deadline still leaves a usable inventory.
@@ -61,6 +69,9 @@ for l in "$d"/lower_*; do if [ -e "$l" ]; then b=1; fi; done
 echo "inv.nic=name=${d##*/} index=$x iflink=$y type=$z state=$o mac=$a master=$w kind=$k devtype=$v device=$e lower=$b"
 done
 if [ "$n" = 0 ] && [ -n "$i" ]; then j=$("$i" -d -j link show 2>/dev/null | tr -d "\n"); case "$j" in "["*) echo "inv.ipjson=$j" ;; *) "$i" -o link show 2>/dev/null | while IFS= read -r l; do echo "inv.iplink=$l"; done ;; esac; fi
+if [ -n "$i" ]; then "$i" -o addr show </dev/null 2>/dev/null | while IFS= read -r l; do echo "inv.addr=$l"; done; fi
+if [ -r /proc/net/route ]; then while read -r x y z o a w k v b; do if [ "$y" = 00000000 ] && [ "$v" = 00000000 ]; then echo "inv.route=$x $k $o"; fi; done </proc/net/route; fi
+if [ -r /proc/net/ipv6_route ]; then while read -r x y z o a w k v b e; do if [ "$x" = 00000000000000000000000000000000 ] && [ "$y" = 00 ]; then echo "inv.route6=$e $w $b"; fi; done </proc/net/ipv6_route; fi
 echo inv.nics.end=1
 for c in /var/run/docker.sock /run/podman/podman.sock /run/containerd/containerd.sock /run/user/*/docker.sock /run/user/*/podman/podman.sock /run/user/*/containerd-rootless; do if [ -e "$c" ]; then echo "inv.sock=$c"; fi; done
 cat /proc/[0-9]*/comm 2>/dev/null | grep -x -e dockerd -e containerd -e rootlesskit -e slirp4netns -e pasta -e conmon -e podman | sort -u | while IFS= read -r l; do echo "inv.proc=$l"; done

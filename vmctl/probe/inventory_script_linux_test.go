@@ -2,9 +2,12 @@ package probe
 
 import (
 	"context"
+	"net"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -70,6 +73,7 @@ func TestInventoryScriptRunsUnderEachShell(t *testing.T) {
 			if inv.Tools.IP == "" || inv.Tools.IPVersion == "" {
 				t.Errorf("ip not found: %+v", inv.Tools)
 			}
+			checkAddrsAndRoute(t, inv)
 		})
 	}
 }
@@ -114,6 +118,79 @@ func TestProbeInventoryCancelled(t *testing.T) {
 	if _, _, err := RunInventory(ctx, c); err == nil {
 		t.Fatal("no error from a cancelled probe")
 	}
+}
+
+// checkAddrsAndRoute compares the inventory's addresses and default route
+// with what Go learns from the kernel: lo's addresses and those of the
+// default route's NIC (which other tests' labs leave alone) must be the
+// same, and the default route must be one that /proc/net/route (or, without
+// an IPv4 one, ipv6_route) lists.
+func checkAddrsAndRoute(t *testing.T, inv Inventory) {
+	t.Helper()
+	routes := procDefaultRoutes(false)
+	if len(routes) == 0 {
+		routes = procDefaultRoutes(true)
+	}
+	switch {
+	case len(routes) == 0 && inv.DefaultRoute != "":
+		t.Errorf("default route %q, but the kernel has none", inv.DefaultRoute)
+	case len(routes) > 0 && !slices.Contains(routes, inv.DefaultRoute):
+		t.Errorf("default route %q, want one of %q", inv.DefaultRoute, routes)
+	}
+	for _, name := range []string{"lo", inv.DefaultRoute} {
+		if name == "" {
+			continue
+		}
+		n, _ := inv.NIC(name)
+		ifi, err := net.InterfaceByName(name)
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		goAddrs, _ := ifi.Addrs()
+		var want []string
+		for _, a := range goAddrs {
+			if p, err := netip.ParsePrefix(a.String()); err == nil {
+				want = append(want, p.String())
+			}
+		}
+		got := slices.Clone(n.Addrs)
+		slices.Sort(got)
+		slices.Sort(want)
+		if !slices.Equal(got, want) {
+			t.Errorf("%s addrs %q, want %q (Go's net)", name, got, want)
+		}
+	}
+}
+
+// procDefaultRoutes lists the devices of the default routes that are up
+// and not rejecting in /proc/net/route (v6 false: Destination and Mask
+// 00000000) or /proc/net/ipv6_route (v6 true: ::/0).
+func procDefaultRoutes(v6 bool) []string {
+	file, dev, flags := "/proc/net/route", 0, 3
+	if v6 {
+		file, dev, flags = "/proc/net/ipv6_route", 9, 8
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, l := range strings.Split(string(b), "\n") {
+		f := strings.Fields(l)
+		switch {
+		case len(f) < 10:
+			continue
+		case !v6 && (f[1] != "00000000" || f[7] != "00000000"):
+			continue
+		case v6 && (f[0] != strings.Repeat("0", 32) || f[1] != "00"):
+			continue
+		}
+		if fl, err := strconv.ParseUint(f[flags], 16, 32); err == nil && fl&1 != 0 && fl&0x200 == 0 {
+			out = append(out, f[dev])
+		}
+	}
+	return out
 }
 
 // sysfsIndexes maps this machine's interfaces to their ifindex.
