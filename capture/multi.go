@@ -37,6 +37,9 @@ type captureResult struct {
 // beside their start.
 func runCaptures(ctx context.Context, conn *sshconn.Conn, probe probe.Probe, specs []remotecap.CaptureSpec, describe func() []pcapng.NIC,
 	w *pcapng.Writer, n Notifier, vmName string, log *slog.Logger, readerGone func(error) bool) (captureResult, error) {
+	if readerGone == nil {
+		readerGone = func(error) bool { return false }
+	}
 	remotes, err := remotecap.StartAll(ctx, conn, specs, probe)
 	if err != nil {
 		return captureResult{}, err
