@@ -189,10 +189,10 @@ func Home(t *testing.T) string {
 	return home
 }
 
-// tcpProxy forwards 127.0.0.1:port to a target and can freeze the link (no
+// Proxy forwards 127.0.0.1:port to a target and can freeze the link (no
 // byte passes either way, no connection closes: a link that went down) or
 // cut every connection (the client host vanished).
-type tcpProxy struct {
+type Proxy struct {
 	l      net.Listener
 	target string
 	mu     sync.Mutex
@@ -201,13 +201,13 @@ type tcpProxy struct {
 	conns  []net.Conn
 }
 
-func StartProxy(t *testing.T, target string) *tcpProxy {
+func StartProxy(t *testing.T, target string) *Proxy {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &tcpProxy{l: l, target: target, thaw: make(chan struct{})}
+	p := &Proxy{l: l, target: target, thaw: make(chan struct{})}
 	t.Cleanup(func() { p.Cut(); l.Close() })
 	go func() {
 		for {
@@ -230,9 +230,9 @@ func StartProxy(t *testing.T, target string) *tcpProxy {
 	return p
 }
 
-func (p *tcpProxy) Port() int { return p.l.Addr().(*net.TCPAddr).Port }
+func (p *Proxy) Port() int { return p.l.Addr().(*net.TCPAddr).Port }
 
-func (p *tcpProxy) pipe(dst, src net.Conn) {
+func (p *Proxy) pipe(dst, src net.Conn) {
 	buf := make([]byte, 32<<10)
 	for {
 		n, err := src.Read(buf)
@@ -258,13 +258,13 @@ func (p *tcpProxy) pipe(dst, src net.Conn) {
 	}
 }
 
-func (p *tcpProxy) Freeze() {
+func (p *Proxy) Freeze() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.frozen = true
 }
 
-func (p *tcpProxy) Cut() {
+func (p *Proxy) Cut() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, c := range p.conns {
@@ -304,6 +304,23 @@ func WaitFor(t *testing.T, what string, cond func() bool) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// WaitNone polls left until it lists nothing, or fails within with
+// "what: [what is left]" (a leak check, not a speed check).
+func WaitNone(t *testing.T, within time.Duration, what string, left func() []string) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		l := left()
+		if len(l) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: %q", what, l)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
 

@@ -31,17 +31,7 @@ func agentLeftovers(l *lab.Lab, dir string) []string {
 
 func waitNoAgentLeft(t *testing.T, l *lab.Lab, dir string) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		left := agentLeftovers(l, dir)
-		if len(left) == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("left in the VM: %q", left)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	vmtest.WaitNone(t, 20*time.Second, "left in the VM", func() []string { return agentLeftovers(l, dir) })
 }
 
 // TestAgentCaptureLabVeths: with ToolAuto on a VM without tcpdump, one
@@ -50,9 +40,7 @@ func waitNoAgentLeft(t *testing.T, l *lab.Lab, dir string) {
 // data segments; Stop leaves no agent process and no directory.
 func TestAgentCaptureLabVeths(t *testing.T) {
 	vmtest.NeedTcpdump(t) // compiles the filter here
-	l := lab.Start(t, lab.Options{HideTcpdump: true})
-	c := labConn(t, l)
-	p := probeOK(t, c)
+	l, c, p := labVM(t, lab.Options{HideTcpdump: true})
 	if p.Tcpdump != "" || p.Arch == "" {
 		t.Fatalf("probe: tcpdump %q arch %q; the lab should hide tcpdump", p.Tcpdump, p.Arch)
 	}
@@ -74,18 +62,11 @@ func TestAgentCaptureLabVeths(t *testing.T) {
 // even where tcpdump is installed; ToolTcpdump there runs tcpdump.
 func TestAgentCaptureExplicitWithTcpdumpPresent(t *testing.T) {
 	vmtest.NeedTcpdump(t)
-	l := lab.Start(t, lab.Options{})
-	c := labConn(t, l)
-	p := probeOK(t, c)
+	l, c, p := labVM(t, lab.Options{})
 	if p.Tcpdump == "" {
 		t.Fatal("the lab VM has no tcpdump")
 	}
-	r, err := Start(context.Background(), c, CaptureSpec{Interface: l.ContainerVeth(1), Filter: BuildFilter("", true, p), Tool: ToolAgent}, p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pu := startPump(r.Stdout())
-	vmtest.WaitFor(t, "the agent to listen", func() bool { return strings.Contains(r.stderr.String(), "listening on") })
+	r, pu := startListening(context.Background(), t, c, CaptureSpec{Interface: l.ContainerVeth(1), Filter: BuildFilter("", true, p), Tool: ToolAgent}, p)
 	dir := agentDirOf(r.stderr.String())
 	if dir == "" {
 		t.Fatalf("not the agent: %s", r.stderr.String())
@@ -99,12 +80,10 @@ func TestAgentCaptureExplicitWithTcpdumpPresent(t *testing.T) {
 	}
 	waitNoAgentLeft(t, l, dir)
 
-	r, err = Start(context.Background(), c, CaptureSpec{Interface: l.ContainerVeth(1), Tool: ToolTcpdump}, p)
-	if err != nil {
-		t.Fatal(err)
+	r, _ = startListening(context.Background(), t, c, CaptureSpec{Interface: l.ContainerVeth(1), Tool: ToolTcpdump}, p)
+	if !strings.Contains(r.stderr.String(), "tcpdump: listening on") {
+		t.Errorf("not tcpdump: %s", r.stderr.String())
 	}
-	startPump(r.Stdout())
-	vmtest.WaitFor(t, "tcpdump to listen", func() bool { return strings.Contains(r.stderr.String(), "tcpdump: listening on") })
 	if agentDirOf(r.stderr.String()) != "" {
 		t.Error("ToolTcpdump ran the agent")
 	}
@@ -117,17 +96,10 @@ func TestAgentCaptureExplicitWithTcpdumpPresent(t *testing.T) {
 // its directory by itself (vmdump can no longer reach the VM).
 func TestAgentCaptureEndsWhenClientVanishes(t *testing.T) {
 	vmtest.NeedTcpdump(t)
-	l := lab.Start(t, lab.Options{HideTcpdump: true})
-	c := labConn(t, l)
-	p := probeOK(t, c)
+	l, c, p := labVM(t, lab.Options{HideTcpdump: true})
 	// Filters out everything at the moment: the agent never writes, so
 	// only the wrapper can end it.
-	r, err := Start(context.Background(), c, CaptureSpec{Interface: l.ContainerVeth(1), Filter: "udp port 9"}, p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	startPump(r.Stdout())
-	vmtest.WaitFor(t, "the agent to listen", func() bool { return strings.Contains(r.stderr.String(), "listening on") })
+	r, _ := startListening(context.Background(), t, c, CaptureSpec{Interface: l.ContainerVeth(1), Filter: "udp port 9"}, p)
 	dir := agentDirOf(r.stderr.String())
 	if dir == "" || len(agentLeftovers(l, dir)) < 2 {
 		t.Fatalf("agent not running from %q: %q", dir, agentLeftovers(l, dir))
@@ -139,9 +111,7 @@ func TestAgentCaptureEndsWhenClientVanishes(t *testing.T) {
 // A VM of an architecture without an agent build: one line that says to
 // install tcpdump, and nothing uploaded.
 func TestAgentCaptureUnknownArch(t *testing.T) {
-	l := lab.Start(t, lab.Options{HideTcpdump: true})
-	c := labConn(t, l)
-	p := probeOK(t, c)
+	l, c, p := labVM(t, lab.Options{HideTcpdump: true})
 	p.Arch = "riscv64"
 	_, err := Start(context.Background(), c, CaptureSpec{Interface: l.ContainerVeth(1)}, p)
 	if err == nil || !strings.Contains(err.Error(), "riscv64") || !strings.Contains(err.Error(), "install tcpdump") {

@@ -56,29 +56,27 @@ func uploadLocally(t *testing.T, shell []string, bin []byte, env ...string) (age
 // private directory under $TMPDIR, proves it runs, and reports it.
 func TestAgentUploadScriptLocal(t *testing.T) {
 	bin := hostAgent(t)
-	for _, sh := range vmtest.AvailableShells(t) {
-		t.Run(strings.Join(sh, " "), func(t *testing.T) {
-			tmp := t.TempDir()
-			u, stderr := uploadLocally(t, sh, bin, "TMPDIR="+tmp)
-			if err := u.check(bin, runtime.GOARCH); err != nil {
-				t.Fatalf("%v; stderr: %s", err, stderr)
+	eachShell(t, func(t *testing.T, sh []string) {
+		tmp := t.TempDir()
+		u, stderr := uploadLocally(t, sh, bin, "TMPDIR="+tmp)
+		if err := u.check(bin, runtime.GOARCH); err != nil {
+			t.Fatalf("%v; stderr: %s", err, stderr)
+		}
+		if filepath.Dir(u.dir) != tmp || !strings.HasPrefix(filepath.Base(u.dir), "vmdump-agent.") {
+			t.Errorf("dir %s, want vmdump-agent.* in %s", u.dir, tmp)
+		}
+		if u.sha256 == "" {
+			t.Error("sha256sum is installed here but no sha256 was reported")
+		}
+		for path, mode := range map[string]os.FileMode{u.dir: 0o700 | os.ModeDir, filepath.Join(u.dir, agentFile): 0o700} {
+			if fi, err := os.Stat(path); err != nil || fi.Mode() != mode {
+				t.Errorf("%s: %v %v, want %v", path, fi.Mode(), err, mode)
 			}
-			if filepath.Dir(u.dir) != tmp || !strings.HasPrefix(filepath.Base(u.dir), "vmdump-agent.") {
-				t.Errorf("dir %s, want vmdump-agent.* in %s", u.dir, tmp)
-			}
-			if u.sha256 == "" {
-				t.Error("sha256sum is installed here but no sha256 was reported")
-			}
-			for path, mode := range map[string]os.FileMode{u.dir: 0o700 | os.ModeDir, filepath.Join(u.dir, agentFile): 0o700} {
-				if fi, err := os.Stat(path); err != nil || fi.Mode() != mode {
-					t.Errorf("%s: %v %v, want %v", path, fi.Mode(), err, mode)
-				}
-			}
-			if left, _ := os.ReadDir(u.dir); len(left) != 1 {
-				t.Errorf("%d files in the agent's directory", len(left))
-			}
-		})
-	}
+		}
+		if left, _ := os.ReadDir(u.dir); len(left) != 1 {
+			t.Errorf("%d files in the agent's directory", len(left))
+		}
+	})
 }
 
 // A $TMPDIR mounted noexec is passed over for the next directory, and
@@ -174,7 +172,7 @@ func TestAgentWrapperLocal(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				r := startReplay(t, sh, cmd)
+				r := startLocalWrapper(t, sh, cmd)
 				vmtest.WaitFor(t, "the agent to listen", func() bool { return strings.Contains(r.stderr.String(), "listening on lo") })
 				if d := agentDirOf(r.stderr.String()); d != u.dir {
 					t.Errorf("wrapper reported agent dir %q, want %q", d, u.dir)
@@ -245,7 +243,7 @@ func TestAgentDiesWithWrapper(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := startReplay(t, []string{"sh"}, cmd)
+	r := startLocalWrapper(t, []string{"sh"}, cmd)
 	vmtest.WaitFor(t, "the agent to listen", func() bool { return strings.Contains(r.stderr.String(), "listening on lo") })
 	if len(agentProcesses(r.cmd.Process.Pid)) != 1 {
 		t.Fatalf("agent processes: %v", sessionProcesses(r.cmd.Process.Pid))

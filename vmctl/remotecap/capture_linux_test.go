@@ -19,7 +19,6 @@ import (
 	"github.com/vmdump/vmdump/internal/vmtest/sshtest"
 	"github.com/vmdump/vmdump/vmctl/probe"
 	"github.com/vmdump/vmdump/vmctl/sshconn"
-	"golang.org/x/crypto/ssh"
 )
 
 // capture integration tests: a real sshd on 127.0.0.1 stands in for the VM
@@ -32,6 +31,83 @@ func probeOK(t *testing.T, c *sshconn.Conn) probe.Probe {
 		t.Fatalf("Probe: %v", err)
 	}
 	return p
+}
+
+// sshdVM is the rig of these tests: tcpdump here, a test sshd on loopback
+// as the VM "vm", a connection to it and the probe over that connection.
+func sshdVM(t *testing.T) (*vmtest.SSHD, *sshconn.Conn, probe.Probe) {
+	t.Helper()
+	vmtest.NeedTcpdump(t)
+	s := vmtest.StartSSHD(t, vmtest.SSHDOptions{})
+	c := sshtest.Conn(t, s)
+	return s, c, probeOK(t, c)
+}
+
+// proxiedSSHDVM is sshdVM with the connection through a proxy that can
+// freeze or cut the link; tune, if set, adjusts the dial options.
+func proxiedSSHDVM(t *testing.T, tune func(*sshconn.DialOptions)) (*vmtest.Proxy, *sshconn.Conn, probe.Probe) {
+	t.Helper()
+	vmtest.NeedTcpdump(t)
+	s := vmtest.StartSSHD(t, vmtest.SSHDOptions{})
+	px := vmtest.StartProxy(t, s.Addr())
+	c := sshtest.ProxiedConn(t, s, px, tune)
+	return px, c, probeOK(t, c)
+}
+
+// startListening starts spec over c and waits until the capture listens
+// (see waitListening).
+func startListening(ctx context.Context, t *testing.T, c *sshconn.Conn, spec CaptureSpec, p probe.Probe) (*RemoteCapture, *pump) {
+	t.Helper()
+	r, err := Start(ctx, c, spec, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := startPump(r.Stdout())
+	waitListening(t, r)
+	return r, out
+}
+
+// startAllListening starts specs over c at once (StartAll) and waits until
+// each capture listens.
+func startAllListening(t *testing.T, c *sshconn.Conn, specs []CaptureSpec, p probe.Probe) ([]*RemoteCapture, []*pump) {
+	t.Helper()
+	caps, err := StartAll(context.Background(), c, specs, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pumps := make([]*pump, len(caps))
+	for i, r := range caps {
+		pumps[i] = startPump(r.Stdout())
+	}
+	for _, r := range caps {
+		waitListening(t, r)
+	}
+	return caps, pumps
+}
+
+// stopAll stops every capture, then checks each: its stream reaches EOF,
+// Wait reports no error and its statistics count at least minReceived.
+func stopAll(t *testing.T, caps []*RemoteCapture, pumps []*pump, minReceived uint64) {
+	t.Helper()
+	for _, r := range caps {
+		_ = r.Stop()
+	}
+	for i, r := range caps {
+		pumps[i].waitEOF(t)
+		if err := r.Wait(); err != nil {
+			t.Errorf("%s: Wait: %v", r.spec.Interface, err)
+		}
+		if st := r.Stats(); !st.Valid || st.Received < minReceived {
+			t.Errorf("%s: stats %+v; stderr %s", r.spec.Interface, st, r.stderr.String())
+		}
+	}
+}
+
+// waitListening waits until r's tcpdump or agent said "listening on": it
+// has set up its signal handlers and opened the interface.
+func waitListening(t *testing.T, r *RemoteCapture) {
+	t.Helper()
+	vmtest.WaitFor(t, r.spec.Interface+"'s capture to listen", func() bool { return strings.Contains(r.stderr.String(), "listening on") })
 }
 
 // pump reads a capture's stdout in the background.
@@ -99,24 +175,11 @@ func uniqueQuietFilter(t *testing.T) (filter, marker string) {
 
 func waitNoneWith(t *testing.T, marker string) {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		left := processesWith(marker)
-		if len(left) == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("left running: %q", left)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	vmtest.WaitNone(t, 15*time.Second, "left running", func() []string { return processesWith(marker) })
 }
 
 func TestProbeOverSSH(t *testing.T) {
-	vmtest.NeedTcpdump(t)
-	s := vmtest.StartSSHD(t, vmtest.SSHDOptions{})
-	c := sshtest.Conn(t, s)
-	p := probeOK(t, c)
+	s, _, p := sshdVM(t)
 	if p.ClientAddr != "127.0.0.1" || p.ServerAddr != "127.0.0.1" || p.ServerPort != strconv.Itoa(s.Port) || p.ClientPort == "" {
 		t.Errorf("SSH_CONNECTION fields %+v", p)
 	}
@@ -133,10 +196,7 @@ func TestProbeOverSSH(t *testing.T) {
 }
 
 func TestStartCaptureStreamsPacketsAndStops(t *testing.T) {
-	vmtest.NeedTcpdump(t)
-	s := vmtest.StartSSHD(t, vmtest.SSHDOptions{})
-	c := sshtest.Conn(t, s)
-	p := probeOK(t, c)
+	_, c, p := sshdVM(t)
 
 	rx, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
@@ -186,19 +246,11 @@ func TestStartCaptureStreamsPacketsAndStops(t *testing.T) {
 }
 
 func TestStartCaptureStopLeavesNothing(t *testing.T) {
-	vmtest.NeedTcpdump(t)
-	s := vmtest.StartSSHD(t, vmtest.SSHDOptions{})
-	c := sshtest.Conn(t, s)
-	p := probeOK(t, c)
+	_, c, p := sshdVM(t)
 	for _, priv := range []Priv{PrivNone, PrivSudo} {
 		t.Run(string(priv), func(t *testing.T) {
 			filter, marker := uniqueQuietFilter(t)
-			r, err := Start(context.Background(), c, CaptureSpec{Interface: "lo", Filter: filter, Priv: priv}, p)
-			if err != nil {
-				t.Fatal(err)
-			}
-			out := startPump(r.Stdout())
-			vmtest.WaitFor(t, "tcpdump to listen", func() bool { return strings.Contains(r.stderr.String(), "listening on") })
+			r, out := startListening(context.Background(), t, c, CaptureSpec{Interface: "lo", Filter: filter, Priv: priv}, p)
 			if len(processesWith(marker)) == 0 {
 				t.Fatal("the marker finds no process: the leak check would prove nothing")
 			}
@@ -217,18 +269,10 @@ func TestStartCaptureStopLeavesNothing(t *testing.T) {
 }
 
 func TestStartCaptureStopsOnContextCancel(t *testing.T) {
-	vmtest.NeedTcpdump(t)
-	s := vmtest.StartSSHD(t, vmtest.SSHDOptions{})
-	c := sshtest.Conn(t, s)
-	p := probeOK(t, c)
+	_, c, p := sshdVM(t)
 	filter, marker := uniqueQuietFilter(t)
 	ctx, cancel := context.WithCancel(context.Background())
-	r, err := Start(ctx, c, CaptureSpec{Interface: "lo", Filter: filter}, p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := startPump(r.Stdout())
-	vmtest.WaitFor(t, "tcpdump to listen", func() bool { return strings.Contains(r.stderr.String(), "listening on") })
+	r, out := startListening(ctx, t, c, CaptureSpec{Interface: "lo", Filter: filter}, p)
 	cancel()
 	out.waitEOF(t)
 	if err := r.Wait(); err != nil {
@@ -240,23 +284,9 @@ func TestStartCaptureStopsOnContextCancel(t *testing.T) {
 // TestCaptureEndsWhenClientVanishes: vmdump is SIGKILLed or its host drops
 // off; the TCP connection closes and the VM side must clean up by itself.
 func TestCaptureEndsWhenClientVanishes(t *testing.T) {
-	vmtest.NeedTcpdump(t)
-	s := vmtest.StartSSHD(t, vmtest.SSHDOptions{})
-	home := vmtest.Home(t)
-	opt := sshtest.TrustingOptions(t, s, home)
-	px := vmtest.StartProxy(t, s.Addr())
-	vmtest.WriteFile(t, opt.KnownHostsFile, fmt.Sprintf("[127.0.0.1]:%d %s", px.Port(), ssh.MarshalAuthorizedKey(s.HostKeys["ed25519"])))
-	vm := s.VMFor("vm")
-	vm.Port = px.Port()
-	c := sshtest.DialOK(t, vm, opt)
-	p := probeOK(t, c)
+	px, c, p := proxiedSSHDVM(t, nil)
 	filter, marker := uniqueQuietFilter(t)
-	r, err := Start(context.Background(), c, CaptureSpec{Interface: "lo", Filter: filter}, p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	startPump(r.Stdout())
-	vmtest.WaitFor(t, "tcpdump to listen", func() bool { return strings.Contains(r.stderr.String(), "listening on") })
+	startListening(context.Background(), t, c, CaptureSpec{Interface: "lo", Filter: filter}, p)
 	px.Cut() // no Stop, no channel close: the connection just ends
 	waitNoneWith(t, marker)
 }
@@ -268,39 +298,17 @@ func TestCaptureWatchdogEndsCaptureOnFrozenLink(t *testing.T) {
 	if testing.Short() {
 		t.Skip("takes up to 20 s")
 	}
-	vmtest.NeedTcpdump(t)
-	s := vmtest.StartSSHD(t, vmtest.SSHDOptions{})
-	home := vmtest.Home(t)
-	opt := sshtest.TrustingOptions(t, s, home)
-	opt.Keepalive = time.Hour // the client must not notice and close first
-	px := vmtest.StartProxy(t, s.Addr())
-	vmtest.WriteFile(t, opt.KnownHostsFile, fmt.Sprintf("[127.0.0.1]:%d %s", px.Port(), ssh.MarshalAuthorizedKey(s.HostKeys["ed25519"])))
-	vm := s.VMFor("vm")
-	vm.Port = px.Port()
-	c := sshtest.DialOK(t, vm, opt)
-	p := probeOK(t, c)
+	px, c, p := proxiedSSHDVM(t, func(opt *sshconn.DialOptions) {
+		opt.Keepalive = time.Hour // the client must not notice and close first
+	})
 	filter, marker := uniqueQuietFilter(t)
-	r, err := Start(context.Background(), c, CaptureSpec{Interface: "lo", Filter: filter, Heartbeat: time.Second}, p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	startPump(r.Stdout())
-	vmtest.WaitFor(t, "tcpdump to listen", func() bool { return strings.Contains(r.stderr.String(), "listening on") })
+	startListening(context.Background(), t, c, CaptureSpec{Interface: "lo", Filter: filter, Heartbeat: time.Second}, p)
 	px.Freeze()
-	deadline := time.Now().Add(30 * time.Second)
-	for len(processesWith(marker)) > 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("remote capture still running 30 s after the link froze: %q", processesWith(marker))
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	vmtest.WaitNone(t, 30*time.Second, "remote capture still running 30 s after the link froze", func() []string { return processesWith(marker) })
 }
 
 func TestStartCaptureClassifiesRemoteFailures(t *testing.T) {
-	vmtest.NeedTcpdump(t)
-	s := vmtest.StartSSHD(t, vmtest.SSHDOptions{})
-	c := sshtest.Conn(t, s)
-	p := probeOK(t, c)
+	_, c, p := sshdVM(t)
 	for _, tc := range []struct {
 		name string
 		spec CaptureSpec
@@ -339,10 +347,7 @@ func TestStartCaptureClassifiesRemoteFailures(t *testing.T) {
 // `touch MARKER` through the real login shell, sh and tcpdump: the marker
 // must never appear; tcpdump just rejects (or, if valid, runs) the filter.
 func TestStartCaptureHostileFiltersOverSSH(t *testing.T) {
-	vmtest.NeedTcpdump(t)
-	s := vmtest.StartSSHD(t, vmtest.SSHDOptions{})
-	c := sshtest.Conn(t, s)
-	p := probeOK(t, c)
+	_, c, p := sshdVM(t)
 	marker := filepath.Join(t.TempDir(), "MARKER")
 	for _, filter := range hostileFilters(marker) {
 		r, err := Start(context.Background(), c, CaptureSpec{Interface: "lo", Filter: filter}, p)
@@ -370,17 +375,9 @@ func TestStartCaptureHostileFiltersOverSSH(t *testing.T) {
 // kills it) while vmdump is still reading. Stop then Wait, as vmdump does,
 // must still say so rather than treat it as a clean stop.
 func TestCaptureEndedOnTheVMIsReported(t *testing.T) {
-	vmtest.NeedTcpdump(t)
-	s := vmtest.StartSSHD(t, vmtest.SSHDOptions{})
-	c := sshtest.Conn(t, s)
-	p := probeOK(t, c)
+	_, c, p := sshdVM(t)
 	filter, marker := uniqueQuietFilter(t)
-	r, err := Start(context.Background(), c, CaptureSpec{Interface: "lo", Filter: filter}, p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := startPump(r.Stdout())
-	vmtest.WaitFor(t, "tcpdump to listen", func() bool { return strings.Contains(r.stderr.String(), "listening on") })
+	r, out := startListening(context.Background(), t, c, CaptureSpec{Interface: "lo", Filter: filter}, p)
 	killed := false
 	for _, proc := range processesWith(marker) {
 		pid, cmd, _ := strings.Cut(proc, " ")
@@ -396,7 +393,7 @@ func TestCaptureEndedOnTheVMIsReported(t *testing.T) {
 	}
 	out.waitEOF(t)
 	_ = r.Stop()
-	err = r.Wait()
+	err := r.Wait()
 	if err == nil || !strings.Contains(err.Error(), "ended by itself") {
 		t.Errorf("Wait = %v, want \"ended by itself\"", err)
 	}

@@ -29,6 +29,14 @@ func labConn(t *testing.T, l *lab.Lab) *sshconn.Conn {
 	return sshtest.DialOK(t, vm, sshconn.DialOptions{Home: home, KnownHostsFile: kh, PinnedKeysFile: filepath.Join(home, "pins"), Timeout: 10 * time.Second, Log: vmtest.DiscardLog()})
 }
 
+// labVM starts the lab VM with opt, connects to it and probes it.
+func labVM(t *testing.T, opt lab.Options) (*lab.Lab, *sshconn.Conn, probe.Probe) {
+	t.Helper()
+	l := lab.Start(t, opt)
+	c := labConn(t, l)
+	return l, c, probeOK(t, c)
+}
+
 func TestInventoryLabVM(t *testing.T) {
 	l := lab.Start(t, lab.Options{})
 	c := labConn(t, l)
@@ -65,12 +73,7 @@ func TestInventoryLabVM(t *testing.T) {
 // veth, over one connection; each stream is a whole pcap of its own with
 // every data segment of the conversation, and its own statistics.
 func TestStartCapturesLabVeths(t *testing.T) {
-	l := lab.Start(t, lab.Options{})
-	c := labConn(t, l)
-	p, err := probe.Run(context.Background(), c)
-	if err != nil {
-		t.Fatal(err)
-	}
+	l, c, p := labVM(t, lab.Options{})
 	captureLabVeths(t, l, c, p, nil)
 }
 
@@ -83,35 +86,17 @@ func captureLabVeths(t *testing.T, l *lab.Lab, c *sshconn.Conn, p probe.Probe, w
 	t.Helper()
 	filter := BuildFilter("", true, p)
 	specs := []CaptureSpec{{Interface: l.ContainerVeth(1), Filter: filter}, {Interface: l.ContainerVeth(2), Filter: filter}}
-	caps, err := StartAll(context.Background(), c, specs, p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pumps := []*pump{startPump(caps[0].Stdout()), startPump(caps[1].Stdout())}
-	var stderr []string
-	for _, r := range caps {
-		vmtest.WaitFor(t, "the capture to listen", func() bool { return strings.Contains(r.stderr.String(), "listening on") })
-		stderr = append(stderr, r.stderr.String())
-	}
+	caps, pumps := startAllListening(t, c, specs, p)
 	if whileRunning != nil {
-		whileRunning(stderr)
+		whileRunning([]string{caps[0].stderr.String(), caps[1].stderr.String()})
 	}
 	const messages = 5
 	l.Send(t, messages, 10*time.Millisecond)
 	vmtest.WaitFor(t, "every data segment on both veths", func() bool {
 		return len(vmtest.DecodePcap(t, pumps[0].buf.String(), false)) >= 2*messages && len(vmtest.DecodePcap(t, pumps[1].buf.String(), false)) >= 2*messages
 	})
-	for _, r := range caps {
-		_ = r.Stop()
-	}
-	for i, r := range caps {
-		pumps[i].waitEOF(t)
-		if err := r.Wait(); err != nil {
-			t.Errorf("%s: %v", specs[i].Interface, err)
-		}
-		if st := r.Stats(); !st.Valid || st.Received < 2*messages {
-			t.Errorf("%s: stats %+v; stderr %s", specs[i].Interface, st, r.stderr.String())
-		}
+	stopAll(t, caps, pumps, 2*messages)
+	for i := range caps {
 		pkts := vmtest.DecodePcap(t, pumps[i].buf.String(), true)
 		if len(pkts) != 2*messages {
 			t.Errorf("%s: %d packets, want %d data segments", specs[i].Interface, len(pkts), 2*messages)

@@ -2,64 +2,15 @@ package remotecap
 
 import (
 	"bytes"
-	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/vmdump/vmdump/internal/vmtest"
 	"github.com/vmdump/vmdump/vmctl/probe"
 )
-
-// replayRun is the replay wrapper run as sshd would run it (sh -c command),
-// in a session of its own so that leftovers can be found by session id.
-type replayRun struct {
-	cmd    *exec.Cmd
-	stdin  io.WriteCloser
-	stdout vmtest.SyncBuffer
-	stderr vmtest.SyncBuffer
-	done   chan struct{}
-}
-
-func startReplay(t *testing.T, shell []string, cmd string) *replayRun {
-	t.Helper()
-	cmd = strings.Replace(cmd, "exec sh -c ", "exec "+strings.Join(shell, " ")+" -c ", 1)
-	r := &replayRun{done: make(chan struct{})}
-	r.cmd = exec.Command("/bin/sh", "-c", cmd)
-	r.cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	r.cmd.Env = append(os.Environ(), "TMPDIR="+t.TempDir())
-	r.cmd.Stdout, r.cmd.Stderr = &r.stdout, &r.stderr
-	var err error
-	if r.stdin, err = r.cmd.StdinPipe(); err != nil {
-		t.Fatal(err)
-	}
-	if err := r.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { r.cmd.Wait(); close(r.done) }()
-	t.Cleanup(func() {
-		select {
-		case <-r.done:
-		default:
-			_ = syscall.Kill(-r.cmd.Process.Pid, syscall.SIGKILL) // our own session, by its id
-			<-r.done
-		}
-	})
-	return r
-}
-
-func (r *replayRun) wait(t *testing.T) {
-	t.Helper()
-	select {
-	case <-r.done:
-	case <-time.After(30 * time.Second):
-		t.Fatalf("replay wrapper still running; stderr: %s", r.stderr.String())
-	}
-}
 
 // The file reaches stdout byte for byte after the start marker, whatever
 // its name, and nothing stays behind.
@@ -69,25 +20,23 @@ func TestReplayScriptStreamsFile(t *testing.T) {
 	if err := os.WriteFile(file, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	for _, sh := range vmtest.AvailableShells(t) {
-		t.Run(strings.Join(sh, " "), func(t *testing.T) {
-			cmd, err := CaptureCommand(CaptureSpec{Interface: "lo", Priv: PrivNone, BenchRemoteFile: file}, probe.Probe{UID: os.Getuid()})
-			if err != nil {
-				t.Fatal(err)
-			}
-			r := startReplay(t, sh, cmd)
-			r.wait(t)
-			if r.cmd.ProcessState.ExitCode() != 0 {
-				t.Errorf("exit %d; stderr: %s", r.cmd.ProcessState.ExitCode(), r.stderr.String())
-			}
-			out := []byte(r.stdout.String())
-			want := append([]byte(pcapStartMarker), data...)
-			if !bytes.Equal(out, want) {
-				t.Errorf("stdout: %d bytes, want %d (marker + file)", len(out), len(want))
-			}
-			waitSessionEmpty(t, r.cmd.Process.Pid)
-		})
-	}
+	eachShell(t, func(t *testing.T, sh []string) {
+		cmd, err := CaptureCommand(CaptureSpec{Interface: "lo", Priv: PrivNone, BenchRemoteFile: file}, probe.Probe{UID: os.Getuid()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := startLocalWrapper(t, sh, cmd)
+		r.wait(t)
+		if r.cmd.ProcessState.ExitCode() != 0 {
+			t.Errorf("exit %d; stderr: %s", r.cmd.ProcessState.ExitCode(), r.stderr.String())
+		}
+		out := []byte(r.stdout.String())
+		want := append([]byte(pcapStartMarker), data...)
+		if !bytes.Equal(out, want) {
+			t.Errorf("stdout: %d bytes, want %d (marker + file)", len(out), len(want))
+		}
+		waitSessionEmpty(t, r.cmd.Process.Pid)
+	})
 }
 
 // A replay that blocks (here: cat on a FIFO nobody writes) ends like a
@@ -111,7 +60,7 @@ func TestReplayScriptStops(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				r := startReplay(t, sh, cmd)
+				r := startLocalWrapper(t, sh, cmd)
 				vmtest.WaitFor(t, "cat to start", func() bool { return len(sessionProcesses(r.cmd.Process.Pid)) >= 4 && catRunning(r.cmd.Process.Pid) })
 				switch stop {
 				case "stdin EOF":

@@ -24,6 +24,7 @@ import (
 type localWrapper struct {
 	cmd    *exec.Cmd
 	stdin  io.WriteCloser
+	stdout *vmtest.SyncBuffer
 	stderr *vmtest.SyncBuffer
 	tmp    string
 	done   chan struct{}
@@ -34,12 +35,11 @@ type localWrapper struct {
 func startLocalWrapper(t *testing.T, shell []string, cmd string, extraEnv ...string) *localWrapper {
 	t.Helper()
 	cmd = strings.Replace(cmd, "exec sh -c ", "exec "+strings.Join(shell, " ")+" -c ", 1)
-	w := &localWrapper{stderr: &vmtest.SyncBuffer{}, tmp: t.TempDir(), done: make(chan struct{})}
+	w := &localWrapper{stdout: &vmtest.SyncBuffer{}, stderr: &vmtest.SyncBuffer{}, tmp: t.TempDir(), done: make(chan struct{})}
 	w.cmd = exec.Command("/bin/sh", "-c", cmd)
 	w.cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	w.cmd.Env = append(append(os.Environ(), "TMPDIR="+w.tmp), extraEnv...)
-	w.cmd.Stdout = io.Discard
-	w.cmd.Stderr = w.stderr
+	w.cmd.Stdout, w.cmd.Stderr = w.stdout, w.stderr
 	var err error
 	if w.stdin, err = w.cmd.StdinPipe(); err != nil {
 		t.Fatal(err)
@@ -79,6 +79,12 @@ func (w *localWrapper) exitCode(t *testing.T, within time.Duration) int {
 	return 0
 }
 
+// wait waits for the wrapper to end, or fails after a generous bound.
+func (w *localWrapper) wait(t *testing.T) {
+	t.Helper()
+	w.exitCode(t, 30*time.Second)
+}
+
 // sessionProcesses lists the live (non-zombie) processes of session sid.
 func sessionProcesses(sid int) []string {
 	var out []string
@@ -111,17 +117,7 @@ func sessionProcesses(sid int) []string {
 // within a generous bound (this is a leak check, not a speed check).
 func waitSessionEmpty(t *testing.T, sid int) {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		left := sessionProcesses(sid)
-		if len(left) == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("processes left behind: %q", left)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	vmtest.WaitNone(t, 15*time.Second, "processes left behind", func() []string { return sessionProcesses(sid) })
 }
 
 // listening reports whether tcpdump said "listening on": it has set up its
@@ -134,6 +130,32 @@ func (w *localWrapper) listening() bool {
 // quietSpec captures on lo with a filter that matches nothing here.
 func quietSpec() CaptureSpec {
 	return CaptureSpec{Interface: "lo", Filter: "udp port 9 and host 192.0.2.99"}
+}
+
+// eachShell runs f as a subtest under each local POSIX shell, named by it.
+func eachShell(t *testing.T, f func(t *testing.T, sh []string)) {
+	t.Helper()
+	for _, sh := range vmtest.AvailableShells(t) {
+		t.Run(strings.Join(sh, " "), func(t *testing.T) { f(t, sh) })
+	}
+}
+
+// startQuietWrapper runs quietSpec's wrapper under sh, with a watchdog of
+// watchdog seconds (0: CaptureCommand's own).
+func startQuietWrapper(t *testing.T, sh []string, watchdog int) *localWrapper {
+	t.Helper()
+	spec, p := quietSpec(), localProbe(t)
+	var cmd string
+	var err error
+	if watchdog == 0 {
+		cmd, err = CaptureCommand(spec, p)
+	} else {
+		cmd, err = captureCommand(spec, p, watchdog)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return startLocalWrapper(t, sh, cmd)
 }
 
 func localProbe(t *testing.T) probe.Probe {
@@ -156,103 +178,77 @@ func checkCleanExit(t *testing.T, w *localWrapper, code int) {
 
 func TestCaptureScriptEndsOnStdinEOF(t *testing.T) {
 	vmtest.NeedRoot(t)
-	for _, sh := range vmtest.AvailableShells(t) {
-		t.Run(strings.Join(sh, " "), func(t *testing.T) {
-			cmd, err := CaptureCommand(quietSpec(), localProbe(t))
-			if err != nil {
-				t.Fatal(err)
-			}
-			w := startLocalWrapper(t, sh, cmd)
-			vmtest.WaitFor(t, "tcpdump to start", func() bool { return w.listening() })
-			_ = w.stdin.Close()
-			checkCleanExit(t, w, w.exitCode(t, 15*time.Second))
-		})
-	}
+	eachShell(t, func(t *testing.T, sh []string) {
+		w := startQuietWrapper(t, sh, 0)
+		vmtest.WaitFor(t, "tcpdump to start", w.listening)
+		_ = w.stdin.Close()
+		checkCleanExit(t, w, w.exitCode(t, 15*time.Second))
+	})
 }
 
 func TestCaptureScriptWatchdogEndsWithoutHeartbeat(t *testing.T) {
 	vmtest.NeedRoot(t)
-	for _, sh := range vmtest.AvailableShells(t) {
-		t.Run(strings.Join(sh, " "), func(t *testing.T) {
-			cmd, err := captureCommand(quietSpec(), localProbe(t), 1)
-			if err != nil {
-				t.Fatal(err)
-			}
-			w := startLocalWrapper(t, sh, cmd)
-			// stdin stays open and silent: a link that went down.
-			checkCleanExit(t, w, w.exitCode(t, 15*time.Second))
-			_ = w.stdin.Close()
-		})
-	}
+	eachShell(t, func(t *testing.T, sh []string) {
+		w := startQuietWrapper(t, sh, 1)
+		// stdin stays open and silent: a link that went down.
+		checkCleanExit(t, w, w.exitCode(t, 15*time.Second))
+		_ = w.stdin.Close()
+	})
 }
 
 func TestCaptureScriptHeartbeatKeepsItRunning(t *testing.T) {
 	vmtest.NeedRoot(t)
-	for _, sh := range vmtest.AvailableShells(t) {
-		t.Run(strings.Join(sh, " "), func(t *testing.T) {
-			cmd, err := captureCommand(quietSpec(), localProbe(t), 1)
-			if err != nil {
-				t.Fatal(err)
+	eachShell(t, func(t *testing.T, sh []string) {
+		w := startQuietWrapper(t, sh, 1)
+		// Several watchdog periods with heartbeats: it must survive.
+		for i := 0; i < 20; i++ {
+			if _, err := w.stdin.Write([]byte("\n")); err != nil {
+				t.Fatalf("heartbeat %d: %v (stderr: %s)", i, err, w.stderr)
 			}
-			w := startLocalWrapper(t, sh, cmd)
-			// Several watchdog periods with heartbeats: it must survive.
-			for i := 0; i < 20; i++ {
-				if _, err := w.stdin.Write([]byte("\n")); err != nil {
-					t.Fatalf("heartbeat %d: %v (stderr: %s)", i, err, w.stderr)
-				}
-				time.Sleep(200 * time.Millisecond)
-			}
-			select {
-			case <-w.done:
-				t.Fatalf("capture ended despite heartbeats: %v; stderr: %s", w.err, w.stderr)
-			default:
-			}
-			_ = w.stdin.Close()
-			checkCleanExit(t, w, w.exitCode(t, 15*time.Second))
-		})
-	}
+			time.Sleep(200 * time.Millisecond)
+		}
+		select {
+		case <-w.done:
+			t.Fatalf("capture ended despite heartbeats: %v; stderr: %s", w.err, w.stderr)
+		default:
+		}
+		_ = w.stdin.Close()
+		checkCleanExit(t, w, w.exitCode(t, 15*time.Second))
+	})
 }
 
 func TestCaptureScriptEndsOnTERM(t *testing.T) {
 	vmtest.NeedRoot(t)
-	for _, sh := range vmtest.AvailableShells(t) {
-		t.Run(strings.Join(sh, " "), func(t *testing.T) {
-			cmd, err := CaptureCommand(quietSpec(), localProbe(t))
-			if err != nil {
-				t.Fatal(err)
-			}
-			w := startLocalWrapper(t, sh, cmd)
-			vmtest.WaitFor(t, "tcpdump to start", func() bool { return w.listening() })
-			if err := w.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-				t.Fatal(err)
-			}
-			checkCleanExit(t, w, w.exitCode(t, 15*time.Second))
-			_ = w.stdin.Close()
-		})
-	}
+	eachShell(t, func(t *testing.T, sh []string) {
+		w := startQuietWrapper(t, sh, 0)
+		vmtest.WaitFor(t, "tcpdump to start", w.listening)
+		if err := w.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+		checkCleanExit(t, w, w.exitCode(t, 15*time.Second))
+		_ = w.stdin.Close()
+	})
 }
 
 func TestCaptureScriptExitsWithTcpdumpsStatus(t *testing.T) {
 	vmtest.NeedRoot(t)
-	for _, sh := range vmtest.AvailableShells(t) {
-		t.Run(strings.Join(sh, " "), func(t *testing.T) {
-			spec := CaptureSpec{Interface: "lo", Filter: "tcp port"}
-			cmd, err := CaptureCommand(spec, localProbe(t))
-			if err != nil {
-				t.Fatal(err)
-			}
-			w := startLocalWrapper(t, sh, cmd)
-			code := w.exitCode(t, 15*time.Second) // stdin still open
-			if code != 1 {
-				t.Errorf("exit %d, want tcpdump's 1; stderr: %s", code, w.stderr)
-			}
-			waitSessionEmpty(t, w.cmd.Process.Pid)
-			if err := ClassifyRemoteError(w.stderr.String(), code, localProbe(t), spec); err == nil || !strings.Contains(err.Error(), "does not compile") {
-				t.Errorf("classified as %v", err)
-			}
-			_ = w.stdin.Close()
-		})
-	}
+	eachShell(t, func(t *testing.T, sh []string) {
+		spec := CaptureSpec{Interface: "lo", Filter: "tcp port"}
+		cmd, err := CaptureCommand(spec, localProbe(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := startLocalWrapper(t, sh, cmd)
+		code := w.exitCode(t, 15*time.Second) // stdin still open
+		if code != 1 {
+			t.Errorf("exit %d, want tcpdump's 1; stderr: %s", code, w.stderr)
+		}
+		waitSessionEmpty(t, w.cmd.Process.Pid)
+		if err := ClassifyRemoteError(w.stderr.String(), code, localProbe(t), spec); err == nil || !strings.Contains(err.Error(), "does not compile") {
+			t.Errorf("classified as %v", err)
+		}
+		_ = w.stdin.Close()
+	})
 }
 
 // hostileFilters each try to run `touch MARKER` if any shell on the way

@@ -18,6 +18,7 @@ import (
 	"github.com/vmdump/vmdump/internal/vmtest"
 	"github.com/vmdump/vmdump/internal/vmtest/sshtest"
 	"github.com/vmdump/vmdump/vmctl/probe"
+	"github.com/vmdump/vmdump/vmctl/sshconn"
 )
 
 // The real Docker engine of this machine plays the VM's engine: the test
@@ -105,6 +106,23 @@ func startDockerPair(t *testing.T, interval time.Duration) *dockerPair {
 	return p
 }
 
+// dockerVM is the rig of these tests: tcpdump here, the container pair (the
+// client sending every interval), a test sshd on loopback as the VM "vm"
+// (this machine with its engine), a connection to it and the inventory
+// taken over that connection.
+func dockerVM(t *testing.T, interval time.Duration) (*dockerPair, *sshconn.Conn, probe.Probe, probe.Inventory) {
+	t.Helper()
+	vmtest.NeedTcpdump(t)
+	pair := startDockerPair(t, interval)
+	s := vmtest.StartSSHD(t, vmtest.SSHDOptions{})
+	c := sshtest.Conn(t, s)
+	p, inv, err := probe.RunInventory(context.Background(), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pair, c, p, inv
+}
+
 func lastLine(s string) string {
 	lines := strings.Split(strings.TrimSpace(s), "\n")
 	return strings.TrimSpace(lines[len(lines)-1])
@@ -123,15 +141,7 @@ func vethOf(inv probe.Inventory, containerID string) (probe.NIC, bool) {
 }
 
 func TestInventoryDockerEngine(t *testing.T) {
-	vmtest.NeedTcpdump(t)
-	pair := startDockerPair(t, 50*time.Millisecond)
-	s := vmtest.StartSSHD(t, vmtest.SSHDOptions{})
-	c := sshtest.Conn(t, s)
-
-	_, inv, err := probe.RunInventory(context.Background(), c)
-	if err != nil {
-		t.Fatal(err)
-	}
+	pair, _, _, inv := dockerVM(t, 50*time.Millisecond)
 	var docker probe.Engine
 	for _, e := range inv.Engines {
 		if e.Name == "docker" {
@@ -170,14 +180,7 @@ func TestInventoryDockerEngine(t *testing.T) {
 // one connection, while this host also talks to the server: the client's
 // veth must carry only the client's conversation, the server's veth both.
 func TestMultiCaptureDockerVeths(t *testing.T) {
-	vmtest.NeedTcpdump(t)
-	pair := startDockerPair(t, 20*time.Millisecond)
-	s := vmtest.StartSSHD(t, vmtest.SSHDOptions{})
-	c := sshtest.Conn(t, s)
-	p, inv, err := probe.RunInventory(context.Background(), c)
-	if err != nil {
-		t.Fatal(err)
-	}
+	pair, c, p, inv := dockerVM(t, 20*time.Millisecond)
 	srv, ok1 := vethOf(inv, pair.srvID)
 	cli, ok2 := vethOf(inv, pair.cliID)
 	if !ok1 || !ok2 {
@@ -187,17 +190,7 @@ func TestMultiCaptureDockerVeths(t *testing.T) {
 		{Interface: cli.Name, Filter: BuildFilter("", false, p), Heartbeat: time.Second},
 		{Interface: srv.Name, Filter: BuildFilter("", false, p), Heartbeat: time.Second},
 	}
-	caps, err := StartAll(context.Background(), c, specs, p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pumps := make([]*pump, len(caps))
-	for i, r := range caps {
-		pumps[i] = startPump(r.Stdout())
-	}
-	for _, r := range caps {
-		vmtest.WaitFor(t, "tcpdump to listen", func() bool { return strings.Contains(r.stderr.String(), "listening on") })
-	}
+	caps, pumps := startAllListening(t, c, specs, p)
 
 	// The host (the "VM" itself, on docker0) sends UDP to the server,
 	// which echoes it: traffic that only the server's veth may carry.
@@ -213,18 +206,7 @@ func TestMultiCaptureDockerVeths(t *testing.T) {
 		cliPkts := vmtest.DecodePcap(t, pumps[0].buf.String(), false)
 		return countPayload(srvPkts, marker) >= 3 && countBetween(cliPkts, pair.cliAddr, pair.srvAddr) >= 10 && countBetween(srvPkts, pair.cliAddr, pair.srvAddr) >= 10
 	})
-	for _, r := range caps {
-		_ = r.Stop()
-	}
-	for i, r := range caps {
-		pumps[i].waitEOF(t)
-		if err := r.Wait(); err != nil {
-			t.Errorf("%s: Wait: %v", specs[i].Interface, err)
-		}
-		if st := r.Stats(); !st.Valid || st.Received == 0 {
-			t.Errorf("%s: stats %+v", specs[i].Interface, st)
-		}
-	}
+	stopAll(t, caps, pumps, 1)
 
 	cliPkts := vmtest.DecodePcap(t, pumps[0].buf.String(), true)
 	srvPkts := vmtest.DecodePcap(t, pumps[1].buf.String(), true)

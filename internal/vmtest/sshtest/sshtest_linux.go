@@ -2,6 +2,7 @@ package sshtest
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
@@ -9,6 +10,7 @@ import (
 	"github.com/vmdump/vmdump/internal/vmtest"
 	"github.com/vmdump/vmdump/vmctl"
 	"github.com/vmdump/vmdump/vmctl/sshconn"
+	"golang.org/x/crypto/ssh"
 )
 
 // TrustingOptions know s's ed25519 key in home's known_hosts.
@@ -32,4 +34,19 @@ func DialOK(t *testing.T, vm vmctl.VM, opt sshconn.DialOptions) *sshconn.Conn {
 func Conn(t *testing.T, s *vmtest.SSHD) *sshconn.Conn {
 	t.Helper()
 	return DialOK(t, s.VMFor("vm"), TrustingOptions(t, s, vmtest.Home(t)))
+}
+
+// ProxiedConn is Conn reached through px (vmtest.StartProxy to s's
+// address), trusting s's ed25519 key at px's port only; tune, if set,
+// adjusts the dial options first.
+func ProxiedConn(t *testing.T, s *vmtest.SSHD, px *vmtest.Proxy, tune func(*sshconn.DialOptions)) *sshconn.Conn {
+	t.Helper()
+	opt := TrustingOptions(t, s, vmtest.Home(t))
+	if tune != nil {
+		tune(&opt)
+	}
+	vmtest.WriteFile(t, opt.KnownHostsFile, fmt.Sprintf("[127.0.0.1]:%d %s", px.Port(), ssh.MarshalAuthorizedKey(s.HostKeys["ed25519"])))
+	vm := s.VMFor("vm")
+	vm.Port = px.Port()
+	return DialOK(t, vm, opt)
 }
