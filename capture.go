@@ -70,9 +70,11 @@ func captureAction(a extcap.Args, o extcap.Options, env hostenv.Env, log *slog.L
 		return fail(stderr, err)
 	}
 
+	nics, choose := capture.NICNames(extcap.InterfaceList(o.RemoteInterface), extcap.InterfaceList(o.MoreInterfaces), nic)
 	opts := capture.Options{
 		Env: env, Log: log, VM: vm,
-		NICs:           capture.NICNames(extcap.InterfaceList(o.RemoteInterface), extcap.InterfaceList(o.MoreInterfaces), vm, nic),
+		NICs:           nics,
+		ChooseNIC:      choose,
 		Dial:           opt,
 		Spec:           spec,
 		CaptureFilter:  a.CaptureFilter,

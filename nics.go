@@ -32,10 +32,14 @@ func interfaceValues(inv probe.Inventory) []extcap.Value {
 	return vs
 }
 
-// dialogDefaultsFor is dialogDefaults with the cached inventory's NICs
-// and, for a NIC's interface, that NIC as the default.
+// dialogDefaultsFor is dialogDefaults with the cached inventory's NICs,
+// the NIC a capture would choose from it as the default, and for a NIC's
+// interface that NIC.
 func dialogDefaultsFor(env hostenv.Env, vm vmctl.VM, nic string) extcap.DialogDefaults {
 	d := dialogDefaults(vm)
+	if chosen, ok := capture.CachedDefaultNIC(env, vm); ok {
+		d.RemoteInterface = chosen // what a capture without the option takes
+	}
 	if nic != "" {
 		d.RemoteInterface = nic
 	}

@@ -22,8 +22,8 @@ const (
 	// is random per container endpoint, so a name the cache knows is still
 	// that container's; only a rename since would show the old name.
 	describeFromCacheFor = 10 * time.Minute
-	// inventoryWait bounds the wait for the fresh inventory when the cache
-	// cannot name the interfaces; after it they are named by interface only.
+	// inventoryWait bounds the wait for the fresh inventory when the NIC
+	// to capture must be chosen from it (chooseNIC).
 	inventoryWait = 5 * time.Second
 )
 
@@ -51,12 +51,28 @@ func (s *session) takeInventory(ctx context.Context, conn *sshconn.Conn) *sessio
 }
 
 // describing is the inventory that names specs' interfaces in their
-// interface blocks: a recent cached one that knows all of them, at once;
-// else the fresh one, waited for at most inventoryWait; else none.
+// interface blocks: a recent cached one that knows all of them, else the
+// fresh one if it has arrived, else none (interface names only). It never
+// waits: the interface blocks go before the first packets, and no packet
+// waits for the inventory (a first capture of a VM names its interfaces
+// only; the next one finds the cache).
 func (si *sessionInventory) describing(ctx context.Context, env hostenv.Env, vmID string, specs []remotecap.CaptureSpec) probe.Inventory {
 	if inv, ok := probe.LoadInventory(env, vmID); ok && time.Since(inv.FetchedAt) < describeFromCacheFor && knowsAll(inv, specs) {
 		return inv
 	}
+	select {
+	case <-si.done:
+		if si.err == nil {
+			return si.inv
+		}
+	default:
+	}
+	return probe.Inventory{}
+}
+
+// wait is the fresh inventory, waited for at most inventoryWait; empty
+// when it failed, took longer or ctx ended.
+func (si *sessionInventory) wait(ctx context.Context) probe.Inventory {
 	t := time.NewTimer(inventoryWait)
 	defer t.Stop()
 	select {

@@ -12,9 +12,10 @@ import (
 )
 
 // TestDescribingInventory: the interface blocks are named from a recent
-// cached inventory that knows every captured interface without waiting
-// for the fresh one; otherwise from the fresh one; when that failed, by
-// interface name only.
+// cached inventory that knows every captured interface; otherwise from
+// the fresh one when it has arrived; otherwise (still running, or failed)
+// by interface name only. It never waits: no packet waits for the
+// inventory.
 func TestDescribingInventory(t *testing.T) {
 	specs := []remotecap.CaptureSpec{{Interface: "vethab12"}, {Interface: "docker0"}}
 	cached := nictest.Inventory
@@ -48,7 +49,9 @@ func TestDescribingInventory(t *testing.T) {
 			specs: append([]remotecap.CaptureSpec{{Interface: "veth-new"}}, specs...), si: arrived(fresh, nil), want: "web-renamed"},
 		{name: "no cache: the fresh one", specs: specs, si: arrived(fresh, nil), want: "web-renamed"},
 		{name: "no cache, inventory failed: names only", specs: specs, si: arrived(probe.Inventory{}, errors.New("docker hung")), want: ""},
-		{name: "no cache, capture stopped while waiting", specs: specs, si: pending(), cancel: true, want: ""},
+		{name: "no cache, inventory still running: names only, at once", specs: specs, si: pending(), want: ""},
+		{name: "old cache, inventory still running: names only, at once", cache: &cached, age: time.Hour, specs: specs, si: pending(), want: ""},
+		{name: "no cache, capture stopped", specs: specs, si: pending(), cancel: true, want: ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			env := nictest.Env(t)
@@ -72,7 +75,7 @@ func TestDescribingInventory(t *testing.T) {
 					t.Errorf("vethab12 is described as container %q, want %q", got, c.want)
 				}
 			case <-time.After(inventoryWait / 2):
-				t.Fatal("describing waited for an inventory it did not need")
+				t.Fatal("describing waited for the inventory")
 			}
 		})
 	}

@@ -36,7 +36,7 @@ type captureResult struct {
 // captures have started, so that the caller can take the VM's inventory
 // beside their start.
 func runCaptures(ctx context.Context, conn *sshconn.Conn, probe probe.Probe, specs []remotecap.CaptureSpec, describe func() []pcapng.NIC,
-	w *pcapng.Writer, n Notifier, vmName string, log *slog.Logger, readerGone func(error) bool) (captureResult, error) {
+	w *pcapng.Writer, n Notifier, vmName, why string, log *slog.Logger, readerGone func(error) bool) (captureResult, error) {
 	if readerGone == nil {
 		readerGone = func(error) bool { return false }
 	}
@@ -50,6 +50,9 @@ func runCaptures(ctx context.Context, conn *sshconn.Conn, probe probe.Probe, spe
 		names[i] = s.Interface
 	}
 	msg := fmt.Sprintf("capturing %s on %s", strings.Join(names, ", "), vmName)
+	if why != "" {
+		msg += " (" + why + ")"
+	}
 	n.Status(msg)
 	n.Log(msg)
 

@@ -17,7 +17,10 @@ type Options struct {
 	Log  *slog.Logger
 	VM   vmctl.VM
 	NICs []string // the VM interfaces to capture, one tcpdump each (NICNames)
-	Dial sshconn.DialOptions
+	// ChooseNIC: the user named no NIC, so the capture chooses one from
+	// the VM itself (DefaultNIC) and captures it first, before NICs.
+	ChooseNIC bool
+	Dial      sshconn.DialOptions
 	// Spec is the remote command's spec; its Interface and Filter are set
 	// per NIC and per session.
 	Spec           remotecap.CaptureSpec

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/vmdump/vmdump/pcapng"
@@ -97,10 +98,20 @@ func (s *session) run(ctx context.Context, note string) outcome {
 		return outcome{err: err, linkLost: isDead(conn)}
 	}
 	inventory = s.takeInventory(ctx, conn)
+	nics, why := s.NICs, ""
+	if s.ChooseNIC {
+		var nic string
+		nic, why = s.chooseNIC(ctx, probe, inventory)
+		if nic == "" {
+			return outcome{err: fmt.Errorf("VM %s: no interface to capture on (%s): name one in the capture options (Remote interface)", s.VM.Name, why)}
+		}
+		nics = append([]string{nic}, slices.DeleteFunc(slices.Clone(nics), func(n string) bool { return n == nic })...)
+		s.Log.Info("interface chosen", "vm", s.VM.ID, "interface", nic, "why", why)
+	}
 	spec := s.Spec
 	spec.Filter = remotecap.BuildFilter(s.CaptureFilter, s.PayloadOnly, probe)
-	specs := captureSpecs(spec, s.NICs)
-	s.Log.Info("capturing", "vm", s.VM.ID, "interfaces", s.NICs, "filter", spec.Filter)
+	specs := captureSpecs(spec, nics)
+	s.Log.Info("capturing", "vm", s.VM.ID, "interfaces", nics, "filter", spec.Filter)
 
 	// One tcpdump per interface over this connection, one interface block
 	// each; any reason to stop (ctx, a dead link, Wireshark gone) stops
@@ -109,7 +120,7 @@ func (s *session) run(ctx context.Context, note string) outcome {
 		inv := inventory.describing(ctx, s.Env, s.VM.ID, specs)
 		return pcapngNICs(s.VM, inv, specs, cmp.Or(probe.OSPretty, s.VM.OS), note)
 	}
-	res, err := runCaptures(ctx, conn, probe, specs, describe, s.w, s.n, s.VM.Name, s.Log, s.readerGone)
+	res, err := runCaptures(ctx, conn, probe, specs, describe, s.w, s.n, s.VM.Name, why, s.Log, s.readerGone)
 	if err != nil {
 		return outcome{err: err, linkLost: isDead(conn)}
 	}
@@ -138,4 +149,20 @@ func isDead(c *sshconn.Conn) bool {
 // readerGone is Options.ReaderGone, false without one.
 func (s *session) readerGone(err error) bool {
 	return err != nil && s.ReaderGone != nil && s.ReaderGone(err)
+}
+
+// chooseNIC is DefaultNIC for this session. When the VM has the manager's
+// usual NIC the probe alone says so; otherwise the choice needs the NICs'
+// addresses and the default route: from a recent cached inventory, else
+// from the fresh one (a first capture of such a VM waits for it, at most
+// inventoryWait).
+func (s *session) chooseNIC(ctx context.Context, p probe.Probe, si *sessionInventory) (name, why string) {
+	if u := s.VM.Interface; u != "" && slices.Contains(p.Interfaces, u) {
+		return DefaultNIC(s.VM, p, probe.Inventory{})
+	}
+	inv, ok := probe.LoadInventory(s.Env, s.VM.ID)
+	if !ok || time.Since(inv.FetchedAt) >= describeFromCacheFor || len(inv.NICs) == 0 {
+		inv = si.wait(ctx)
+	}
+	return DefaultNIC(s.VM, p, inv)
 }

@@ -1,7 +1,6 @@
 package capture
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"hash/fnv"
@@ -128,22 +127,46 @@ func UnknownInterfaceError(id string) error {
 	return fmt.Errorf("no VM named %q: run `vmdump list` to see the VMs vmdump finds", id)
 }
 
-// NICNames are the VM interfaces one capture takes: those the user named
-// (remote, then more, duplicates dropped), in that order; without remote,
-// the NIC of a NIC's interface or else the VM's natural interface comes
-// first. Wireshark leaves an option out when it equals the dialog's
-// default, which is exactly that interface.
-func NICNames(remote, more []string, vm vmctl.VM, nic string) []string {
-	if len(remote) == 0 {
-		remote = []string{cmp.Or(nic, NaturalInterface(vm))}
+// NICNames are the VM interfaces the user named for one capture: those of
+// the remote interface option, or else the NIC of a NIC's interface, then
+// those of "More interfaces", duplicates dropped. choose: the user named
+// none of the first kind, so the capture chooses one from the VM
+// (Options.ChooseNIC). Wireshark leaves an option out when it equals the
+// dialog's default, which is exactly that choice.
+func NICNames(remote, more []string, nic string) (names []string, choose bool) {
+	if len(remote) == 0 && nic != "" {
+		remote = []string{nic}
 	}
-	var out []string
 	for _, n := range append(remote, more...) {
-		if !slices.Contains(out, n) {
-			out = append(out, n)
+		if !slices.Contains(names, n) {
+			names = append(names, n)
 		}
 	}
-	return out
+	return names, len(remote) == 0
+}
+
+// DefaultNIC is the NIC a capture of vm takes when the user named none,
+// and why, in words for the status line: the config file's interface when
+// it names one, else probe.DefaultNIC's choice from what the VM says (the
+// manager's usual NIC when the VM has it, the NIC of vmdump's SSH session,
+// of the default route, the first one up).
+func DefaultNIC(vm vmctl.VM, p probe.Probe, inv probe.Inventory) (name, why string) {
+	if vm.Manager == "config" && vm.Interface != "" {
+		return vm.Interface, vm.Interface + ": the config file's interface"
+	}
+	return probe.DefaultNIC(p, inv, vm.Interface)
+}
+
+// CachedDefaultNIC is DefaultNIC from vm's cached inventory alone, for the
+// dialog's default: the choice a capture makes from the same facts. ok is
+// false without a usable cache.
+func CachedDefaultNIC(env hostenv.Env, vm vmctl.VM) (name string, ok bool) {
+	inv, ok := probe.LoadInventory(env, vm.ID)
+	if !ok {
+		return "", false
+	}
+	name, _ = DefaultNIC(vm, probe.Probe{ServerAddr: inv.SessionAddr}, inv)
+	return name, name != ""
 }
 
 // captureSpecs copies base once per interface.
@@ -222,9 +245,9 @@ func DisplayName(vm vmctl.VM) string {
 	return s
 }
 
-// naturalInterface is the interface captured when the user picked none:
-// the manager's choice (eth1, the host-only network, on boot2docker and
-// docker-machine) or eth0, the VM's first NIC everywhere else.
+// NaturalInterface is the VM's NIC as its manager (or the config file)
+// names it, eth0 when it names none: what the dialog shows before vmdump
+// has seen the VM. A capture chooses from the VM itself (DefaultNIC).
 func NaturalInterface(vm vmctl.VM) string {
 	if vm.Interface != "" {
 		return vm.Interface

@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vmdump/vmdump/internal/vmtest/nictest"
 	"github.com/vmdump/vmdump/pcapng"
@@ -125,20 +126,18 @@ func TestNICResolveInterface(t *testing.T) {
 }
 
 func TestNICCaptureNames(t *testing.T) {
-	vm := vmctl.VM{Interface: "eth1"}
 	for _, tc := range []struct {
 		remote, more, nic string
-		vm                vmctl.VM
 		want              []string
+		choose            bool
 	}{
-		{"", "", "", vm, []string{"eth1"}},
-		{"", "", "", vmctl.VM{}, []string{"eth0"}},
-		{"", "", "vethab12", vm, []string{"vethab12"}},
-		{"docker0", "", "vethab12", vm, []string{"docker0"}},
-		{"docker0, vethab12", "", "", vm, []string{"docker0", "vethab12"}},
-		{"", "docker0,vethab12", "", vm, []string{"eth1", "docker0", "vethab12"}},
-		{"eth1", "eth1,docker0", "", vm, []string{"eth1", "docker0"}},
-		{" ", "docker0", "veth9", vm, []string{"veth9", "docker0"}},
+		{"", "", "", nil, true},
+		{"", "", "vethab12", []string{"vethab12"}, false},
+		{"docker0", "", "vethab12", []string{"docker0"}, false},
+		{"docker0, vethab12", "", "", []string{"docker0", "vethab12"}, false},
+		{"", "docker0,vethab12", "", []string{"docker0", "vethab12"}, true},
+		{"eth1", "eth1,docker0", "", []string{"eth1", "docker0"}, false},
+		{" ", "docker0", "veth9", []string{"veth9", "docker0"}, false},
 	} {
 		// The dialog's comma lists, split as extcap.InterfaceList does.
 		split := func(s string) []string {
@@ -150,8 +149,9 @@ func TestNICCaptureNames(t *testing.T) {
 			}
 			return out
 		}
-		if got := NICNames(split(tc.remote), split(tc.more), tc.vm, tc.nic); !slices.Equal(got, tc.want) {
-			t.Errorf("NICNames(%q, %q, %q) = %q, want %q", tc.remote, tc.more, tc.nic, got, tc.want)
+		got, choose := NICNames(split(tc.remote), split(tc.more), tc.nic)
+		if !slices.Equal(got, tc.want) || choose != tc.choose {
+			t.Errorf("NICNames(%q, %q, %q) = %q, %v; want %q, %v", tc.remote, tc.more, tc.nic, got, choose, tc.want, tc.choose)
 		}
 	}
 	specs := captureSpecs(remotecap.CaptureSpec{Filter: "tcp", Snaplen: 96, Priv: remotecap.PrivSudo}, []string{"a", "b"})
@@ -165,5 +165,49 @@ func TestNICCaptureNames(t *testing.T) {
 	}
 	if !slices.Equal(nics, want) {
 		t.Errorf("pcapng NICs\n got %+v\nwant %+v", nics, want)
+	}
+}
+
+// TestDefaultNICOfAVM: the config file's interface is the user's word;
+// for a manager's VM the NIC comes from the VM (the manager's usual one
+// only when the VM has it), and the cached inventory gives the dialog the
+// same choice a capture makes from the same facts.
+func TestDefaultNICOfAVM(t *testing.T) {
+	inv := probe.Inventory{
+		FetchedAt: time.Now(),
+		NICs: []probe.NIC{
+			{Name: "lo", Index: 1, Kind: "loopback", State: "unknown", Addrs: []string{"127.0.0.1/8"}},
+			{Name: "ens3", Index: 2, Kind: "device", State: "up", Addrs: []string{"192.168.56.10/24"}},
+			{Name: "docker0", Index: 3, Kind: "bridge", State: "up", Addrs: []string{"172.17.0.1/16"}},
+		},
+		DefaultRoute: "ens3",
+		SessionAddr:  "192.168.56.10",
+	}
+	p := probe.Probe{ServerAddr: "192.168.56.10", Interfaces: []string{"lo", "ens3", "docker0"}}
+	for _, c := range []struct {
+		vm      vmctl.VM
+		want    string
+		whyPart string
+	}{
+		{vmctl.VM{Manager: "config", Interface: "eth9"}, "eth9", "config file"},
+		{vmctl.VM{Manager: "docker-machine", Interface: "eth0"}, "ens3", "SSH session"}, // generic driver: no eth0 here
+		{vmctl.VM{Manager: "docker-machine", Interface: "docker0"}, "docker0", "usual"},
+		{vmctl.VM{Manager: "lima"}, "ens3", "SSH session"},
+	} {
+		name, why := DefaultNIC(c.vm, p, inv)
+		if name != c.want || !strings.Contains(why, c.whyPart) || !strings.HasPrefix(why, name+": ") {
+			t.Errorf("%+v: %q (%s), want %q (…%s…)", c.vm, name, why, c.want, c.whyPart)
+		}
+	}
+	env := nictest.Env(t)
+	vm := vmctl.VM{ID: "vmdump_dm_gen", Manager: "docker-machine", Interface: "eth0"}
+	if _, ok := CachedDefaultNIC(env, vm); ok {
+		t.Error("a choice without any cached inventory")
+	}
+	if err := probe.SaveInventory(env, vm.ID, inv); err != nil {
+		t.Fatal(err)
+	}
+	if got, ok := CachedDefaultNIC(env, vm); !ok || got != "ens3" {
+		t.Errorf("cached choice %q %v, want ens3 (the capture's)", got, ok)
 	}
 }

@@ -32,6 +32,10 @@ type Inventory struct {
 	// lowest metric, else IPv6's. "" when the VM has none, or the
 	// inventory predates the field.
 	DefaultRoute string `json:"default_route,omitempty"`
+	// SessionAddr is the VM's address the inventory's SSH session arrived
+	// on ($SSH_CONNECTION), so that a choice made from a cached inventory
+	// (DefaultNIC) is the one a capture makes. "" over an exec transport.
+	SessionAddr string `json:"session_addr,omitempty"`
 	// Notes are one-line facts the user should know, e.g. that a rootless
 	// engine keeps its containers' interfaces out of reach.
 	Notes []string `json:"notes,omitempty"`

@@ -45,6 +45,7 @@ func RunInventory(ctx context.Context, c *sshconn.Conn) (Probe, Inventory, error
 		return Probe{}, Inventory{}, probeFailed(c, ierr, run)
 	}
 	inv.FetchedAt = time.Now().UTC()
+	inv.SessionAddr = p.ServerAddr
 	p.Label, p.VMID = c.Label(), c.VM().ID
 	c.Log().Debug("inventory", "vm", c.VM().ID, "uid", p.UID, "os", p.OSID, "nics", len(inv.NICs),
 		"engines", len(inv.Engines), "partial", inv.Partial, "notes", inv.Notes)
