@@ -29,9 +29,11 @@ func TestNICDialog(t *testing.T) {
 		}
 		return b.String()
 	}
-	// No inventory yet: a text field with the natural interface, no list.
+	// No inventory yet: a text field with no default (Wireshark would pass
+	// it back as the user's choice) saying how the capture chooses; no list.
 	cold := config("")
-	if !strings.Contains(cold, "{call=--remote-interface}{display=Interface in the VM}{type=string}") || !strings.Contains(cold, "{default=eth1}") || strings.Contains(cold, "--more-interfaces") {
+	if !strings.Contains(cold, "{call=--remote-interface}{display=Interface in the VM}{type=string}") || !strings.Contains(cold, "{placeholder=chosen from the VM (eth1 when it has one)}") ||
+		strings.Contains(cold, "{call=--remote-interface}{display=Interface in the VM}{type=string}{tooltip=Network interface inside the VM to capture on}{default=") || strings.Contains(cold, "--more-interfaces") {
 		t.Errorf("dialog without inventory:\n%s", cold)
 	}
 	if err := probe.SaveInventory(env, vm.ID, nictest.Inventory); err != nil {
@@ -40,7 +42,9 @@ func TestNICDialog(t *testing.T) {
 	warm := config("")
 	for _, s := range []string{
 		"{call=--remote-interface}{display=Interface in the VM}{type=selector}",
-		"value {arg=0}{value=eth1}{display=eth1}{default=true}", // the natural one, though not in the inventory
+		// the NIC a capture would choose: the VM has no eth1 (its usual one),
+		// so the first one up
+		"value {arg=0}{value=eth0}{display=eth0}{default=true}",
 		"value {arg=0}{value=vethab12}{display=vethab12 — container web (nginx)}\n",
 		"arg {number=13}{call=--more-interfaces}{display=More interfaces}{type=multicheck}",
 		"value {arg=13}{value=docker0}{display=docker0 (bridge)}{enabled=true}",

@@ -91,8 +91,23 @@ func exitStatus(stderr io.Writer, err error) int {
 	return 0
 }
 
+//
+// The remote interface has no default unless the config file names one:
+// Wireshark passes a declared default back as if the user had chosen it,
+// and then the capture could not choose the NIC from the VM itself
+// (capture.DefaultNIC). dialogDefaultsFor sets the choice once a cached
+// inventory makes it known.
 func dialogDefaults(vm vmctl.VM) extcap.DialogDefaults {
-	return extcap.DialogDefaults{RemoteInterface: capture.NaturalInterface(vm), User: vm.User, Port: vm.Port, NoSSH: len(vm.Exec) > 0}
+	d := extcap.DialogDefaults{User: vm.User, Port: vm.Port, NoSSH: len(vm.Exec) > 0}
+	if vm.Manager == "config" && vm.Interface != "" {
+		d.RemoteInterface = vm.Interface
+	} else {
+		d.RemoteInterfaceHint = "chosen from the VM"
+		if vm.Interface != "" {
+			d.RemoteInterfaceHint += " (" + vm.Interface + " when it has one)"
+		}
+	}
+	return d
 }
 
 // openLog returns the logger the user chose in the dialog's Debug group. Logs

@@ -38,7 +38,10 @@ const (
 // must be the same facts the capture uses when an option is absent, because
 // Wireshark leaves out options equal to their default (reference §3).
 type DialogDefaults struct {
-	RemoteInterface  string  // the VM's natural capture interface, e.g. "eth1"
+	RemoteInterface  string  // the interface a capture without the option takes, "" when the capture chooses it
+	// RemoteInterfaceHint is the placeholder of an empty RemoteInterface:
+	// how the capture will choose.
+	RemoteInterfaceHint string
 	RemoteInterfaces []Value // from an inventory cache; may be empty
 	User             string  // SSH user the VM manager configured, if known
 	Port             int     // SSH port the VM manager configured, if known
@@ -146,6 +149,9 @@ func remoteInterfaceArg(d DialogDefaults) Arg {
 	if len(d.RemoteInterfaces) == 0 {
 		a.Type = "string"
 		a.Default = d.RemoteInterface
+		if a.Default == "" {
+			a.Placeholder = d.RemoteInterfaceHint
+		}
 		return a
 	}
 	a.Type = "selector"
