@@ -132,14 +132,19 @@ func runCaptures(ctx context.Context, conn *sshconn.Conn, probe probe.Probe, spe
 			res.remoteErr = err
 		}
 		st := r.Stats()
-		if !st.Valid || results == nil || results[i].Interface < 0 {
+		if !st.Valid {
+			continue
+		}
+		// The counts go to the log first: when tshark stops a capture it
+		// stops dumpcap before vmdump, so the FIFO is closed already and
+		// the statistics block cannot be written.
+		n.Log(fmt.Sprintf("%s: %d packets received by tcpdump, %d dropped by the kernel", specs[i].Interface, st.Received, st.Dropped))
+		if results == nil || results[i].Interface < 0 {
 			continue
 		}
 		if err := w.WriteStats(results[i].Interface, st.Received, st.Dropped, start, end); err != nil {
 			log.Debug("statistics not written", "interface", specs[i].Interface, "err", err)
-			continue
 		}
-		n.Log(fmt.Sprintf("%s: %d packets received by tcpdump, %d dropped by the kernel", specs[i].Interface, st.Received, st.Dropped))
 	}
 	if ferr := w.Flush(); res.pumpErr == nil {
 		res.pumpErr = ferr
