@@ -106,7 +106,7 @@ func dialOptions(o extcap.Options, env hostenv.Env, log *slog.Logger) (sshconn.D
 		Password:       o.SSHPassword,
 		KeyPassphrase:  o.KeyPassphrase,
 		PinnedKeysFile: filepath.Join(env.ConfigDir(), "known_hosts"),
-		AcceptNew:      o.AcceptNewHostKey == "accept-new" || cfg.AcceptNewHostKeys,
+		AcceptNew:      o.HostKeyAcceptNew() || cfg.AcceptNewHostKeys,
 		Home:           env.Home,
 		Log:            log,
 	}
@@ -127,15 +127,15 @@ func captureSpec(o extcap.Options, vm vmctl.VM) (remotecap.CaptureSpec, error) {
 	if iface == "" {
 		iface = capture.NaturalInterface(vm)
 	}
-	priv := remotecap.PrivAuto
-	if o.Priv != "" {
-		priv = remotecap.Priv(o.Priv)
+	priv, err := o.PrivValue()
+	if err != nil {
+		return remotecap.CaptureSpec{}, err
 	}
 	tool, err := o.CaptureToolValue()
 	if err != nil {
 		return remotecap.CaptureSpec{}, err
 	}
-	return remotecap.CaptureSpec{Interface: iface, Snaplen: snap, Priv: priv, Tool: remotecap.Tool(tool)}, nil
+	return remotecap.CaptureSpec{Interface: iface, Snaplen: snap, Priv: remotecap.Priv(priv), Tool: remotecap.Tool(tool)}, nil
 }
 
 func failUnlessStopped(ctx context.Context, stderr io.Writer, err error) int {

@@ -34,7 +34,7 @@ func runExtcap(argv []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "vmdump:", err)
 		return 1
 	}
-	log, closeLog := openLog(o.LogLevel, o.LogFile)
+	log, closeLog := openLog(o)
 	defer closeLog()
 	log.Debug("called by Wireshark", "args", a, "options", o)
 	env := hostenv.HostEnv(log)
@@ -112,7 +112,8 @@ func dialogDefaults(vm vmctl.VM) extcap.DialogDefaults {
 
 // openLog returns the logger the user chose in the dialog's Debug group. Logs
 // never go to stderr: Wireshark shows stderr as an error.
-func openLog(level, file string) (*slog.Logger, func()) {
+func openLog(o extcap.Options) (*slog.Logger, func()) {
+	file := o.LogFile
 	if file == "" {
 		return slog.New(slog.DiscardHandler), func() {}
 	}
@@ -120,15 +121,7 @@ func openLog(level, file string) (*slog.Logger, func()) {
 	if err != nil {
 		return slog.New(slog.DiscardHandler), func() {}
 	}
-	lv := slog.LevelWarn // Wireshark's "message"
-	switch level {
-	case "info":
-		lv = slog.LevelInfo
-	case "debug":
-		lv = slog.LevelDebug
-	case "noisy":
-		lv = slog.LevelDebug - 4
-	}
+	lv, _ := o.LogLevelValue() // an invalid level is Validate's to report
 	h := slog.NewTextHandler(f, &slog.HandlerOptions{Level: lv})
 	return slog.New(h).With("pid", os.Getpid()), func() { f.Close() }
 }

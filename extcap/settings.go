@@ -84,15 +84,6 @@ const (
 	CallInstallTcpdump  = "--install-tcpdump"
 )
 
-// Priv is how the remote side gains capture privileges.
-type Priv string
-
-const (
-	PrivAuto Priv = "auto" // sudo -n unless the SSH user is root (the default)
-	PrivNone Priv = "none" // run tcpdump as the SSH user
-	PrivSudo Priv = "sudo" // always sudo -n
-)
-
 // Wireshark's log levels that have no slog equivalent. "message" is the
 // default of Wireshark's own extcaps: it shows more than warnings and less
 // than info.
@@ -120,9 +111,9 @@ var (
 		{"off", "All packets"},
 	}}
 	privSelector = selector{CallPriv, []choice{
-		{string(PrivAuto), "Automatic: sudo -n when not root"},
-		{string(PrivNone), "None: run tcpdump as the SSH user"},
-		{string(PrivSudo), "Always sudo -n"},
+		{"auto", "Automatic: sudo -n when not root"},
+		{"none", "None: run tcpdump as the SSH user"},
+		{"sudo", "Always sudo -n"},
 	}}
 	reconnectSelector = selector{CallReconnect, []choice{
 		{"off", "Stop when the link is lost"},
@@ -254,11 +245,9 @@ func (a Options) SnaplenValue() (int, error) { return snaplenOption.parse(a.Snap
 // VM's own port applies, which is also what the dialog shows as default.
 func (a Options) SSHPortValue() (int, error) { return sshPortOption.parse(a.SSHPort) }
 
-// PrivValue is how tcpdump gains privileges remotely; absent means PrivAuto.
-func (a Options) PrivValue() (Priv, error) {
-	v, err := privSelector.parse(a.Priv)
-	return Priv(v), err
-}
+// PrivValue is how tcpdump gains privileges remotely: "auto" (absent:
+// sudo -n unless the SSH user is root), "none" or "sudo" (always sudo -n).
+func (a Options) PrivValue() (string, error) { return privSelector.parse(a.Priv) }
 
 // LogLevelValue maps Wireshark's log levels to slog: message (the default)
 // → LevelMessage, info → Info, debug → Debug, noisy → LevelNoisy.

@@ -12,7 +12,7 @@ import (
 type effective struct {
 	payloadOnly, reconnect, acceptNew bool
 	snaplen                           int
-	priv                              Priv
+	priv                              string
 	level                             slog.Level
 }
 
@@ -40,7 +40,7 @@ func effectiveOf(t *testing.T, argv ...string) effective {
 }
 
 func TestDefaults(t *testing.T) {
-	want := effective{payloadOnly: true, reconnect: false, acceptNew: false, snaplen: 0, priv: PrivAuto, level: LevelMessage}
+	want := effective{payloadOnly: true, reconnect: false, acceptNew: false, snaplen: 0, priv: "auto", level: LevelMessage}
 	if got := effectiveOf(t, "--extcap-config"); got != want {
 		t.Errorf("defaults = %+v, want %+v", got, want)
 	}
@@ -74,13 +74,13 @@ func TestAccessors(t *testing.T) {
 		argv []string
 		want effective
 	}{
-		{[]string{"--payload-only", "off"}, effective{payloadOnly: false, priv: PrivAuto, level: LevelMessage}},
-		{[]string{"--payload-only", "ON"}, effective{payloadOnly: true, priv: PrivAuto, level: LevelMessage}},
-		{[]string{"--reconnect", "on", "--host-key-policy", "accept-new"}, effective{payloadOnly: true, reconnect: true, acceptNew: true, priv: PrivAuto, level: LevelMessage}},
-		{[]string{"--snaplen", "262144", "--remote-priv", "sudo"}, effective{payloadOnly: true, snaplen: 262144, priv: PrivSudo, level: LevelMessage}},
-		{[]string{"--snaplen", " 96 ", "--remote-priv", "none", "--log-level", "noisy"}, effective{payloadOnly: true, snaplen: 96, priv: PrivNone, level: LevelNoisy}},
-		{[]string{"--log-level", "info"}, effective{payloadOnly: true, priv: PrivAuto, level: slog.LevelInfo}},
-		{[]string{"--log-level", "debug"}, effective{payloadOnly: true, priv: PrivAuto, level: slog.LevelDebug}},
+		{[]string{"--payload-only", "off"}, effective{payloadOnly: false, priv: "auto", level: LevelMessage}},
+		{[]string{"--payload-only", "ON"}, effective{payloadOnly: true, priv: "auto", level: LevelMessage}},
+		{[]string{"--reconnect", "on", "--host-key-policy", "accept-new"}, effective{payloadOnly: true, reconnect: true, acceptNew: true, priv: "auto", level: LevelMessage}},
+		{[]string{"--snaplen", "262144", "--remote-priv", "sudo"}, effective{payloadOnly: true, snaplen: 262144, priv: "sudo", level: LevelMessage}},
+		{[]string{"--snaplen", " 96 ", "--remote-priv", "none", "--log-level", "noisy"}, effective{payloadOnly: true, snaplen: 96, priv: "none", level: LevelNoisy}},
+		{[]string{"--log-level", "info"}, effective{payloadOnly: true, priv: "auto", level: slog.LevelInfo}},
+		{[]string{"--log-level", "debug"}, effective{payloadOnly: true, priv: "auto", level: slog.LevelDebug}},
 	}
 	for _, tt := range tests {
 		if got := effectiveOf(t, tt.argv...); got != tt.want {
