@@ -1,0 +1,73 @@
+package main
+
+import (
+	"io"
+
+	"github.com/vmdump/vmdump/capture"
+	"github.com/vmdump/vmdump/extcap"
+	"github.com/vmdump/vmdump/vmctl"
+	"github.com/vmdump/vmdump/vmctl/discover"
+	"github.com/vmdump/vmdump/vmctl/hostenv"
+	"github.com/vmdump/vmdump/vmctl/probe"
+)
+
+// interfaceValues are the inventory's NICs as dialog values.
+func interfaceValues(inv probe.Inventory) []extcap.Value {
+	vs := make([]extcap.Value, 0, len(inv.NICs))
+	for _, n := range inv.NICs {
+		vs = append(vs, extcap.Value{Value: n.Name, Display: n.Describe()})
+	}
+	return vs
+}
+
+// dialogDefaultsFor is dialogDefaults with the cached inventory's NICs,
+// the NIC a capture would choose from it as the default, and for a NIC's
+// interface that NIC.
+func dialogDefaultsFor(env hostenv.Env, vm vmctl.VM, nic string) extcap.DialogDefaults {
+	d := dialogDefaults(vm)
+	if chosen, ok := capture.CachedDefaultNIC(env, vm); ok {
+		d.RemoteInterface = chosen // what a capture without the option takes
+	}
+	if nic != "" {
+		d.RemoteInterface = nic
+	}
+	if inv, ok := probe.LoadInventory(env, vm.ID); ok {
+		d.RemoteInterfaces = interfaceValues(inv)
+	}
+	return d
+}
+
+// dialogArgsFor is the whole options dialog: DialogArgs plus, with an
+// inventory, the "More interfaces" multicheck.
+func dialogArgsFor(d extcap.DialogDefaults) []extcap.Arg {
+	args := extcap.DialogArgs(d)
+	if more, ok := extcap.MoreInterfacesArg(d); ok {
+		args = append(args, more)
+	}
+	return args
+}
+
+// The remote interface has no default unless the config file names one:
+// Wireshark passes a declared default back as if the user had chosen it,
+// and then the capture could not choose the NIC from the VM itself
+// (capture.DefaultNIC). dialogDefaultsFor sets the choice once a cached
+// inventory makes it known.
+func dialogDefaults(vm vmctl.VM) extcap.DialogDefaults {
+	d := extcap.DialogDefaults{User: vm.User, Port: vm.Port, NoSSH: len(vm.Exec) > 0}
+	if vm.Manager == "config" && vm.Interface != "" {
+		d.RemoteInterface = vm.Interface
+	} else {
+		d.RemoteInterfaceHint = "chosen from the VM"
+		if vm.Interface != "" {
+			d.RemoteInterfaceHint += " (" + vm.Interface + " when it has one)"
+		}
+	}
+	return d
+}
+
+// configAction answers --extcap-config: vmdump's options dialog for one
+// interface, with what the cached inventory knows of the VM's NICs.
+func configAction(a extcap.Args, env hostenv.Env, stdout, stderr io.Writer) int {
+	vm, nic, _ := capture.Resolve(env, discover.Discover(env), a.Interface)
+	return exitStatus(stderr, extcap.WriteConfig(stdout, dialogArgsFor(dialogDefaultsFor(env, vm, nic))))
+}
