@@ -62,7 +62,7 @@ func writeInterfaceList(w io.Writer, env hostenv.Env, self string) error {
 	}
 	var answer bytes.Buffer
 	var err error
-	in := hostenv.RecordInputs(func() {
+	in := hostenv.RecordInputs(env, func(env hostenv.Env) {
 		err = extcap.WriteInterfaces(&answer, version(), helpURL, toolbarTitle, interfaceList(env, discover.Discover(env)), toolbarControls())
 	})
 	if err != nil {

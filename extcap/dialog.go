@@ -38,13 +38,13 @@ const (
 // must be the same facts the capture uses when an option is absent, because
 // Wireshark leaves out options equal to their default (reference §3).
 type DialogDefaults struct {
-	RemoteInterface  string  // the interface a capture without the option takes, "" when the capture chooses it
+	RemoteInterface string // the interface a capture without the option takes, "" when the capture chooses it
 	// RemoteInterfaceHint is the placeholder of an empty RemoteInterface:
 	// how the capture will choose.
 	RemoteInterfaceHint string
-	RemoteInterfaces []Value // from an inventory cache; may be empty
-	User             string  // SSH user the VM manager configured, if known
-	Port             int     // SSH port the VM manager configured, if known
+	RemoteInterfaces    []Value // from an inventory cache; may be empty
+	User                string  // SSH user the VM manager configured, if known
+	Port                int     // SSH port the VM manager configured, if known
 	// NoSSH: the VM is reached through a local command (exec transport),
 	// so the SSH tab, whose settings would do nothing, is left out.
 	NoSSH bool

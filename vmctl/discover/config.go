@@ -107,7 +107,7 @@ func LoadConfig(env hostenv.Env) (Config, error) {
 	if path == "" {
 		return Config{}, nil
 	}
-	data, err := hostenv.ReadFile(path, hostenv.MaxSmall)
+	data, err := env.ReadFile(path, hostenv.MaxSmall)
 	if errors.Is(err, fs.ErrNotExist) {
 		return Config{}, nil
 	}

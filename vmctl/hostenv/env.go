@@ -83,7 +83,7 @@ func (e Env) Var(key string) string {
 		return ""
 	}
 	v := e.Getenv(key)
-	noteEnv(key, v)
+	e.noteEnv(key, v)
 	return v
 }
 
@@ -148,7 +148,7 @@ func (e Env) alive(pid int) bool {
 		return false
 	}
 	alive := e.ProcessAlive(pid)
-	noteProcess(pid, alive)
+	e.noteProcess(pid, alive)
 	return alive
 }
 
@@ -178,6 +178,10 @@ type Env struct {
 	// /var/snap/..., for instance) so tests can point them at a fixture.
 	// "" on the real machine.
 	Root string
+
+	// rec, when set (RecordInputs), records every fact read through this
+	// Env: copies of it (providers get it by value) record into the same.
+	rec *Inputs
 }
 
 // ConfigFile is the path of config.toml ("" when no config dir is known).

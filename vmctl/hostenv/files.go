@@ -27,9 +27,9 @@ const (
 // discReadFile reads a regular file of at most max bytes. It refuses
 // directories, FIFOs and devices before opening them: opening a FIFO would
 // block the listing forever.
-func ReadFile(path string, max int64) ([]byte, error) {
+func (e Env) ReadFile(path string, max int64) ([]byte, error) {
 	fi, err := os.Stat(path)
-	noteStat(path, fi, err)
+	e.noteStat(path, fi, err)
 	if err != nil {
 		return nil, err
 	}
@@ -58,51 +58,51 @@ func ReadFile(path string, max int64) ([]byte, error) {
 }
 
 // discExists reports whether path exists (following symlinks).
-func Exists(path string) bool {
+func (e Env) Exists(path string) bool {
 	if path == "" {
 		return false
 	}
 	fi, err := os.Stat(path)
-	noteStat(path, fi, err)
+	e.noteStat(path, fi, err)
 	return err == nil
 }
 
 // discIsDir reports whether path is a directory (following symlinks).
-func IsDir(path string) bool {
+func (e Env) IsDir(path string) bool {
 	if path == "" {
 		return false
 	}
 	fi, err := os.Stat(path)
-	noteStat(path, fi, err)
+	e.noteStat(path, fi, err)
 	return err == nil && fi.IsDir()
 }
 
 // discIsFile reports whether path is a regular file (following symlinks).
-func IsFile(path string) bool {
+func (e Env) IsFile(path string) bool {
 	if path == "" {
 		return false
 	}
 	fi, err := os.Stat(path)
-	noteStat(path, fi, err)
+	e.noteStat(path, fi, err)
 	return err == nil && fi.Mode().IsRegular()
 }
 
 // discSubdirs lists the names of dir's subdirectories, sorted, following
 // symlinks (Lima users symlink instance dirs). A missing or unreadable dir
 // has none; the error is logged by the caller if it matters.
-func Subdirs(dir string) ([]string, error) {
-	entries, err := discReadDir(dir)
+func (e Env) Subdirs(dir string) ([]string, error) {
+	entries, err := e.discReadDir(dir)
 	if err != nil {
 		return nil, err
 	}
 	var names []string
-	for _, e := range entries {
-		if e.IsDir() {
-			names = append(names, e.Name())
+	for _, d := range entries {
+		if d.IsDir() {
+			names = append(names, d.Name())
 			continue
 		}
-		if e.Type()&fs.ModeSymlink != 0 && IsDir(filepath.Join(dir, e.Name())) {
-			names = append(names, e.Name())
+		if d.Type()&fs.ModeSymlink != 0 && e.IsDir(filepath.Join(dir, d.Name())) {
+			names = append(names, d.Name())
 		}
 	}
 	return names, nil
@@ -111,8 +111,8 @@ func Subdirs(dir string) ([]string, error) {
 // discFiles lists the names of the regular files in dir ending in suffix,
 // sorted. Directories named like files are included too, so that the caller
 // reports them as broken instead of silently ignoring them.
-func Files(dir, suffix string) ([]string, error) {
-	entries, err := discReadDir(dir)
+func (e Env) Files(dir, suffix string) ([]string, error) {
+	entries, err := e.discReadDir(dir)
 	if err != nil {
 		return nil, err
 	}
@@ -127,11 +127,11 @@ func Files(dir, suffix string) ([]string, error) {
 
 // discReadDir reads dir for discovery, noting it as an input of the
 // listing; no dir and a missing dir both have no entries.
-func discReadDir(dir string) ([]os.DirEntry, error) {
+func (e Env) discReadDir(dir string) ([]os.DirEntry, error) {
 	if dir == "" {
 		return nil, nil
 	}
-	noteDir(dir)
+	e.noteDir(dir)
 	entries, err := os.ReadDir(dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
@@ -141,8 +141,8 @@ func discReadDir(dir string) ([]os.DirEntry, error) {
 
 // discPID reads a pid file. A missing file is (0, false, nil): managers
 // delete pid files when their process stops.
-func discPID(path string) (pid int, present bool, err error) {
-	b, err := ReadFile(path, MaxPID)
+func (e Env) discPID(path string) (pid int, present bool, err error) {
+	b, err := e.ReadFile(path, MaxPID)
 	if errors.Is(err, fs.ErrNotExist) {
 		return 0, false, nil
 	}
@@ -157,13 +157,13 @@ func discPID(path string) (pid int, present bool, err error) {
 }
 
 // discPIDAlive is a pid file whose process is alive.
-func PIDFileAlive(env Env, path string) (alive, present bool) {
-	pid, present, err := discPID(path)
+func (e Env) PIDFileAlive(path string) (alive, present bool) {
+	pid, present, err := e.discPID(path)
 	if err != nil {
-		env.Logger().Debug("unreadable pid file", "file", path, "err", err)
+		e.Logger().Debug("unreadable pid file", "file", path, "err", err)
 		return false, present
 	}
-	return env.alive(pid), present
+	return e.alive(pid), present
 }
 
 // discFileProblem turns a read error into a one-line skip reason naming the

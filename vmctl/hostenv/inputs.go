@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
-	"sync/atomic"
 )
 
 // Inputs is everything one discovery looked at: each file and directory
@@ -32,22 +31,14 @@ type inputFact struct {
 	seen string // fileSig, "1"/"0" for alive/dead, the variable's value
 }
 
-var (
-	recordMu  sync.Mutex // one recording at a time
-	recording atomic.Pointer[Inputs]
-)
-
-// RecordInputs runs f, which discovers (Discover, LoadInventory, ...), and
-// returns what it read. Discoveries running at the same time in other
-// goroutines may add facts of their own: that only makes the record
-// stricter.
-func RecordInputs(f func()) *Inputs {
-	recordMu.Lock()
-	defer recordMu.Unlock()
+// RecordInputs runs f with env, which records into the returned Inputs
+// every fact f's discovery reads through it (Discover, LoadInventory, ...).
+// The record travels with the Env f is given, not in a global: other
+// discoveries, with other Envs, record nothing into it.
+func RecordInputs(env Env, f func(Env)) *Inputs {
 	in := &Inputs{index: map[string]int{}}
-	recording.Store(in)
-	defer recording.Store(nil)
-	f()
+	env.rec = in
+	f(env)
 	return in
 }
 
@@ -75,11 +66,11 @@ func (in *Inputs) add(kind byte, key, seen string) {
 }
 
 // noteStat records what a stat of path showed.
-func noteStat(path string, fi fs.FileInfo, err error) {
-	if in := recording.Load(); in != nil {
+func (e Env) noteStat(path string, fi fs.FileInfo, err error) {
+	if in := e.rec; in != nil {
 		sig, ok := statSig(fi, err)
 		if !ok {
-			noteOpaque()
+			e.noteOpaque()
 			return
 		}
 		in.add('f', path, sig)
@@ -88,15 +79,15 @@ func noteStat(path string, fi fs.FileInfo, err error) {
 
 // noteDir records a directory whose entries discovery listed: its
 // modification time changes when an entry is added, removed or renamed.
-func noteDir(dir string) {
-	if recording.Load() != nil {
+func (e Env) noteDir(dir string) {
+	if e.rec != nil {
 		fi, err := os.Stat(dir)
-		noteStat(dir, fi, err)
+		e.noteStat(dir, fi, err)
 	}
 }
 
-func noteProcess(pid int, alive bool) {
-	if in := recording.Load(); in != nil {
+func (e Env) noteProcess(pid int, alive bool) {
+	if in := e.rec; in != nil {
 		v := "0"
 		if alive {
 			v = "1"
@@ -105,15 +96,15 @@ func noteProcess(pid int, alive bool) {
 	}
 }
 
-func noteEnv(name, value string) {
-	if in := recording.Load(); in != nil {
+func (e Env) noteEnv(name, value string) {
+	if in := e.rec; in != nil {
 		in.add('v', name, value)
 	}
 }
 
 // noteOpaque marks the recording as not checkable.
-func noteOpaque() {
-	if in := recording.Load(); in != nil {
+func (e Env) noteOpaque() {
+	if in := e.rec; in != nil {
 		in.mu.Lock()
 		in.opaque = true
 		in.mu.Unlock()
@@ -122,16 +113,16 @@ func noteOpaque() {
 
 // noteGlob records the directory a glob listed; a pattern with wildcards
 // above its last element cannot be checked by one stat.
-func NoteGlob(pattern string) {
-	if recording.Load() == nil {
+func (e Env) NoteGlob(pattern string) {
+	if e.rec == nil {
 		return
 	}
 	dir := filepath.Dir(pattern)
 	if hasGlobMeta(dir) {
-		noteOpaque()
+		e.noteOpaque()
 		return
 	}
-	noteDir(dir)
+	e.noteDir(dir)
 }
 
 func hasGlobMeta(s string) bool {

@@ -13,15 +13,18 @@ func TestInputsRecordAndRoundTrip(t *testing.T) {
 	os.WriteFile(file, []byte("x"), 0o600)
 	vars := map[string]string{"LIMA_HOME": "/l"}
 	env := Env{Getenv: func(k string) string { return vars[k] }, ProcessAlive: func(pid int) bool { return pid == 7 }}
-	in := RecordInputs(func() {
-		ReadFile(file, 10)
-		Exists(filepath.Join(dir, "missing"))
-		Subdirs(dir)
+	in := RecordInputs(env, func(env Env) {
+		env.ReadFile(file, 10)
+		env.Exists(filepath.Join(dir, "missing"))
+		env.Subdirs(dir)
 		env.Var("LIMA_HOME")
 		env.alive(7)
 		env.alive(8)
-		ReadFile(file, 10) // twice: one fact
+		env.ReadFile(file, 10) // twice: one fact
 	})
+	// Reads through another Env (another listing at the same time) are
+	// not this record's.
+	env.ReadFile(filepath.Join(dir, "elsewhere"), 10)
 	if !in.Checkable() || len(in.facts) != 6 {
 		t.Fatalf("checkable %v, %d facts: %+v", in.Checkable(), len(in.facts), in.facts)
 	}
@@ -44,18 +47,19 @@ func TestInputsRecordAndRoundTrip(t *testing.T) {
 }
 
 func TestInputsOutsideRecordingCostNothing(t *testing.T) {
-	if recording.Load() != nil {
+	var env Env
+	if env.rec != nil {
 		t.Fatal("a recording is active")
 	}
-	noteStat("/x", nil, os.ErrNotExist) // must not panic or record
+	env.noteStat("/x", nil, os.ErrNotExist) // must not panic or record
 }
 
 func TestInputsGlobAboveLastElementIsNotCheckable(t *testing.T) {
-	in := RecordInputs(func() { NoteGlob("/home/u/.ssh/*/config") })
+	in := RecordInputs(Env{}, func(env Env) { env.NoteGlob("/home/u/.ssh/*/config") })
 	if in.Checkable() {
 		t.Fatal("a glob over directories was taken as checkable")
 	}
-	in = RecordInputs(func() { NoteGlob(filepath.Join(t.TempDir(), "*.conf")) })
+	in = RecordInputs(Env{}, func(env Env) { env.NoteGlob(filepath.Join(t.TempDir(), "*.conf")) })
 	if !in.Checkable() {
 		t.Fatal("a glob in one directory is checkable by that directory's stat")
 	}

@@ -35,7 +35,7 @@ func FindBoot2Docker(env hostenv.Env) []vmctl.VM {
 		profile = filepath.Join(dir, "profile")
 	}
 	iso := filepath.Join(dir, "boot2docker.iso")
-	if !hostenv.Exists(iso) && !hostenv.Exists(profile) {
+	if !env.Exists(iso) && !env.Exists(profile) {
 		return nil
 	}
 	vm := vmctl.VM{
@@ -53,7 +53,7 @@ func FindBoot2Docker(env hostenv.Env) []vmctl.VM {
 	if key := env.HomePath(".ssh", "id_boot2docker"); key != "" {
 		vm.KeyFiles = []string{key}
 	}
-	data, err := hostenv.ReadFile(profile, hostenv.MaxSmall)
+	data, err := env.ReadFile(profile, hostenv.MaxSmall)
 	if errors.Is(err, fs.ErrNotExist) {
 		return []vmctl.VM{vm}
 	}

@@ -65,10 +65,10 @@ func colimaLimaDir(env hostenv.Env) string {
 // exists, else ~/.colima if it exists, else $XDG_CONFIG_HOME/colima (or
 // ~/.config/colima).
 func colimaHome(env hostenv.Env) string {
-	if d := env.EnvDir("COLIMA_HOME"); d != "" && hostenv.IsDir(d) {
+	if d := env.EnvDir("COLIMA_HOME"); d != "" && env.IsDir(d) {
 		return d
 	}
-	if d := env.HomePath(".colima"); hostenv.IsDir(d) {
+	if d := env.HomePath(".colima"); env.IsDir(d) {
 		return d
 	}
 	if x := env.EnvDir("XDG_CONFIG_HOME"); x != "" {

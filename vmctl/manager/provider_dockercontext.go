@@ -96,7 +96,7 @@ func dockerContextMetas(env hostenv.Env) []dockerMeta {
 		return nil
 	}
 	metaDir := filepath.Join(cfg, "contexts", "meta")
-	dirs, err := hostenv.Subdirs(metaDir)
+	dirs, err := env.Subdirs(metaDir)
 	if err != nil {
 		env.Logger().Warn("Docker context store not readable", "dir", metaDir, "err", err)
 		return nil
@@ -105,7 +105,7 @@ func dockerContextMetas(env hostenv.Env) []dockerMeta {
 	for _, d := range dirs {
 		path := filepath.Join(metaDir, d, "meta.json")
 		m := dockerMeta{path: path}
-		data, err := hostenv.ReadFile(path, hostenv.MaxSmall)
+		data, err := env.ReadFile(path, hostenv.MaxSmall)
 		if err != nil {
 			m.problem = hostenv.FileProblem(path, err)
 			out = append(out, m)

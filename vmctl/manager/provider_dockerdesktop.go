@@ -30,7 +30,7 @@ func FindDockerDesktop(env hostenv.Env) []vmctl.VM {
 		}
 		candidates = append(candidates, env.HomePath("Library", "Containers", "com.docker.docker"))
 		for _, c := range candidates {
-			if c != "" && hostenv.IsDir(c) {
+			if c != "" && env.IsDir(c) {
 				source = c
 				break
 			}

@@ -26,27 +26,27 @@ func FindDockerMachine(env hostenv.Env) []vmctl.VM {
 		return nil
 	}
 	machines := filepath.Join(store, "machines")
-	names, err := hostenv.Subdirs(machines)
+	names, err := env.Subdirs(machines)
 	if err != nil {
 		env.Logger().Warn("docker-machine store not readable", "dir", machines, "err", err)
 		return nil
 	}
 	var vms []vmctl.VM
 	for _, name := range names {
-		vms = append(vms, dmVM(filepath.Join(machines, name), name))
+		vms = append(vms, dmVM(env, filepath.Join(machines, name), name))
 	}
 	return vms
 }
 
 // dmVM builds the VM of one machine directory.
-func dmVM(machineDir, name string) vmctl.VM {
+func dmVM(env hostenv.Env, machineDir, name string) vmctl.VM {
 	vm := vmctl.VM{
 		Manager: "docker-machine",
 		Name:    name,
 		State:   vmctl.Unknown,
 		Source:  filepath.Join(machineDir, "config.json"),
 	}
-	h, problem := libmachineRead(machineDir)
+	h, problem := libmachineRead(env, machineDir)
 	if problem != "" {
 		vm.Skip = problem
 		return vm

@@ -22,7 +22,7 @@ func FuzzLibmachineJSON(f *testing.F) {
 		if err := os.WriteFile(filepath.Join(dir, "config.json"), data, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		vmtest.CheckSafeVM(t, vmctl.CheckVM(dmVM(dir, "m")))
+		vmtest.CheckSafeVM(t, vmctl.CheckVM(dmVM(env, dir, "m")))
 		vmtest.CheckSafeVM(t, vmctl.CheckVM(mkVM(env, dir, "m")))
 	})
 }

@@ -46,9 +46,9 @@ func libmachineParse(data []byte) (libmachineHost, error) {
 
 // libmachineRead reads <machinesDir>/<name>/config.json; on failure it
 // returns a skip reason.
-func libmachineRead(machineDir string) (libmachineHost, string) {
+func libmachineRead(env hostenv.Env, machineDir string) (libmachineHost, string) {
 	path := filepath.Join(machineDir, "config.json")
-	data, err := hostenv.ReadFile(path, hostenv.MaxSmall)
+	data, err := env.ReadFile(path, hostenv.MaxSmall)
 	if errors.Is(err, fs.ErrNotExist) {
 		return libmachineHost{}, "config.json is missing (machine half created or half deleted?)"
 	}

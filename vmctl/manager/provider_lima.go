@@ -40,7 +40,7 @@ func limaHome(env hostenv.Env) string {
 
 // limaInstances lists the instance directory names of a Lima dir.
 func limaInstances(env hostenv.Env, dir string) []string {
-	subs, err := hostenv.Subdirs(dir)
+	subs, err := env.Subdirs(dir)
 	if err != nil {
 		env.Logger().Warn("Lima directory not readable", "dir", dir, "err", err)
 		return nil
@@ -51,7 +51,7 @@ func limaInstances(env hostenv.Env, dir string) []string {
 			continue
 		}
 		// Lima itself ignores a directory without lima.yaml.
-		if !hostenv.Exists(filepath.Join(dir, name, "lima.yaml")) {
+		if !env.Exists(filepath.Join(dir, name, "lima.yaml")) {
 			env.Logger().Debug("not a Lima instance (no lima.yaml)", "dir", filepath.Join(dir, name))
 			continue
 		}
@@ -75,7 +75,7 @@ func limaReadInstance(env hostenv.Env, limaDir, inst, manager, name, startCmd st
 		Loopback:  true,
 		Source:    sshPath,
 	}
-	data, err := hostenv.ReadFile(sshPath, hostenv.MaxSmall)
+	data, err := env.ReadFile(sshPath, hostenv.MaxSmall)
 	if errors.Is(err, fs.ErrNotExist) {
 		vm.Skip = "never started: ssh.config is missing (it is written at the first `" + startCmd + "`)"
 		return vm, y
@@ -105,7 +105,7 @@ func limaReadInstance(env hostenv.Env, limaDir, inst, manager, name, startCmd st
 // _config/default.yaml the way Lima does.
 func limaLoadYAML(env hostenv.Env, limaDir, instDir string) limaYAML {
 	read := func(path string) limaYAML {
-		data, err := hostenv.ReadFile(path, hostenv.MaxSmall)
+		data, err := env.ReadFile(path, hostenv.MaxSmall)
 		if err != nil {
 			if !errors.Is(err, fs.ErrNotExist) {
 				env.Logger().Debug("Lima YAML not readable", "file", path, "err", err)
@@ -126,12 +126,12 @@ func limaLoadYAML(env hostenv.Env, limaDir, instDir string) limaYAML {
 // mixed case Broken; here it is Unknown. Without a vmType in the YAML the
 // driver pid file is any *.pid other than ha.pid.
 func limaState(env hostenv.Env, instDir, vmType string) vmctl.State {
-	ha, _ := hostenv.PIDFileAlive(env, filepath.Join(instDir, "ha.pid"))
+	ha, _ := env.PIDFileAlive(filepath.Join(instDir, "ha.pid"))
 	var drivers []string
 	if vmType != "" && !strings.ContainsAny(vmType, `/\`) {
 		drivers = []string{vmType + ".pid"}
 	} else {
-		names, _ := hostenv.Files(instDir, ".pid")
+		names, _ := env.Files(instDir, ".pid")
 		for _, n := range names {
 			if n != "ha.pid" {
 				drivers = append(drivers, n)
@@ -140,7 +140,7 @@ func limaState(env hostenv.Env, instDir, vmType string) vmctl.State {
 	}
 	drv := false
 	for _, n := range drivers {
-		if alive, _ := hostenv.PIDFileAlive(env, filepath.Join(instDir, n)); alive {
+		if alive, _ := env.PIDFileAlive(filepath.Join(instDir, n)); alive {
 			drv = true
 		}
 	}

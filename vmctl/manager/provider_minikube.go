@@ -26,7 +26,7 @@ func FindMinikube(env hostenv.Env) []vmctl.VM {
 		return nil
 	}
 	machines := filepath.Join(home, "machines")
-	names, err := hostenv.Subdirs(machines)
+	names, err := env.Subdirs(machines)
 	if err != nil {
 		env.Logger().Warn("minikube machines dir not readable", "dir", machines, "err", err)
 		return nil
@@ -46,7 +46,7 @@ func mkHome(env hostenv.Env) string {
 			return d
 		}
 		joined := filepath.Join(d, ".minikube")
-		if !hostenv.IsDir(joined) && hostenv.IsDir(filepath.Join(d, "machines")) {
+		if !env.IsDir(joined) && env.IsDir(filepath.Join(d, "machines")) {
 			return d
 		}
 		return joined
@@ -74,7 +74,7 @@ func mkVM(env hostenv.Env, machineDir, name string) vmctl.VM {
 		Interface: "eth0",
 		Source:    filepath.Join(machineDir, "config.json"),
 	}
-	h, problem := libmachineRead(machineDir)
+	h, problem := libmachineRead(env, machineDir)
 	if problem != "" {
 		vm.User = ""
 		vm.Skip = problem
@@ -120,7 +120,7 @@ func mkVM(env hostenv.Env, machineDir, name string) vmctl.VM {
 	vm.Loopback = vmctl.IsLoopbackHost(vm.Host)
 	if pidFile, ok := mkPIDFiles[h.DriverName]; ok {
 		vm.State = vmctl.Stopped
-		if alive, _ := hostenv.PIDFileAlive(env, filepath.Join(machineDir, pidFile)); alive {
+		if alive, _ := env.PIDFileAlive(filepath.Join(machineDir, pidFile)); alive {
 			vm.State = vmctl.Running
 		}
 	}

@@ -113,18 +113,19 @@ func TestProviderMinikubeHome(t *testing.T) {
 }
 
 func TestDiscoverReadFileRefusesSpecialFiles(t *testing.T) {
+	var env hostenv.Env
 	dir := t.TempDir()
 	big := filepath.Join(dir, "big")
 	if err := os.WriteFile(big, bytes.Repeat([]byte("x"), 100), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := hostenv.ReadFile(big, 99); err == nil {
+	if _, err := env.ReadFile(big, 99); err == nil {
 		t.Error("oversized file read")
 	}
-	if _, err := hostenv.ReadFile(dir, 1000); err == nil || !strings.Contains(err.Error(), "directory") {
+	if _, err := env.ReadFile(dir, 1000); err == nil || !strings.Contains(err.Error(), "directory") {
 		t.Errorf("directory: %v", err)
 	}
-	if _, err := hostenv.ReadFile("/dev/null", 1000); err == nil {
+	if _, err := env.ReadFile("/dev/null", 1000); err == nil {
 		t.Error("device file read")
 	}
 }

@@ -34,7 +34,7 @@ func FindMultipass(env hostenv.Env) []vmctl.VM {
 		candidates = []string{env.RootPath("/var/snap/multipass/common/data/multipassd")}
 	}
 	for _, c := range candidates {
-		if !hostenv.Exists(c) {
+		if !env.Exists(c) {
 			continue
 		}
 		if vms := multipassInstances(env, c); vms != nil {
@@ -68,7 +68,7 @@ type multipassRecord struct {
 // dir/data on Windows); nil when there is none vmdump may read.
 func multipassInstances(env hostenv.Env, dir string) []vmctl.VM {
 	for _, p := range []string{filepath.Join(dir, "multipassd-vm-instances.json"), filepath.Join(dir, "data", "multipassd-vm-instances.json")} {
-		data, err := hostenv.ReadFile(p, hostenv.MaxSmall)
+		data, err := env.ReadFile(p, hostenv.MaxSmall)
 		if err != nil {
 			continue
 		}

@@ -17,7 +17,7 @@ import (
 // bridge as eth0.
 func FindOrbStack(env hostenv.Env) []vmctl.VM {
 	key := env.HomePath(".orbstack", "ssh", "id_ed25519")
-	if !hostenv.IsFile(key) {
+	if !env.IsFile(key) {
 		return nil
 	}
 	return []vmctl.VM{{

@@ -25,7 +25,7 @@ func FindPodman(env hostenv.Env) []vmctl.VM {
 	if base == "" {
 		return nil
 	}
-	providers, err := hostenv.Subdirs(base)
+	providers, err := env.Subdirs(base)
 	if err != nil {
 		env.Logger().Warn("Podman machine dir not readable", "dir", base, "err", err)
 		return nil
@@ -34,7 +34,7 @@ func FindPodman(env hostenv.Env) []vmctl.VM {
 	var vms []vmctl.VM
 	names := map[string]bool{}
 	for _, prov := range providers {
-		files, err := hostenv.Files(filepath.Join(base, prov), ".json")
+		files, err := env.Files(filepath.Join(base, prov), ".json")
 		if err != nil {
 			env.Logger().Warn("Podman machine dir not readable", "dir", filepath.Join(base, prov), "err", err)
 			continue
@@ -139,7 +139,7 @@ func pmVM(env hostenv.Env, path, provider string) vmctl.VM {
 		Interface: "eth0",
 		Source:    path,
 	}
-	data, err := hostenv.ReadFile(path, hostenv.MaxSmall)
+	data, err := env.ReadFile(path, hostenv.MaxSmall)
 	if err != nil {
 		vm.Skip = hostenv.FileProblem(path, err)
 		return vm

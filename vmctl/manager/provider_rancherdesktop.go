@@ -21,7 +21,7 @@ func FindRancherDesktop(env hostenv.Env) []vmctl.VM {
 		return rdFindWSL(env)
 	}
 	limaDir := rdLimaDir(env)
-	if limaDir == "" || !hostenv.Exists(filepath.Join(limaDir, "0", "lima.yaml")) {
+	if limaDir == "" || !env.Exists(filepath.Join(limaDir, "0", "lima.yaml")) {
 		return nil
 	}
 	vm, _ := limaReadInstance(env, limaDir, "0", "rancher-desktop", "0", "start Rancher Desktop")
@@ -47,7 +47,7 @@ func rdFindWSL(env hostenv.Env) []vmctl.VM {
 	} else {
 		appHome = env.HomePath("AppData", "Local", "rancher-desktop")
 	}
-	if !hostenv.IsDir(appHome) {
+	if !env.IsDir(appHome) {
 		return nil
 	}
 	return []vmctl.VM{{

@@ -128,7 +128,7 @@ func sshcfgLoadFile(env hostenv.Env, path string, depth int, budget *int, out *[
 		return
 	}
 	*budget--
-	data, err := hostenv.ReadFile(path, hostenv.MaxSmall)
+	data, err := env.ReadFile(path, hostenv.MaxSmall)
 	if err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {
 			env.Logger().Warn("ssh config not readable; its hosts are not listed", "file", path, "err", err)
@@ -167,7 +167,7 @@ func sshcfgIncludeMatches(env hostenv.Env, pattern string) []string {
 			return nil
 		}
 	}
-	hostenv.NoteGlob(p)
+	env.NoteGlob(p)
 	matches, err := filepath.Glob(p)
 	if err != nil {
 		env.Logger().Debug("bad Include pattern in ssh config", "pattern", pattern, "err", err)

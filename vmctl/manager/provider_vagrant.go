@@ -42,7 +42,7 @@ func FindVagrant(env hostenv.Env) []vmctl.VM {
 		return nil
 	}
 	indexPath := filepath.Join(vhome, "data", "machine-index", "index")
-	data, err := hostenv.ReadFile(indexPath, hostenv.MaxIndex)
+	data, err := env.ReadFile(indexPath, hostenv.MaxIndex)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
@@ -108,14 +108,14 @@ func vgVM(env hostenv.Env, vhome, indexPath string, m vgMachine, reg *vboxRegist
 		return vm
 	}
 	machineDir := filepath.Join(m.LocalDataPath, "machines", m.Name, m.Provider)
-	if !hostenv.IsDir(machineDir) {
+	if !env.IsDir(machineDir) {
 		vm.User = ""
 		vm.Note = strings.Join(notes, "; ")
 		vm.Skip = "project data is gone (" + oneline.Untrusted(machineDir) + "); `vagrant global-status --prune` forgets it"
 		return vm
 	}
 	vm.Source = machineDir
-	vm.KeyFiles = vgKeys(vhome, machineDir)
+	vm.KeyFiles = vgKeys(env, vhome, machineDir)
 
 	if m.Provider != "virtualbox" {
 		notes = append(notes, "provider "+oneline.Untrusted(m.Provider)+": the SSH address is known only to `vagrant ssh-config`")
@@ -124,7 +124,7 @@ func vgVM(env hostenv.Env, vhome, indexPath string, m vgMachine, reg *vboxRegist
 	}
 	vm.Host, vm.Port, vm.Loopback, vm.Interface = "127.0.0.1", 2222, true, "eth0"
 	port := 0
-	if idData, err := hostenv.ReadFile(filepath.Join(machineDir, "id"), hostenv.MaxPID); err == nil {
+	if idData, err := env.ReadFile(filepath.Join(machineDir, "id"), hostenv.MaxPID); err == nil {
 		port = reg.sshPort(strings.TrimSpace(string(idData)))
 	}
 	if port > 0 {
@@ -143,18 +143,18 @@ func vgBadPathPart(s string) bool {
 }
 
 // vgKeys is the machine's private_key, else the insecure keys.
-func vgKeys(vhome, machineDir string) []string {
-	if k := filepath.Join(machineDir, "private_key"); hostenv.IsFile(k) {
+func vgKeys(env hostenv.Env, vhome, machineDir string) []string {
+	if k := filepath.Join(machineDir, "private_key"); env.IsFile(k) {
 		return []string{k}
 	}
 	var keys []string
-	if k := filepath.Join(vhome, "insecure_private_key"); hostenv.IsFile(k) {
+	if k := filepath.Join(vhome, "insecure_private_key"); env.IsFile(k) {
 		keys = append(keys, k)
 	}
 	dir := filepath.Join(vhome, "insecure_private_keys")
-	if names, err := hostenv.Files(dir, ""); err == nil {
+	if names, err := env.Files(dir, ""); err == nil {
 		for _, n := range names {
-			if !strings.HasSuffix(n, ".pub") && hostenv.IsFile(filepath.Join(dir, n)) {
+			if !strings.HasSuffix(n, ".pub") && env.IsFile(filepath.Join(dir, n)) {
 				keys = append(keys, filepath.Join(dir, n))
 			}
 		}
@@ -187,7 +187,7 @@ func vboxHome(env hostenv.Env) string {
 		cands = []string{env.HomePath(".config", "VirtualBox"), env.HomePath(".VirtualBox")}
 	}
 	for _, c := range cands {
-		if hostenv.IsFile(filepath.Join(c, "VirtualBox.xml")) {
+		if env.IsFile(filepath.Join(c, "VirtualBox.xml")) {
 			return c
 		}
 	}
@@ -202,7 +202,7 @@ func (r *vboxRegistry) load() {
 		return
 	}
 	path := filepath.Join(r.dir, "VirtualBox.xml")
-	data, err := hostenv.ReadFile(path, hostenv.MaxIndex)
+	data, err := r.env.ReadFile(path, hostenv.MaxIndex)
 	if err != nil {
 		r.env.Logger().Debug("VirtualBox registry not readable", "file", path, "err", err)
 		return
@@ -239,7 +239,7 @@ func (r *vboxRegistry) sshPort(uuid string) int {
 	if !hostenv.IsAbs(src) {
 		src = filepath.Join(r.dir, src)
 	}
-	data, err := hostenv.ReadFile(src, hostenv.MaxIndex)
+	data, err := r.env.ReadFile(src, hostenv.MaxIndex)
 	if err != nil {
 		r.env.Logger().Debug("VirtualBox machine file not readable", "file", src, "err", err)
 		return 0

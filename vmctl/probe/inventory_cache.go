@@ -51,7 +51,7 @@ func LoadInventory(env hostenv.Env, vmID string) (Inventory, bool) {
 	}
 	// discReadFile refuses a FIFO or device before opening it: opening a
 	// FIFO would hang Wireshark's start.
-	data, err := hostenv.ReadFile(path, maxInventoryFile)
+	data, err := env.ReadFile(path, maxInventoryFile)
 	if err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {
 			env.Logger().Warn("inventory cache unreadable; ignored", "file", path, "err", err)
