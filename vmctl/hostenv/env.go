@@ -102,6 +102,16 @@ func (e Env) EnvDir(key string) string {
 	return filepath.Clean(v)
 }
 
+// DirOr is the directory the variable key names (EnvDir), else parts
+// under the home directory (HomePath): a VM manager's "$LIMA_HOME or
+// ~/.lima".
+func (e Env) DirOr(key string, parts ...string) string {
+	if d := e.EnvDir(key); d != "" {
+		return d
+	}
+	return e.HomePath(parts...)
+}
+
 // homePath joins parts under the home directory, or returns "" when the home
 // is unknown, so that a missing HOME never turns into paths relative to the
 // working directory.

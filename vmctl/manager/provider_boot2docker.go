@@ -23,10 +23,7 @@ import (
 // installed when boot2docker.iso or the profile exists. The running state
 // lives only in VirtualBox: Unknown.
 func FindBoot2Docker(env hostenv.Env) []vmctl.VM {
-	dir := env.EnvDir("BOOT2DOCKER_DIR")
-	if dir == "" {
-		dir = env.HomePath(".boot2docker")
-	}
+	dir := env.DirOr("BOOT2DOCKER_DIR", ".boot2docker")
 	if dir == "" {
 		return nil
 	}

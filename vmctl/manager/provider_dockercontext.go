@@ -83,12 +83,7 @@ type dockerMeta struct {
 }
 
 // dockerConfigDir is $DOCKER_CONFIG or ~/.docker.
-func dockerConfigDir(env hostenv.Env) string {
-	if d := env.EnvDir("DOCKER_CONFIG"); d != "" {
-		return d
-	}
-	return env.HomePath(".docker")
-}
+func dockerConfigDir(env hostenv.Env) string { return env.DirOr("DOCKER_CONFIG", ".docker") }
 
 func dockerContextMetas(env hostenv.Env) []dockerMeta {
 	cfg := dockerConfigDir(env)

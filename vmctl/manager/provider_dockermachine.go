@@ -18,24 +18,11 @@ import (
 // and user "root" by default (libmachine/drivers/base.go DefaultSSHUser,
 // DefaultSSHPort). Nothing about running state is stored.
 func FindDockerMachine(env hostenv.Env) []vmctl.VM {
-	store := env.EnvDir("MACHINE_STORAGE_PATH")
-	if store == "" {
-		store = env.HomePath(".docker", "machine")
-	}
+	store := env.DirOr("MACHINE_STORAGE_PATH", ".docker", "machine")
 	if store == "" {
 		return nil
 	}
-	machines := filepath.Join(store, "machines")
-	names, err := env.Subdirs(machines)
-	if err != nil {
-		env.Logger().Warn("docker-machine store not readable", "dir", machines, "err", err)
-		return nil
-	}
-	var vms []vmctl.VM
-	for _, name := range names {
-		vms = append(vms, dmVM(env, filepath.Join(machines, name), name))
-	}
-	return vms
+	return libmachineEach(env, filepath.Join(store, "machines"), "docker-machine store", dmVM)
 }
 
 // dmVM builds the VM of one machine directory.

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"path/filepath"
 
+	"github.com/vmdump/vmdump/vmctl"
 	"github.com/vmdump/vmdump/vmctl/hostenv"
 )
 
@@ -77,4 +78,21 @@ func libmachineKeys(h libmachineHost, machineDir string) []string {
 		return []string{def}
 	}
 	return []string{h.Driver.SSHKeyPath, def}
+}
+
+// libmachineEach is vm of each machine directory under machines, the
+// layout libmachine gives docker-machine and minikube alike
+// (<machines>/<name>/config.json). An unreadable machines directory
+// (what names it) lists nothing and is logged.
+func libmachineEach(env hostenv.Env, machines, what string, vm func(env hostenv.Env, machineDir, name string) vmctl.VM) []vmctl.VM {
+	names, err := env.Subdirs(machines)
+	if err != nil {
+		env.Logger().Warn(what+" not readable", "dir", machines, "err", err)
+		return nil
+	}
+	var vms []vmctl.VM
+	for _, name := range names {
+		vms = append(vms, vm(env, filepath.Join(machines, name), name))
+	}
+	return vms
 }

@@ -31,12 +31,7 @@ func FindLima(env hostenv.Env) []vmctl.VM {
 }
 
 // limaHome is $LIMA_HOME or ~/.lima.
-func limaHome(env hostenv.Env) string {
-	if d := env.EnvDir("LIMA_HOME"); d != "" {
-		return d
-	}
-	return env.HomePath(".lima")
-}
+func limaHome(env hostenv.Env) string { return env.DirOr("LIMA_HOME", ".lima") }
 
 // limaInstances lists the instance directory names of a Lima dir.
 func limaInstances(env hostenv.Env, dir string) []string {

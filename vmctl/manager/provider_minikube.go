@@ -25,17 +25,7 @@ func FindMinikube(env hostenv.Env) []vmctl.VM {
 	if home == "" {
 		return nil
 	}
-	machines := filepath.Join(home, "machines")
-	names, err := env.Subdirs(machines)
-	if err != nil {
-		env.Logger().Warn("minikube machines dir not readable", "dir", machines, "err", err)
-		return nil
-	}
-	var vms []vmctl.VM
-	for _, name := range names {
-		vms = append(vms, mkVM(env, filepath.Join(machines, name), name))
-	}
-	return vms
+	return libmachineEach(env, filepath.Join(home, "machines"), "minikube machines dir", mkVM)
 }
 
 // mkHome is MiniPath. An old layout where $MINIKUBE_HOME itself holds

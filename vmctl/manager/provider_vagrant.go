@@ -34,10 +34,7 @@ import (
 // know the address only at run time (`vagrant ssh-config`): listed without
 // an endpoint.
 func FindVagrant(env hostenv.Env) []vmctl.VM {
-	vhome := env.EnvDir("VAGRANT_HOME")
-	if vhome == "" {
-		vhome = env.HomePath(".vagrant.d")
-	}
+	vhome := env.DirOr("VAGRANT_HOME", ".vagrant.d")
 	if vhome == "" {
 		return nil
 	}
