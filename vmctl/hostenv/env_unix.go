@@ -7,7 +7,7 @@ import (
 	"syscall"
 )
 
-// hostProcessAlive is kill(pid, 0): no signal is sent, only the existence
+// HostProcessAlive is kill(pid, 0): no signal is sent, only the existence
 // and permission checks run. EPERM means the process exists but belongs to
 // someone else (a root-owned VM driver, say), which still counts as alive —
 // the same rule Lima's ReadPIDFile uses.

@@ -12,10 +12,10 @@ import (
 // that has not exited (STILL_ACTIVE).
 const discStillActive = 259
 
-// hostProcessAlive opens the process for a limited query and asks whether it
+// HostProcessAlive opens the process for a limited query and asks whether it
 // has exited. Access denied means the process exists (owned by another
 // user), which counts as alive.
-func hostProcessAlive(pid int) bool {
+func HostProcessAlive(pid int) bool {
 	if pid <= 0 || pid > 1<<30 {
 		return false
 	}
