@@ -14,6 +14,7 @@ import (
 	"syscall"
 
 	"github.com/vmdump/vmdump/capture"
+	"github.com/vmdump/vmdump/dialog"
 	"github.com/vmdump/vmdump/extcap"
 	"github.com/vmdump/vmdump/internal/oneline"
 	"github.com/vmdump/vmdump/pcapng"
@@ -30,7 +31,7 @@ import (
 // Wireshark's dumpcap is blocked opening the FIFO until we open it, so it is
 // opened before anything that can fail; after that every failure is one line
 // on stderr (Wireshark shows it) and a non-zero exit.
-func captureAction(a extcap.Args, o extcap.Options, env hostenv.Env, log *slog.Logger, stderr io.Writer) int {
+func captureAction(a extcap.Args, o dialog.Options, env hostenv.Env, log *slog.Logger, stderr io.Writer) int {
 	tuneGCForCapture()
 	fifo, err := extcap.OpenFIFO(a.Fifo)
 	if err != nil {
@@ -70,7 +71,7 @@ func captureAction(a extcap.Args, o extcap.Options, env hostenv.Env, log *slog.L
 		return fail(stderr, err)
 	}
 
-	nics, choose := capture.NICNames(extcap.InterfaceList(o.RemoteInterface), extcap.InterfaceList(o.MoreInterfaces), nic)
+	nics, choose := capture.NICNames(dialog.InterfaceList(o.RemoteInterface), dialog.InterfaceList(o.MoreInterfaces), nic)
 	opts := capture.Options{
 		Env: env, Log: log, VM: vm,
 		NICs:           nics,
@@ -90,7 +91,7 @@ func captureAction(a extcap.Args, o extcap.Options, env hostenv.Env, log *slog.L
 }
 
 // dialOptions turns the dialog's SSH group into vmctl's options.
-func dialOptions(o extcap.Options, env hostenv.Env, log *slog.Logger) (sshconn.DialOptions, error) {
+func dialOptions(o dialog.Options, env hostenv.Env, log *slog.Logger) (sshconn.DialOptions, error) {
 	port, err := o.SSHPortValue()
 	if err != nil {
 		return sshconn.DialOptions{}, err
@@ -118,7 +119,7 @@ func dialOptions(o extcap.Options, env hostenv.Env, log *slog.Logger) (sshconn.D
 }
 
 // captureSpec turns the dialog's capture group into the remote command's spec.
-func captureSpec(o extcap.Options, vm vmctl.VM) (remotecap.CaptureSpec, error) {
+func captureSpec(o dialog.Options, vm vmctl.VM) (remotecap.CaptureSpec, error) {
 	snap, err := o.SnaplenValue()
 	if err != nil {
 		return remotecap.CaptureSpec{}, err

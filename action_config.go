@@ -4,6 +4,7 @@ import (
 	"io"
 
 	"github.com/vmdump/vmdump/capture"
+	"github.com/vmdump/vmdump/dialog"
 	"github.com/vmdump/vmdump/extcap"
 	"github.com/vmdump/vmdump/vmctl"
 	"github.com/vmdump/vmdump/vmctl/discover"
@@ -23,7 +24,7 @@ func interfaceValues(inv probe.Inventory) []extcap.Value {
 // dialogDefaultsFor is dialogDefaults with the cached inventory's NICs,
 // the NIC a capture would choose from it as the default, and for a NIC's
 // interface that NIC.
-func dialogDefaultsFor(env hostenv.Env, vm vmctl.VM, nic string) extcap.DialogDefaults {
+func dialogDefaultsFor(env hostenv.Env, vm vmctl.VM, nic string) dialog.Defaults {
 	d := dialogDefaults(vm)
 	if chosen, ok := capture.CachedDefaultNIC(env, vm); ok {
 		d.RemoteInterface = chosen // what a capture without the option takes
@@ -37,11 +38,11 @@ func dialogDefaultsFor(env hostenv.Env, vm vmctl.VM, nic string) extcap.DialogDe
 	return d
 }
 
-// dialogArgsFor is the whole options dialog: DialogArgs plus, with an
+// dialogArgsFor is the whole options dialog: dialog.Args plus, with an
 // inventory, the "More interfaces" multicheck.
-func dialogArgsFor(d extcap.DialogDefaults) []extcap.Arg {
-	args := extcap.DialogArgs(d)
-	if more, ok := extcap.MoreInterfacesArg(d); ok {
+func dialogArgsFor(d dialog.Defaults) []extcap.Arg {
+	args := dialog.Args(d)
+	if more, ok := dialog.MoreInterfacesArg(d); ok {
 		args = append(args, more)
 	}
 	return args
@@ -52,8 +53,8 @@ func dialogArgsFor(d extcap.DialogDefaults) []extcap.Arg {
 // and then the capture could not choose the NIC from the VM itself
 // (capture.DefaultNIC). dialogDefaultsFor sets the choice once a cached
 // inventory makes it known.
-func dialogDefaults(vm vmctl.VM) extcap.DialogDefaults {
-	d := extcap.DialogDefaults{User: vm.User, Port: vm.Port, NoSSH: len(vm.Exec) > 0}
+func dialogDefaults(vm vmctl.VM) dialog.Defaults {
+	d := dialog.Defaults{User: vm.User, Port: vm.Port, NoSSH: len(vm.Exec) > 0}
 	if vm.Manager == "config" && vm.Interface != "" {
 		d.RemoteInterface = vm.Interface
 	} else {

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vmdump/vmdump/dialog"
 	"github.com/vmdump/vmdump/extcap"
 	"github.com/vmdump/vmdump/internal/vmtest/nictest"
 	"github.com/vmdump/vmdump/vmctl/probe"
@@ -63,14 +64,14 @@ func TestNICDialog(t *testing.T) {
 // Every option of the whole dialog must reach Args, or Wireshark's value
 // is silently dropped. (Needs Options.MoreInterfaces: see nics.go's glue.)
 func TestNICDialogCallsAreParsed(t *testing.T) {
-	d := extcap.DialogDefaults{RemoteInterface: "eth0", RemoteInterfaces: []extcap.Value{{Value: "eth0"}}, User: "u", Port: 22}
+	d := dialog.Defaults{RemoteInterface: "eth0", RemoteInterfaces: []extcap.Value{{Value: "eth0"}}, User: "u", Port: 22}
 	for _, a := range dialogArgsFor(d) {
-		var got extcap.Options
+		var got dialog.Options
 		if _, err := extcap.ParseArgs([]string{a.Call, "x-value"}, &got); err != nil {
 			t.Fatalf("ParseArgs(%s): %v", a.Call, err)
 		}
-		if got == (extcap.Options{}) {
-			t.Errorf("dialog option %s is not parsed into extcap.Options", a.Call)
+		if got == (dialog.Options{}) {
+			t.Errorf("dialog option %s is not parsed into dialog.Options", a.Call)
 		}
 	}
 }

@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vmdump/vmdump/dialog"
 	"github.com/vmdump/vmdump/extcap"
 	"github.com/vmdump/vmdump/internal/lab"
 	"github.com/vmdump/vmdump/internal/vmtest/nictest"
@@ -36,7 +37,7 @@ func TestNICReloadRefreshesInventory(t *testing.T) {
 	l := lab.Start(t, lab.Options{})
 	env := nictest.Env(t)
 	vm := nictest.LabVM(t, l, env)
-	var o extcap.Options
+	var o dialog.Options
 	_, err := extcap.ParseArgs([]string{"--extcap-config", "--extcap-interface", vm.ID, "--extcap-reload-option", "remote-interface"}, &o)
 	if err != nil {
 		t.Fatal(err)
@@ -94,7 +95,7 @@ func TestNICReloadDeadVM(t *testing.T) {
 	if err := probe.SaveInventory(env, vm.ID, nictest.Inventory); err != nil {
 		t.Fatal(err)
 	}
-	var o extcap.Options
+	var o dialog.Options
 	_, _ = extcap.ParseArgs([]string{"--extcap-config", "--extcap-interface", vm.ID, "--extcap-reload-option", "remote-interface"}, &o)
 	var out bytes.Buffer
 	done := make(chan error, 1)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/vmdump/vmdump/capture"
+	"github.com/vmdump/vmdump/dialog"
 	"github.com/vmdump/vmdump/extcap"
 	"github.com/vmdump/vmdump/internal/oneline"
 	"github.com/vmdump/vmdump/vmctl"
@@ -26,7 +27,7 @@ var reloadTimeout = 6 * time.Second
 // the VM cannot be reached in time the cached list comes back instead,
 // its default entry saying so (an error would make Wireshark drop the
 // answer and keep a list with no explanation).
-func reloadInterfaces(o extcap.Options, env hostenv.Env, log *slog.Logger, vm vmctl.VM, nic string, stdout io.Writer) error {
+func reloadInterfaces(o dialog.Options, env hostenv.Env, log *slog.Logger, vm vmctl.VM, nic string, stdout io.Writer) error {
 	d := dialogDefaultsFor(env, vm, nic)
 	var why string
 	opt, err := dialOptions(o, env, log)
@@ -48,7 +49,7 @@ func reloadInterfaces(o extcap.Options, env hostenv.Env, log *slog.Logger, vm vm
 		log.Warn("reload: inventory not refreshed", "vm", vm.ID, "err", err)
 		why = "not reloaded: " + oneline.Clip(oneline.Err(err), 200)
 	}
-	values := extcap.RemoteInterfaceValues(d)
+	values := dialog.RemoteInterfaceValues(d)
 	if why != "" {
 		for i := range values {
 			if values[i].Default {
@@ -56,12 +57,12 @@ func reloadInterfaces(o extcap.Options, env hostenv.Env, log *slog.Logger, vm vm
 			}
 		}
 	}
-	return extcap.WriteValues(stdout, extcap.ArgRemoteInterface, values)
+	return extcap.WriteValues(stdout, dialog.ArgRemoteInterface, values)
 }
 
 // reloadAction answers the Reload button of the remote interface
 // (--extcap-config --extcap-reload-option): a fresh inventory.
-func reloadAction(a extcap.Args, o extcap.Options, env hostenv.Env, log *slog.Logger, stdout, stderr io.Writer) int {
+func reloadAction(a extcap.Args, o dialog.Options, env hostenv.Env, log *slog.Logger, stdout, stderr io.Writer) int {
 	vm, nic, _ := capture.Resolve(env, discover.Discover(env), a.Interface)
 	return exitStatus(stderr, reloadInterfaces(o, env, log, vm, nic, stdout))
 }

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/vmdump/vmdump/capture"
-	"github.com/vmdump/vmdump/extcap"
+	"github.com/vmdump/vmdump/dialog"
 	"github.com/vmdump/vmdump/vmctl"
 	"github.com/vmdump/vmdump/vmctl/hostenv"
 	"github.com/vmdump/vmdump/vmctl/probe"
@@ -138,7 +138,7 @@ func anyCanCapture(checks []vmCheck) bool {
 // dialTimeout (0: sshconn's default), probes it and caches the inventory
 // the probe brought back (the dialog's interface list).
 func sshProbe(env hostenv.Env, log *slog.Logger, dialTimeout time.Duration) probeVM {
-	opt, _ := dialOptions(extcap.Options{}, env, log)
+	opt, _ := dialOptions(dialog.Options{}, env, log)
 	opt.Timeout = dialTimeout
 	return func(ctx context.Context, vm vmctl.VM) (probe.Probe, error) {
 		conn, err := sshconn.Dial(ctx, vm, opt)

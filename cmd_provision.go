@@ -12,7 +12,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/vmdump/vmdump/extcap"
+	"github.com/vmdump/vmdump/dialog"
 	"github.com/vmdump/vmdump/vmctl"
 	"github.com/vmdump/vmdump/vmctl/discover"
 	"github.com/vmdump/vmdump/vmctl/hostenv"
@@ -52,7 +52,7 @@ func cmdProvision(args []string, dryRun bool, stdout, stderr io.Writer, log *slo
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	opt, err := dialOptions(extcap.Options{}, env, log)
+	opt, err := dialOptions(dialog.Options{}, env, log)
 	if err != nil {
 		return exitStatus(stderr, err)
 	}

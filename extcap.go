@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 
+	"github.com/vmdump/vmdump/dialog"
 	"github.com/vmdump/vmdump/extcap"
 	"github.com/vmdump/vmdump/vmctl/hostenv"
 )
@@ -22,7 +23,7 @@ const toolbarTitle = "vmdump"
 // timeout. A non-zero exit makes Wireshark throw the whole answer away, so
 // probes exit 0 whenever they produced something useful.
 func runExtcap(argv []string, stdout, stderr io.Writer) int {
-	var o extcap.Options
+	var o dialog.Options
 	a, err := extcap.ParseArgs(argv, &o)
 	if err != nil {
 		fmt.Fprintln(stderr, "vmdump:", err)
@@ -65,7 +66,7 @@ func exitStatus(stderr io.Writer, err error) int {
 
 // openLog returns the logger the user chose in the dialog's Debug group. Logs
 // never go to stderr: Wireshark shows stderr as an error.
-func openLog(o extcap.Options) (*slog.Logger, func()) {
+func openLog(o dialog.Options) (*slog.Logger, func()) {
 	file := o.LogFile
 	if file == "" {
 		return slog.New(slog.DiscardHandler), func() {}

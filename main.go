@@ -22,6 +22,7 @@ import (
 
 	flags "github.com/jessevdk/go-flags"
 
+	"github.com/vmdump/vmdump/dialog"
 	"github.com/vmdump/vmdump/extcap"
 )
 
@@ -77,7 +78,7 @@ func optionsError(argv []string, stderr io.Writer) int {
 	if opt := unknownOption(argv); opt != "" {
 		return usageError(stderr, "unknown option %q; run \"vmdump help\" for the commands", opt)
 	}
-	if _, err := extcap.ParseArgs(argv, &extcap.Options{}); err != nil {
+	if _, err := extcap.ParseArgs(argv, &dialog.Options{}); err != nil {
 		return usageError(stderr, "%v; run \"vmdump help\" for the commands", err)
 	}
 	return usageError(stderr, "nothing to do: no command and no --extcap-* request; run \"vmdump help\" for the commands")
@@ -90,7 +91,7 @@ func optionsError(argv []string, stderr io.Writer) int {
 func unknownOption(argv []string) string {
 	var a extcap.Args
 	p := flags.NewParser(&a, flags.None)
-	if _, err := p.AddGroup("options", "", &extcap.Options{}); err != nil {
+	if _, err := p.AddGroup("options", "", &dialog.Options{}); err != nil {
 		return ""
 	}
 	for i := 0; i < len(argv); i++ {

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/vmdump/vmdump/capture"
+	"github.com/vmdump/vmdump/dialog"
 	"github.com/vmdump/vmdump/extcap"
 	"github.com/vmdump/vmdump/vmctl"
 	"github.com/vmdump/vmdump/vmctl/remotecap"
@@ -88,18 +89,18 @@ func TestDisplayName(t *testing.T) {
 }
 
 func TestCaptureSpecDefaults(t *testing.T) {
-	spec, err := captureSpec(extcap.Options{}, vmctl.VM{Interface: "eth1"})
+	spec, err := captureSpec(dialog.Options{}, vmctl.VM{Interface: "eth1"})
 	if err != nil || spec.Interface != "eth1" || spec.Priv != remotecap.PrivAuto || spec.Snaplen != 0 {
 		t.Fatalf("%+v, %v", spec, err)
 	}
-	spec, err = captureSpec(extcap.Options{RemoteInterface: "docker0", Priv: "none", Snaplen: "96"}, vmctl.VM{})
+	spec, err = captureSpec(dialog.Options{RemoteInterface: "docker0", Priv: "none", Snaplen: "96"}, vmctl.VM{})
 	if err != nil || spec.Interface != "docker0" || spec.Priv != remotecap.PrivNone || spec.Snaplen != 96 {
 		t.Fatalf("%+v, %v", spec, err)
 	}
-	if spec, _ := captureSpec(extcap.Options{}, vmctl.VM{}); spec.Interface != "eth0" {
+	if spec, _ := captureSpec(dialog.Options{}, vmctl.VM{}); spec.Interface != "eth0" {
 		t.Fatalf("no natural interface: %q, want eth0", spec.Interface)
 	}
-	if _, err := captureSpec(extcap.Options{Snaplen: "-5"}, vmctl.VM{}); err == nil {
+	if _, err := captureSpec(dialog.Options{Snaplen: "-5"}, vmctl.VM{}); err == nil {
 		t.Fatal("a negative snap length was accepted")
 	}
 }

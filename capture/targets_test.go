@@ -139,7 +139,7 @@ func TestNICCaptureNames(t *testing.T) {
 		{"eth1", "eth1,docker0", "", []string{"eth1", "docker0"}, false},
 		{" ", "docker0", "veth9", []string{"veth9", "docker0"}, false},
 	} {
-		// The dialog's comma lists, split as extcap.InterfaceList does.
+		// The dialog's comma lists, split as dialog.InterfaceList does.
 		split := func(s string) []string {
 			var out []string
 			for _, n := range strings.Split(s, ",") {

@@ -1,6 +1,8 @@
 // Package extcap is the Wireshark side of vmdump: everything Wireshark's
 // extcap protocol asks of a capture provider, and nothing about VMs or SSH
-// (this package must not import golang.org/x/crypto/ssh or vmctl).
+// (this package must not import golang.org/x/crypto/ssh or vmctl), and
+// nothing about vmdump's own options dialog, which is package dialog's
+// (this package must not import dialog).
 //
 // Wireshark runs the extcap binary many times: to list interfaces
 // (--extcap-interfaces), to describe the options dialog (--extcap-config),
@@ -9,12 +11,11 @@
 // (--capture --fifo PATH). Each action lives in its own file and writes to an
 // io.Writer so that it can be tested without Wireshark:
 //
-//	args.go         ParseArgs: Wireshark's argv → Args, Mode
-//	settings.go     the defaults of every dialog option, in one place
+//	args.go         ParseArgs: Wireshark's argv → Args, Mode (and the
+//	                provider's dialog options into a struct of its own)
 //	sentences.go    the {key=value} grammar and its sanitising
 //	interfaces.go   WriteInterfaces (extcap/interface/control sentences)
 //	config.go       WriteConfig, WriteValues (arg/value sentences)
-//	dialog.go       DialogArgs: vmdump's options dialog
 //	dlts.go         WriteDLTs
 //	filtercheck.go  CheckFilter (compiles the filter locally with tcpdump)
 //	fifo*.go        OpenFIFO, IsReaderGone; fifo_watch*.go: StopWhenReaderGone

@@ -1,4 +1,4 @@
-package extcap
+package extcap_test
 
 import (
 	"bytes"
@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vmdump/vmdump/dialog"
+	"github.com/vmdump/vmdump/extcap"
 	"github.com/vmdump/vmdump/internal/pcaptest"
 	"github.com/vmdump/vmdump/pcapng"
 )
@@ -42,31 +44,31 @@ func fakeExtcap(argv []string, stdout, stderr io.Writer) int {
 			f.Close()
 		}
 	}
-	var o Options
-	a, err := ParseArgs(argv, &o)
+	var o dialog.Options
+	a, err := extcap.ParseArgs(argv, &o)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
 	switch a.Mode() {
-	case ModeInterfaces:
-		err = WriteInterfaces(stdout, "0.0-test", "https://example.org/vmdump", "",
-			[]Interface{{Value: e2eInterface, Display: "vmdump test {VM} eth1"}}, nil)
-	case ModeConfig:
-		err = WriteConfig(stdout, DialogArgs(DialogDefaults{RemoteInterface: "eth1", User: "docker", Port: 2222}))
-	case ModeReload:
-		err = WriteValues(stdout, ArgRemoteInterface, RemoteInterfaceValues(DialogDefaults{RemoteInterface: "eth1", RemoteInterfaces: []Value{{Value: "eth0"}}}))
-	case ModeDLTs:
-		err = WriteDLTs(stdout, EthernetDLT)
-	case ModeFilterCheck:
-		problem, known := CheckFilter(context.Background(), a.CaptureFilter)
+	case extcap.ModeInterfaces:
+		err = extcap.WriteInterfaces(stdout, "0.0-test", "https://example.org/vmdump", "",
+			[]extcap.Interface{{Value: e2eInterface, Display: "vmdump test {VM} eth1"}}, nil)
+	case extcap.ModeConfig:
+		err = extcap.WriteConfig(stdout, dialog.Args(dialog.Defaults{RemoteInterface: "eth1", User: "docker", Port: 2222}))
+	case extcap.ModeReload:
+		err = extcap.WriteValues(stdout, dialog.ArgRemoteInterface, dialog.RemoteInterfaceValues(dialog.Defaults{RemoteInterface: "eth1", RemoteInterfaces: []extcap.Value{{Value: "eth0"}}}))
+	case extcap.ModeDLTs:
+		err = extcap.WriteDLTs(stdout, extcap.EthernetDLT)
+	case extcap.ModeFilterCheck:
+		problem, known := extcap.CheckFilter(context.Background(), a.CaptureFilter)
 		if !known {
 			return 1
 		}
 		if problem != "" {
 			fmt.Fprintln(stdout, problem)
 		}
-	case ModeCapture:
+	case extcap.ModeCapture:
 		return fakeCapture(a, stderr)
 	default:
 		fmt.Fprintln(stderr, "nothing to do")
@@ -81,8 +83,8 @@ func fakeExtcap(argv []string, stdout, stderr io.Writer) int {
 
 // fakeCapture opens the FIFO first, then pumps two canned NICs into it, or
 // fails the way a misconfigured VM does.
-func fakeCapture(a Args, stderr io.Writer) int {
-	fifo, err := OpenFIFO(a.Fifo)
+func fakeCapture(a extcap.Args, stderr io.Writer) int {
+	fifo, err := extcap.OpenFIFO(a.Fifo)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
@@ -126,7 +128,7 @@ func fakeCapture(a Args, stderr io.Writer) int {
 		}
 		w.WriteStats(n, e2ePerNIC+5, 5, time.Unix(1700000000, 0), time.Now())
 	}
-	if err := w.Flush(); err != nil && !IsReaderGone(err) {
+	if err := w.Flush(); err != nil && !extcap.IsReaderGone(err) {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
@@ -200,7 +202,7 @@ func TestTsharkProbes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, a := range DialogArgs(DialogDefaults{}) {
+	for _, a := range dialog.Args(dialog.Defaults{}) {
 		pref := "#extcap." + e2eInterface + "." + strings.ReplaceAll(a.Call, "-", "") + ":"
 		if !strings.Contains(prefs, pref) {
 			t.Errorf("Wireshark dropped the arg %s (no preference %s)", a.Call, pref)
@@ -218,7 +220,7 @@ func TestTsharkProbes(t *testing.T) {
 		t.Errorf("tshark -L: %v\n%s%s", err, out, stderr)
 	}
 	for _, argv := range loggedArgv(t, log) {
-		if _, err := ParseArgs(argv, &Options{}); err != nil {
+		if _, err := extcap.ParseArgs(argv, &dialog.Options{}); err != nil {
 			t.Errorf("ParseArgs(%q) of a real tshark call: %v", argv, err)
 		}
 	}
@@ -239,15 +241,15 @@ func TestTsharkCapture(t *testing.T) {
 	if strings.Contains(stderr, "Error") {
 		t.Errorf("tshark reported an error:\n%s", stderr)
 	}
-	var capture *Args
-	var opts Options
+	var capture *extcap.Args
+	var opts dialog.Options
 	for _, argv := range loggedArgv(t, log) {
-		var o Options
-		a, err := ParseArgs(argv, &o)
+		var o dialog.Options
+		a, err := extcap.ParseArgs(argv, &o)
 		if err != nil {
 			t.Fatalf("ParseArgs(%q): %v", argv, err)
 		}
-		if a.Mode() == ModeCapture {
+		if a.Mode() == extcap.ModeCapture {
 			capture, opts = &a, o
 			t.Logf("capture argv: %q", argv)
 		}

@@ -2,33 +2,10 @@ package extcap
 
 import (
 	"bytes"
-	"reflect"
-	"strings"
 	"testing"
 
 	"github.com/vmdump/vmdump/internal/pcaptest"
 )
-
-// golden compares output line by line so a failure names the line.
-func golden(t *testing.T, got string, want []string) {
-	t.Helper()
-	if !strings.HasSuffix(got, "\n") {
-		t.Errorf("output does not end with a newline: %q", got)
-	}
-	lines := pcaptest.SplitLines(got)
-	for i := 0; i < len(lines) || i < len(want); i++ {
-		var g, w string
-		if i < len(lines) {
-			g = lines[i]
-		}
-		if i < len(want) {
-			w = want[i]
-		}
-		if g != w {
-			t.Errorf("line %d:\n got %q\nwant %q", i+1, g, w)
-		}
-	}
-}
 
 func TestWriteInterfacesGolden(t *testing.T) {
 	var b bytes.Buffer
@@ -45,7 +22,7 @@ func TestWriteInterfacesGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden(t, b.String(), []string{
+	pcaptest.Golden(t, b.String(), []string{
 		"extcap {version=1.2.0}{help=https://example.org/vmdump}{display=vmdump}",
 		"interface {value=vmdump-default}{display=Docker VM default (boot2docker) eth1}",
 		"interface {value=vmdump-colima}{display=Colima (default) profile}",
@@ -62,12 +39,12 @@ func TestWriteInterfacesWithoutExtcapLine(t *testing.T) {
 	if err := WriteInterfaces(&b, "", "", "", []Interface{{Value: "v", Display: "d"}}, nil); err != nil {
 		t.Fatal(err)
 	}
-	golden(t, b.String(), []string{"interface {value=v}{display=d}"})
+	pcaptest.Golden(t, b.String(), []string{"interface {value=v}{display=d}"})
 	b.Reset()
 	if err := WriteInterfaces(&b, "1.0", "", "", nil, nil); err != nil {
 		t.Fatal(err)
 	}
-	golden(t, b.String(), []string{"extcap {version=1.0}"})
+	pcaptest.Golden(t, b.String(), []string{"extcap {version=1.0}"})
 }
 
 func TestWriteDLTsGolden(t *testing.T) {
@@ -75,120 +52,9 @@ func TestWriteDLTsGolden(t *testing.T) {
 	if err := WriteDLTs(&b, EthernetDLT); err != nil {
 		t.Fatal(err)
 	}
-	golden(t, b.String(), []string{"dlt {number=1}{name=EN10MB}{display=Ethernet}"})
+	pcaptest.Golden(t, b.String(), []string{"dlt {number=1}{name=EN10MB}{display=Ethernet}"})
 	if err := WriteDLTs(&b, DLT{Number: 147}); err == nil {
 		t.Error("WriteDLTs accepted a DLT without name and display")
-	}
-}
-
-// The lines after the remote interface arg, the same in both dialogs.
-var dialogTail = []string{
-	"arg {number=1}{call=--payload-only}{display=Packets to capture}{type=selector}{tooltip=On: drop TCP segments that carry no data (bare ACKs, SYNs, FINs). Without a capture filter only TCP data is captured; with one, everything else it matches (UDP, ICMP, ARP...) still arrives. Off: every packet}{required=false}{group=Capture}",
-	"value {arg=1}{value=on}{display=Drop TCP segments without data}{default=true}",
-	"value {arg=1}{value=off}{display=All packets}",
-	"arg {number=2}{call=--snaplen}{display=Snapshot length}{type=unsigned}{tooltip=Bytes kept of each packet (0 = whole packets)}{default=0}{range=0,262144}{required=false}{group=Capture}",
-	"arg {number=3}{call=--remote-priv}{display=Capture privileges}{type=selector}{tooltip=How tcpdump gets capture rights in the VM; sudo never prompts for a password}{required=false}{group=Capture}",
-	"value {arg=3}{value=auto}{display=Automatic: sudo -n when not root}{default=true}",
-	"value {arg=3}{value=none}{display=None: run tcpdump as the SSH user}",
-	"value {arg=3}{value=sudo}{display=Always sudo -n}",
-	"arg {number=4}{call=--reconnect}{display=Link loss}{type=selector}{tooltip=What to do when the SSH connection to the VM drops}{required=false}{group=Capture}",
-	"value {arg=4}{value=off}{display=Stop when the link is lost}{default=true}",
-	"value {arg=4}{value=on}{display=Reconnect after link loss}",
-	"arg {number=14}{call=--capture-tool}{display=Capture program}{type=selector}{tooltip=What captures in the VM: its tcpdump, or vmdump's own capture agent (uploaded for the capture and removed after)}{required=false}{group=Capture}",
-	"value {arg=14}{value=auto}{display=Automatic: tcpdump, or vmdump's agent when the VM has none}{default=true}",
-	"value {arg=14}{value=tcpdump}{display=tcpdump only}",
-	"value {arg=14}{value=agent}{display=vmdump's capture agent}",
-	"arg {number=15}{call=--install-tcpdump}{display=Missing tcpdump}{type=selector}{tooltip=When the VM has no tcpdump: install it with the VM's package manager before capturing (never prompts; bounded time)}{required=false}{group=Capture}",
-	"value {arg=15}{value=off}{display=Say how to install it}{default=true}",
-	"value {arg=15}{value=on}{display=Install it with the VM's package manager}",
-	"", // ssh-user
-	"", // ssh-port
-	"arg {number=7}{call=--ssh-key}{display=SSH private key}{type=fileselect}{tooltip=Private key file (default: the VM manager's key, then your SSH agent and ~/.ssh keys)}{required=false}{mustexist=true}{group=SSH}",
-	"arg {number=8}{call=--ssh-password}{display=SSH password}{type=password}{tooltip=Password, used only when no key works (never saved by Wireshark)}{required=false}{group=SSH}",
-	"arg {number=9}{call=--ssh-key-passphrase}{display=SSH key passphrase}{type=password}{tooltip=Passphrase of the private key (never saved by Wireshark)}{required=false}{group=SSH}",
-	"arg {number=10}{call=--host-key-policy}{display=Host key check}{type=selector}{tooltip=Whether an unknown VM host key is refused or trusted on first use}{required=false}{group=SSH}",
-	"value {arg=10}{value=strict}{display=Strict: the host key must already be known}{default=true}",
-	"value {arg=10}{value=accept-new}{display=Accept a new host key and remember it}",
-	// Byte for byte Wireshark's extcap_config_debug() (reference §1.2).
-	"arg {number=11}{call=--log-level}{display=Set the log level}{type=selector}{tooltip=Set the log level}{required=false}{group=Debug}",
-	"value {arg=11}{value=message}{display=Message}{default=true}",
-	"value {arg=11}{value=info}{display=Info}",
-	"value {arg=11}{value=debug}{display=Debug}",
-	"value {arg=11}{value=noisy}{display=Noisy}",
-	"arg {number=12}{call=--log-file}{display=Use a file for logging}{type=fileselect}{tooltip=Set a file where log messages are written}{required=false}{group=Debug}",
-}
-
-func dialogWant(head []string, user, port string) []string {
-	tail := append([]string(nil), dialogTail...)
-	tail[18] = "arg {number=5}{call=--ssh-user}{display=SSH user}{type=string}{tooltip=User to log in as (default: the one the VM manager configured)}" + user + "{required=false}{group=SSH}"
-	tail[19] = "arg {number=6}{call=--ssh-port}{display=SSH port}{type=unsigned}{tooltip=SSH port of the VM (default: the one the VM manager configured)}" + port + "{range=1,65535}{required=false}{group=SSH}"
-	return append(head, tail...)
-}
-
-// A VM reached through a local command gets no SSH tab; every other arg
-// keeps its number.
-func TestDialogWithoutSSH(t *testing.T) {
-	with, without := DialogArgs(DialogDefaults{RemoteInterface: "eth0"}), DialogArgs(DialogDefaults{RemoteInterface: "eth0", NoSSH: true})
-	var want []Arg
-	for _, a := range with {
-		if a.Group != GroupSSH {
-			want = append(want, a)
-		}
-	}
-	if len(want) == len(with) || !reflect.DeepEqual(without, want) {
-		t.Fatalf("NoSSH dialog:\n%+v\nwant\n%+v", without, want)
-	}
-}
-
-func TestWriteConfigGolden(t *testing.T) {
-	tests := []struct {
-		name string
-		d    DialogDefaults
-		want []string
-	}{
-		{
-			name: "no inventory",
-			d:    DialogDefaults{RemoteInterface: "eth1", User: "docker", Port: 2222},
-			want: dialogWant([]string{
-				"arg {number=0}{call=--remote-interface}{display=Interface in the VM}{type=string}{tooltip=Network interface inside the VM to capture on}{default=eth1}{required=false}{group=Capture}",
-			}, "{placeholder=docker}", "{placeholder=2222}"),
-		},
-		{
-			name: "nothing known",
-			d:    DialogDefaults{},
-			want: dialogWant([]string{
-				"arg {number=0}{call=--remote-interface}{display=Interface in the VM}{type=string}{tooltip=Network interface inside the VM to capture on}{required=false}{group=Capture}",
-			}, "", ""),
-		},
-		{
-			name: "inventory",
-			d: DialogDefaults{RemoteInterface: "eth1", RemoteInterfaces: []Value{
-				{Value: "eth0", Display: "eth0 (NAT)", Default: true}, {Value: "eth1", Display: "eth1 {host-only}"},
-			}},
-			want: dialogWant([]string{
-				"arg {number=0}{call=--remote-interface}{display=Interface in the VM}{type=selector}{tooltip=Network interface inside the VM to capture on}{placeholder=Reload interfaces}{required=false}{reload=true}{group=Capture}",
-				"value {arg=0}{value=eth0}{display=eth0 (NAT)}",
-				"value {arg=0}{value=eth1}{display=eth1 (host-only)}{default=true}",
-			}, "", ""),
-		},
-		{
-			name: "inventory without the natural interface",
-			d:    DialogDefaults{RemoteInterface: "enp0s8", RemoteInterfaces: []Value{{Value: "lo", Display: "lo"}}, Port: 22},
-			want: dialogWant([]string{
-				"arg {number=0}{call=--remote-interface}{display=Interface in the VM}{type=selector}{tooltip=Network interface inside the VM to capture on}{placeholder=Reload interfaces}{required=false}{reload=true}{group=Capture}",
-				"value {arg=0}{value=enp0s8}{display=enp0s8}{default=true}",
-				"value {arg=0}{value=lo}{display=lo}",
-			}, "", "{placeholder=22}"),
-		},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			var b bytes.Buffer
-			if err := WriteConfig(&b, DialogArgs(tt.d)); err != nil {
-				t.Fatal(err)
-			}
-			golden(t, b.String(), tt.want)
-		})
 	}
 }
 
@@ -202,7 +68,7 @@ func TestWriteConfigProperties(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden(t, b.String(), []string{
+	pcaptest.Golden(t, b.String(), []string{
 		`arg {number=3}{call=--m}{display=M}{type=multicheck}{validation=\b(?:a|b)\b}{required=false}{save=false}`,
 		"value {arg=3}{value=a}{display=A}{enabled=true}",
 		"value {arg=3}{value=b}{display=b}{default=true}{enabled=true}{parent=a}",
@@ -234,25 +100,12 @@ func TestWriteConfigRefusesWhatWiresharkDrops(t *testing.T) {
 	}
 }
 
-func TestWriteValuesGolden(t *testing.T) {
-	var b bytes.Buffer
-	d := DialogDefaults{RemoteInterface: "eth1", RemoteInterfaces: []Value{{Value: "eth0"}, {Value: "eth1", Display: "eth1 (host-only)"}, {Value: "docker0"}}}
-	if err := WriteValues(&b, ArgRemoteInterface, RemoteInterfaceValues(d)); err != nil {
-		t.Fatal(err)
-	}
-	golden(t, b.String(), []string{
-		"value {arg=0}{value=eth0}{display=eth0}",
-		"value {arg=0}{value=eth1}{display=eth1 (host-only)}{default=true}",
-		"value {arg=0}{value=docker0}{display=docker0}",
-	})
-}
-
 func TestWritersReportWriteErrors(t *testing.T) {
 	w := pcaptest.FailingWriter{}
 	for name, err := range map[string]error{
 		"interfaces": WriteInterfaces(w, "1", "", "", []Interface{{Value: "a", Display: "b"}}, nil),
 		"dlts":       WriteDLTs(w, EthernetDLT),
-		"config":     WriteConfig(w, DialogArgs(DialogDefaults{})),
+		"config":     WriteConfig(w, []Arg{{Number: 0, Call: "--a", Display: "A", Type: "string"}}),
 		"values":     WriteValues(w, 0, []Value{{Value: "a"}}),
 	} {
 		if pcaptest.ErrText(err) != "writing extcap reply: disk full" {

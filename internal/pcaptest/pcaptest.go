@@ -248,3 +248,24 @@ func ErrText(err error) string {
 type FailingWriter struct{}
 
 func (FailingWriter) Write([]byte) (int, error) { return 0, errors.New("disk full") }
+
+// Golden compares output line by line so a failure names the line.
+func Golden(t testing.TB, got string, want []string) {
+	t.Helper()
+	if !strings.HasSuffix(got, "\n") {
+		t.Errorf("output does not end with a newline: %q", got)
+	}
+	lines := SplitLines(got)
+	for i := 0; i < len(lines) || i < len(want); i++ {
+		var g, w string
+		if i < len(lines) {
+			g = lines[i]
+		}
+		if i < len(want) {
+			w = want[i]
+		}
+		if g != w {
+			t.Errorf("line %d:\n got %q\nwant %q", i+1, g, w)
+		}
+	}
+}

@@ -1,6 +1,10 @@
-package extcap
+package dialog
 
-import "strconv"
+import (
+	"strconv"
+
+	"github.com/vmdump/vmdump/extcap"
+)
 
 // Arg numbers of vmdump's options dialog. They are stable: Wireshark uses
 // them to tie value sentences (and reload replies) to their arg.
@@ -20,8 +24,8 @@ const (
 	ArgLogFile
 )
 
-// Options added later take numbers after ArgMoreInterfaces (multi_dialog.go),
-// so that no earlier number moves.
+// Options added later take numbers after ArgMoreInterfaces
+// (more_interfaces.go), so that no earlier number moves.
 const (
 	ArgCaptureTool = ArgMoreInterfaces + 1 + iota
 	ArgInstallTcpdump
@@ -34,30 +38,30 @@ const (
 	GroupDebug   = "Debug"
 )
 
-// DialogDefaults are the per-VM facts the dialog shows as defaults. They
+// Defaults are the per-VM facts the dialog shows as defaults. They
 // must be the same facts the capture uses when an option is absent, because
 // Wireshark leaves out options equal to their default (reference §3).
-type DialogDefaults struct {
+type Defaults struct {
 	RemoteInterface string // the interface a capture without the option takes, "" when the capture chooses it
 	// RemoteInterfaceHint is the placeholder of an empty RemoteInterface:
 	// how the capture will choose.
 	RemoteInterfaceHint string
-	RemoteInterfaces    []Value // from an inventory cache; may be empty
-	User                string  // SSH user the VM manager configured, if known
-	Port                int     // SSH port the VM manager configured, if known
+	RemoteInterfaces    []extcap.Value // from an inventory cache; may be empty
+	User                string         // SSH user the VM manager configured, if known
+	Port                int            // SSH port the VM manager configured, if known
 	// NoSSH: the VM is reached through a local command (exec transport),
 	// so the SSH tab, whose settings would do nothing, is left out.
 	NoSSH bool
 }
 
-// DialogArgs is vmdump's options dialog for one interface. Its order and
+// Args is vmdump's options dialog for one interface. Its order and
 // numbers are deterministic: Wireshark asks for it before every capture and
 // matches saved values by call. No arg is required (tshark must capture with
 // no options at all), and every choice is a selector rather than a boolean,
 // so that "off" is passed as an explicit value and never as a second,
 // easily mis-parsed argv token.
-func DialogArgs(d DialogDefaults) []Arg {
-	args := []Arg{
+func Args(d Defaults) []extcap.Arg {
+	args := []extcap.Arg{
 		remoteInterfaceArg(d),
 		{
 			Number: ArgPayloadOnly, Call: CallPayloadOnly, Display: "Packets to capture", Type: "selector",
@@ -141,8 +145,8 @@ func DialogArgs(d DialogDefaults) []Arg {
 
 // remoteInterfaceArg is a reloadable selector when an inventory of the VM's
 // interfaces is known, a free text field otherwise.
-func remoteInterfaceArg(d DialogDefaults) Arg {
-	a := Arg{
+func remoteInterfaceArg(d Defaults) extcap.Arg {
+	a := extcap.Arg{
 		Number: ArgRemoteInterface, Call: CallRemoteInterface, Display: "Interface in the VM",
 		Tooltip: "Network interface inside the VM to capture on", Group: GroupCapture,
 	}
@@ -166,8 +170,8 @@ func remoteInterfaceArg(d DialogDefaults) Arg {
 // inventory with exactly the natural interface marked default (added first
 // if the inventory lacks it). Without a natural interface the inventory's
 // own default marks stay.
-func RemoteInterfaceValues(d DialogDefaults) []Value {
-	vs := make([]Value, 0, len(d.RemoteInterfaces)+1)
+func RemoteInterfaceValues(d Defaults) []extcap.Value {
+	vs := make([]extcap.Value, 0, len(d.RemoteInterfaces)+1)
 	found := false
 	for _, v := range d.RemoteInterfaces {
 		if d.RemoteInterface != "" {
@@ -177,13 +181,13 @@ func RemoteInterfaceValues(d DialogDefaults) []Value {
 		vs = append(vs, v)
 	}
 	if d.RemoteInterface != "" && !found {
-		vs = append([]Value{{Value: d.RemoteInterface, Display: d.RemoteInterface, Default: true}}, vs...)
+		vs = append([]extcap.Value{{Value: d.RemoteInterface, Display: d.RemoteInterface, Default: true}}, vs...)
 	}
 	return vs
 }
 
-func sshPortArg(d DialogDefaults) Arg {
-	a := Arg{
+func sshPortArg(d Defaults) extcap.Arg {
+	a := extcap.Arg{
 		Number: ArgSSHPort, Call: CallSSHPort, Display: "SSH port", Type: "unsigned",
 		Tooltip: "SSH port of the VM (default: the one the VM manager configured)",
 		Range:   sshPortOption.rangeText(), Group: GroupSSH,

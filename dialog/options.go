@@ -1,4 +1,4 @@
-package extcap
+package dialog
 
 import (
 	"fmt"
@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/vmdump/vmdump/extcap"
 	"github.com/vmdump/vmdump/pcapng"
 )
 
@@ -13,7 +14,7 @@ import (
 // capture — each may be absent, and then the matching accessor
 // (PayloadOnlyOn, SnaplenValue, ...) applies the same default the dialog
 // advertises. Empty RemoteInterface, SSHUser and SSHPort mean "what the VM
-// manager says", which is also the dialog's default for them. ParseArgs
+// manager says", which is also the dialog's default for them. extcap.ParseArgs
 // fills them from the field tags.
 type Options struct {
 	RemoteInterface  string `long:"remote-interface" description:"interface inside the VM (or several, comma-separated)"`
@@ -173,10 +174,10 @@ func (s selector) is(v, want string) bool {
 }
 
 // values are the value sentences of the selector, the default marked.
-func (s selector) values() []Value {
-	vs := make([]Value, len(s.choices))
+func (s selector) values() []extcap.Value {
+	vs := make([]extcap.Value, len(s.choices))
 	for i, c := range s.choices {
-		vs[i] = Value{Value: c.value, Display: c.display, Default: i == 0}
+		vs[i] = extcap.Value{Value: c.value, Display: c.display, Default: i == 0}
 	}
 	return vs
 }

@@ -1,6 +1,10 @@
-package extcap
+package dialog
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/vmdump/vmdump/extcap"
+)
 
 // The "More interfaces" option: a multicheck of the VM's interfaces from
 // the inventory, captured together with the remote interface into the same
@@ -18,15 +22,15 @@ const (
 // the remote interface is a text field, which takes a comma-separated list
 // itself. Nothing is checked by default; every entry is checkable
 // ({enabled=true}, which Wireshark 4.0 requires).
-func MoreInterfacesArg(d DialogDefaults) (Arg, bool) {
+func MoreInterfacesArg(d Defaults) (extcap.Arg, bool) {
 	if len(d.RemoteInterfaces) == 0 {
-		return Arg{}, false
+		return extcap.Arg{}, false
 	}
-	vs := make([]Value, 0, len(d.RemoteInterfaces))
+	vs := make([]extcap.Value, 0, len(d.RemoteInterfaces))
 	for _, v := range d.RemoteInterfaces {
-		vs = append(vs, Value{Value: v.Value, Display: v.Display, Enabled: true})
+		vs = append(vs, extcap.Value{Value: v.Value, Display: v.Display, Enabled: true})
 	}
-	return Arg{
+	return extcap.Arg{
 		Number: ArgMoreInterfaces, Call: CallMoreInterfaces, Display: "More interfaces", Type: "multicheck",
 		Tooltip: "Further interfaces inside the VM to capture into the same file, each as an interface of its own",
 		Group:   GroupCapture, Values: vs,

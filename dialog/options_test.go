@@ -1,10 +1,11 @@
-package extcap
+package dialog
 
 import (
 	"cmp"
 	"log/slog"
 	"testing"
 
+	"github.com/vmdump/vmdump/extcap"
 	"github.com/vmdump/vmdump/internal/pcaptest"
 )
 
@@ -19,9 +20,9 @@ type effective struct {
 func effectiveOf(t *testing.T, argv ...string) effective {
 	t.Helper()
 	var a Options
-	_, err := ParseArgs(argv, &a)
+	_, err := extcap.ParseArgs(argv, &a)
 	if err != nil {
-		t.Fatalf("ParseArgs(%q): %v", argv, err)
+		t.Fatalf("extcap.ParseArgs(%q): %v", argv, err)
 	}
 	if err := a.Validate(); err != nil {
 		t.Fatalf("Validate(%q): %v", argv, err)
@@ -51,7 +52,7 @@ func TestDefaults(t *testing.T) {
 // must mean the same: pass every advertised default explicitly and compare.
 func TestAdvertisedDefaultsEqualAbsent(t *testing.T) {
 	absent := effectiveOf(t, "--extcap-config")
-	for _, a := range DialogArgs(DialogDefaults{}) {
+	for _, a := range Args(Defaults{}) {
 		def := a.Default
 		for _, v := range a.Values {
 			if v.Default {
@@ -112,22 +113,22 @@ func TestSSHPortValue(t *testing.T) {
 
 func TestValidate(t *testing.T) {
 	tests := []struct {
-		a    Args
+		a    extcap.Args
 		o    Options
 		want string
 	}{
-		{Args{}, Options{}, ""},
-		{Args{Capture: true, Interface: "i", Fifo: "/f"}, Options{}, ""},
-		{Args{Capture: true, Fifo: "/f"}, Options{}, "--extcap-interface is missing: start captures from Wireshark or tshark -i"},
-		{Args{Capture: true, Interface: "i"}, Options{}, "--fifo is missing: start captures from Wireshark or tshark -i"},
-		{Args{}, Options{PayloadOnly: "maybe"}, `--payload-only must be on or off, not "maybe"`},
-		{Args{}, Options{Snaplen: "-1"}, `--snaplen must be a whole number from 0 to 262144, not "-1"`},
-		{Args{}, Options{Snaplen: "262145"}, `--snaplen must be a whole number from 0 to 262144, not "262145"`},
-		{Args{}, Options{Priv: "doas"}, `--remote-priv must be auto, none or sudo, not "doas"`},
-		{Args{}, Options{Reconnect: "true"}, `--reconnect must be off or on, not "true"`},
-		{Args{}, Options{SSHPort: "x"}, `--ssh-port must be a whole number from 1 to 65535, not "x"`},
-		{Args{}, Options{AcceptNewHostKey: "yes"}, `--host-key-policy must be strict or accept-new, not "yes"`},
-		{Args{}, Options{LogLevel: "warning"}, `--log-level must be message, info, debug or noisy, not "warning"`},
+		{extcap.Args{}, Options{}, ""},
+		{extcap.Args{Capture: true, Interface: "i", Fifo: "/f"}, Options{}, ""},
+		{extcap.Args{Capture: true, Fifo: "/f"}, Options{}, "--extcap-interface is missing: start captures from Wireshark or tshark -i"},
+		{extcap.Args{Capture: true, Interface: "i"}, Options{}, "--fifo is missing: start captures from Wireshark or tshark -i"},
+		{extcap.Args{}, Options{PayloadOnly: "maybe"}, `--payload-only must be on or off, not "maybe"`},
+		{extcap.Args{}, Options{Snaplen: "-1"}, `--snaplen must be a whole number from 0 to 262144, not "-1"`},
+		{extcap.Args{}, Options{Snaplen: "262145"}, `--snaplen must be a whole number from 0 to 262144, not "262145"`},
+		{extcap.Args{}, Options{Priv: "doas"}, `--remote-priv must be auto, none or sudo, not "doas"`},
+		{extcap.Args{}, Options{Reconnect: "true"}, `--reconnect must be off or on, not "true"`},
+		{extcap.Args{}, Options{SSHPort: "x"}, `--ssh-port must be a whole number from 1 to 65535, not "x"`},
+		{extcap.Args{}, Options{AcceptNewHostKey: "yes"}, `--host-key-policy must be strict or accept-new, not "yes"`},
+		{extcap.Args{}, Options{LogLevel: "warning"}, `--log-level must be message, info, debug or noisy, not "warning"`},
 	}
 	for _, tt := range tests {
 		if got := pcaptest.ErrText(cmp.Or(tt.a.Validate(), tt.o.Validate())); got != tt.want {

@@ -1,4 +1,4 @@
-package extcap
+package dialog
 
 import (
 	"bytes"
@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vmdump/vmdump/extcap"
 	"github.com/vmdump/vmdump/internal/pcaptest"
 )
 
@@ -27,10 +28,10 @@ func TestMultiInterfaceList(t *testing.T) {
 }
 
 func TestMultiMoreInterfacesArg(t *testing.T) {
-	if _, ok := MoreInterfacesArg(DialogDefaults{RemoteInterface: "eth0"}); ok {
+	if _, ok := MoreInterfacesArg(Defaults{RemoteInterface: "eth0"}); ok {
 		t.Fatal("a multicheck without an inventory")
 	}
-	a, ok := MoreInterfacesArg(DialogDefaults{RemoteInterface: "eth0", RemoteInterfaces: []Value{
+	a, ok := MoreInterfacesArg(Defaults{RemoteInterface: "eth0", RemoteInterfaces: []extcap.Value{
 		{Value: "eth0", Display: "eth0", Default: true}, {Value: "docker0", Display: "docker0 (bridge)"},
 		{Value: "veth1a2b3c4", Display: "veth1a2b3c4 — container web {nginx}"},
 	}})
@@ -38,11 +39,11 @@ func TestMultiMoreInterfacesArg(t *testing.T) {
 		t.Fatal("no multicheck with an inventory")
 	}
 	var b bytes.Buffer
-	if err := WriteConfig(&b, append(DialogArgs(DialogDefaults{}), a)); err != nil {
+	if err := extcap.WriteConfig(&b, append(Args(Defaults{}), a)); err != nil {
 		t.Fatal(err)
 	}
 	lines := pcaptest.SplitLines(b.String())
-	golden(t, strings.Join(lines[len(lines)-4:], "\n")+"\n", []string{
+	pcaptest.Golden(t, strings.Join(lines[len(lines)-4:], "\n")+"\n", []string{
 		"arg {number=13}{call=--more-interfaces}{display=More interfaces}{type=multicheck}{tooltip=Further interfaces inside the VM to capture into the same file, each as an interface of its own}{required=false}{group=Capture}",
 		"value {arg=13}{value=eth0}{display=eth0}{enabled=true}",
 		"value {arg=13}{value=docker0}{display=docker0 (bridge)}{enabled=true}",
