@@ -140,6 +140,14 @@ func captureSpec(o dialog.Options, vm vmctl.VM) (remotecap.CaptureSpec, error) {
 }
 
 func failUnlessStopped(ctx context.Context, stderr io.Writer, err error) int {
+	if early := (*capture.StoppedEarlyError)(nil); errors.As(err, &early) {
+		// A stop, but before the capture started: the line is the only
+		// reason the user gets for no packets. tshark and Wireshark show
+		// it after their own stop whatever the exit status (tshark 4.0:
+		// "tshark: Error by extcap pipe: vmdump: stopped before ...").
+		fail(stderr, err)
+		return 0
+	}
 	if ctx.Err() != nil || errors.Is(err, context.Canceled) {
 		return 0
 	}

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/vmdump/vmdump/pcapng"
@@ -28,6 +30,8 @@ func Run(ctx context.Context, opt Options, n Notifier, w *pcapng.Writer) error {
 	for {
 		out := s.run(ctx, note)
 		switch {
+		case out.stoppedEarly != nil:
+			return out.stoppedEarly // stopped, but the user must learn why no packet came
 		case ctx.Err() != nil, out.readerGone:
 			return nil // stopped by Wireshark or Ctrl-C, or dumpcap went away first
 		case out.err != nil && !(out.linkLost || out.dialFailed && note != ""):
@@ -73,14 +77,58 @@ type outcome struct {
 	linkLost   bool // the connection died under a running capture
 	readerGone bool // Wireshark closed the FIFO
 	why        string
+	// stoppedEarly: the capture was stopped while its first session was
+	// still connecting, logging in or probing.
+	stoppedEarly *StoppedEarlyError
+}
+
+// StoppedEarlyError is Run's error when the capture was stopped (ctx
+// ended: Wireshark's Stop, tshark's -a limit, Ctrl-C, the FIFO's reader
+// gone) before it started: no packet can have come, and Waiting says what
+// vmdump was still waiting for. A stop is ordinary, but this is the only
+// reason the user gets for an empty capture, and tshark and Wireshark show
+// an extcap's stderr after a stop they made themselves (whatever its exit
+// status), so the binary writes this line and still exits 0.
+type StoppedEarlyError struct {
+	Waiting string // "VM lab at 127.0.0.1:2222 accepted the connection but sent no SSH greeting in 2.5 s — ..."
+	Err     error  // what the step under way returned (wraps ctx's error)
+}
+
+func (e *StoppedEarlyError) Error() string {
+	return "stopped before the capture started: " + e.Waiting
+}
+
+func (e *StoppedEarlyError) Unwrap() error { return e.Err }
+
+// stoppedEarly is the outcome of a session start that a stop cut short.
+// Only the first session's: a reconnect's stop ends a capture that did
+// start, as ordinarily as a stop under a running capture.
+func stoppedEarly(note, waiting string, err error) outcome {
+	out := outcome{err: err}
+	if note == "" {
+		out.stoppedEarly = &StoppedEarlyError{Waiting: waiting, Err: err}
+	}
+	return out
 }
 
 // run captures until ctx ends, the link dies, the FIFO reader goes away or
 // the remote command ends. note, when set, is added to the interface's
 // description (a reconnect after a gap).
 func (s *session) run(ctx context.Context, note string) outcome {
-	conn, err := sshconn.Dial(ctx, s.VM, s.Dial)
+	dial := s.Dial
+	if note == "" {
+		// Under tshark nobody sees this; the GUI's status bar says why
+		// the capture has not begun while it still waits.
+		dial.Slow = func(msg string) { s.n.Status(msg); s.n.Log(msg) }
+	}
+	conn, err := sshconn.Dial(ctx, s.VM, dial)
 	if err != nil {
+		var stopped *sshconn.StoppedError
+		if ctx.Err() != nil && errors.As(err, &stopped) {
+			out := stoppedEarly(note, stopped.Waiting, err)
+			out.dialFailed = true
+			return out
+		}
 		return outcome{err: err, dialFailed: true}
 	}
 	var inventory *sessionInventory
@@ -90,12 +138,26 @@ func (s *session) run(ctx context.Context, note string) outcome {
 			<-inventory.done
 		}
 	}()
+	// Until the capture starts, a stop closes the connection: opening the
+	// probe's session waits for the server with no context of its own.
+	unwatch := context.AfterFunc(ctx, func() { _ = conn.Close() })
+	started := time.Now()
 	probe, err := probe.Run(ctx, conn)
 	if err != nil {
+		if ctx.Err() != nil {
+			return stoppedEarly(note, fmt.Sprintf("logged in to %s, but its shell had not answered vmdump's probe in %s", conn.Label(), seconds(time.Since(started))), err)
+		}
 		return outcome{err: err, linkLost: isDead(conn)}
 	}
+	started = time.Now()
 	if probe, err = s.provisionIfAsked(ctx, conn, probe); err != nil {
+		if ctx.Err() != nil {
+			return stoppedEarly(note, fmt.Sprintf("installing tcpdump on %s had not finished in %s", conn.Label(), seconds(time.Since(started))), err)
+		}
 		return outcome{err: err, linkLost: isDead(conn)}
+	}
+	if !unwatch() {
+		return stoppedEarly(note, fmt.Sprintf("logged in to %s and probed it, but tcpdump had not started yet", conn.Label()), ctx.Err())
 	}
 	inventory = s.takeInventory(ctx, conn)
 	nics, why := s.NICs, ""
@@ -165,4 +227,13 @@ func (s *session) chooseNIC(ctx context.Context, p probe.Probe, si *sessionInven
 		inv = si.wait(ctx)
 	}
 	return DefaultNIC(s.VM, p, inv)
+}
+
+// seconds words a wait for the user: "0.4 s", "2.5 s", "10 s".
+func seconds(d time.Duration) string {
+	if d >= 10*time.Second {
+		return fmt.Sprintf("%d s", int(d.Round(time.Second)/time.Second))
+	}
+	s := strconv.FormatFloat(d.Round(100*time.Millisecond).Seconds(), 'f', 1, 64)
+	return strings.TrimSuffix(s, ".0") + " s"
 }

@@ -52,6 +52,12 @@ type DialOptions struct {
 	// down, within the 20 s vmdump promises).
 	Keepalive time.Duration
 	Log       *slog.Logger // nil: discard
+	// Slow, when set, hears once per hop that the hop is not logged in
+	// after 2 s, and what it is still waiting for ("VM lab at
+	// 127.0.0.1:2222 accepted the connection but sent no SSH greeting in
+	// 2 s ..."); the same line is logged as a warning either way. It is
+	// called from another goroutine, never after Dial has returned.
+	Slow func(msg string)
 }
 
 // defaultKeepalive is DialOptions.Keepalive's default. The link may go down
@@ -388,6 +394,9 @@ func (d *dialer) connect(ctx context.Context, via *ssh.Client, t sshTarget, labe
 	defer plan.close()
 
 	addr := t.Addr()
+	where := fmt.Sprintf("%s at %s", label, addr)
+	prog := newDialProgress(via != nil, t.User)
+	defer d.hintWhenSlow(prog, where)()
 	var conn net.Conn
 	if via == nil {
 		conn, err = (&net.Dialer{}).DialContext(hctx, "tcp", addr)
@@ -395,13 +404,22 @@ func (d *dialer) connect(ctx context.Context, via *ssh.Client, t sshTarget, labe
 		conn, err = via.DialContext(hctx, "tcp", addr)
 	}
 	if err != nil {
-		return nil, dialError(ctx, hctx, stageConnect, label, t, err, plan, hk, d.opt.Timeout)
+		return nil, dialError(ctx, hctx, stageConnect, label, t, err, plan, hk, d.opt.Timeout, prog)
 	}
+	prog.set(waitGreeting)
+	conn = progressConn{Conn: conn, p: prog}
 	stop := context.AfterFunc(hctx, func() { _ = conn.Close() })
 	config := &ssh.ClientConfig{
-		User:              t.User,
-		Auth:              plan.methods,
-		HostKeyCallback:   hk.callback,
+		User: t.User,
+		Auth: plan.methods,
+		HostKeyCallback: func(hostname string, remote net.Addr, key ssh.PublicKey) error {
+			prog.set(waitKex) // a greeting the watch missed cannot be missing
+			if err := hk.callback(hostname, remote, key); err != nil {
+				return err
+			}
+			prog.set(waitAuth)
+			return nil
+		},
 		HostKeyAlgorithms: hk.algorithms,
 		ClientVersion:     "SSH-2.0-vmdump",
 		Timeout:           d.opt.Timeout,
@@ -418,13 +436,48 @@ func (d *dialer) connect(ctx context.Context, via *ssh.Client, t sshTarget, labe
 		if err == nil {
 			err = hctx.Err()
 		}
-		return nil, dialError(ctx, hctx, stageHandshake, label, t, err, plan, hk, d.opt.Timeout)
+		return nil, dialError(ctx, hctx, stageHandshake, label, t, err, plan, hk, d.opt.Timeout, prog)
 	}
 	if err != nil {
 		_ = conn.Close()
-		return nil, dialError(ctx, hctx, stageHandshake, label, t, err, plan, hk, d.opt.Timeout)
+		return nil, dialError(ctx, hctx, stageHandshake, label, t, err, plan, hk, d.opt.Timeout, prog)
 	}
+	prog.set(waitDone)
 	return ssh.NewClient(sc, chans, reqs), nil
+}
+
+// hintWhenSlow says, once, what the hop is still waiting for when its login
+// takes longer than slowHint: in the log, and to DialOptions.Slow (the
+// capture's status bar), so that even a capture stopped before the login
+// timeout has shown why no packet comes. The returned func ends the watch
+// and returns only once no hint can be given any more.
+func (d *dialer) hintWhenSlow(prog *dialProgress, where string) func() {
+	var mu sync.Mutex
+	over := false
+	timer := time.AfterFunc(slowHint, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if over {
+			return
+		}
+		prog.mu.Lock()
+		done := prog.step == waitDone
+		prog.mu.Unlock()
+		if done {
+			return
+		}
+		msg := "still connecting: " + prog.waiting(where, time.Since(prog.start))
+		d.opt.Log.Warn("slow login", "msg", msg)
+		if d.opt.Slow != nil {
+			d.opt.Slow(msg)
+		}
+	})
+	return func() {
+		timer.Stop()
+		mu.Lock()
+		over = true
+		mu.Unlock()
+	}
 }
 
 func localUserName() string {

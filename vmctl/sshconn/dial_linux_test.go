@@ -266,7 +266,7 @@ func TestDialErrorsAreActionable(t *testing.T) {
 		o := opt
 		o.Timeout = time.Second
 		dialErr(t, vmctl.VM{Name: "slow", Host: "127.0.0.1", Port: l.Addr().(*net.TCPAddr).Port}, o,
-			"VM slow at 127.0.0.1:", "did not complete SSH login within 1s")
+			"VM slow at 127.0.0.1:", "accepted the connection but sent no SSH greeting in 1 s")
 	})
 
 	t.Run("closes at once", func(t *testing.T) {
