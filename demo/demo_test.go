@@ -15,7 +15,7 @@ import (
 	"github.com/vmdump/vmdump/vmctl/probe"
 )
 
-var testDemoVM = demoVM{Host: "10.231.7.2", Port: 22, User: "vmdlab7", Key: "/home/a/.config/vmdump/demo_ed25519", Interface: "docker0"}
+var testDemoVM = demoVM{Host: "10.231.7.2", Port: 22, User: "vmdlab", Key: "/home/a/.config/vmdump/demo_ed25519", Interface: "docker0"}
 
 // TestDemoBlockParses: the block the demo appends is read by vmctl as one
 // usable VM named "demo" with a pinned host key, after whatever the user
