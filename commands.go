@@ -17,6 +17,7 @@ import (
 
 	flags "github.com/jessevdk/go-flags"
 
+	"github.com/vmdump/vmdump/demo"
 	"github.com/vmdump/vmdump/install"
 	"github.com/vmdump/vmdump/vmctl/discover"
 	"github.com/vmdump/vmdump/vmctl/hostenv"
@@ -88,9 +89,9 @@ func runCommand(argv []string, stdout, stderr io.Writer) int {
 		}
 		return cmdDoctor(stdout)
 	case "demo":
-		return cmdDemo(argv[1:], stdout, stderr)
+		return demo.Run(argv[1:], stdout, stderr, "demo-traffic")
 	case "demo-traffic":
-		return cmdDemoTraffic(argv[1:], stdout, stderr)
+		return demo.Traffic("vmdump demo-traffic", argv[1:], stdout, stderr)
 	case "install", "uninstall", "list", "forget-host-key", "provision":
 		return runParsedCommand(argv, stdout, stderr)
 	}

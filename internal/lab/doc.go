@@ -10,8 +10,9 @@
 //	                                   └─ veth<7 hex> ── eth0 172.31.N.3  namespace c2
 //
 // sshd is Debian's OpenSSH with a config, host key and authorized key of the
-// lab's own; the lab user vmdlab<N> has passwordless sudo, so
-// `ssh vmdlab<N>@10.231.N.2 sudo -n tcpdump -i docker0 ...` works as on a
+// lab's own; the lab user vmdlab (shared by labs, see user.go) has
+// passwordless sudo, so
+// `ssh vmdlab@10.231.N.2 sudo -n tcpdump -i docker0 ...` works as on a
 // real Docker VM. Traffic between the containers comes from
 // internal/trafficgen (an echo server in c2, a client in c1), compiled with
 // the go command on first use and shared by the process's open labs (it is
@@ -21,14 +22,17 @@
 // the host veth, so captures hold only the lab's IPv4 traffic (and ARP).
 //
 // Building a lab needs root, ip, sshd, ssh-keygen, tcpdump, sudo, sysctl,
-// useradd/usermod (plus socat for Forward, chpasswd for Password, and the go
-// command for traffic). Start skips the test when they are missing, except
-// under CI (CI set), where it fails.
+// useradd/usermod (plus socat for Forward, userdel for Password or
+// LoginShell, chpasswd for Password, and the go command for traffic).
+// Start skips the test when they are missing, except under CI (CI set),
+// where it fails.
 //
 // Nothing outlives a lab: Close kills every process in its namespaces,
-// deletes namespaces, veths, its sudoers file and its directory. If the test
-// process dies before Close, its sshd, socat and trafficgen die with it
-// (parent-death signal), and the next lab built on the machine reaps the
-// rest (see reap.go). Kept on purpose: the lab users vmdlab<N> (see
-// user.go) and sshd's system directory /run/sshd.
+// deletes namespaces, veths, its etc directory (/etc/netns/<namespace>,
+// the lab user's sudoers file in this lab), its user if it has one of its
+// own, and its directory. If the test process dies before Close, its sshd,
+// socat and trafficgen die with it (parent-death signal), and the next lab
+// built on the machine reaps the rest (see reap.go). Kept on purpose: the
+// shared lab user vmdlab (see user.go) and the system directories
+// /run/sshd and /etc/netns.
 package lab

@@ -18,11 +18,13 @@ type Options struct {
 	// Forward starts a loopback forwarder 127.0.0.1:ForwardPort → VMAddr:22,
 	// as VM managers' NAT does (socat in the root namespace).
 	Forward bool
-	// Password, when not empty, becomes the lab user's password (chpasswd)
-	// and turns sshd's PasswordAuthentication on.
+	// Password, when not empty, becomes the lab user's password (chpasswd;
+	// the lab then has a user of its own, see user.go) and turns sshd's
+	// PasswordAuthentication on.
 	Password string
 	// LoginShell is the lab user's shell: an absolute path ("/bin/sh" when
-	// empty), or a busybox program and applet ("/bin/busybox ash").
+	// empty), or a busybox program and applet ("/bin/busybox ash"). Another
+	// than /bin/sh gives the lab a user of its own, like Password.
 	LoginShell string
 	// SSHDConfig lines are appended to the lab's sshd_config, e.g.
 	// "ClientAliveInterval 1".
@@ -55,7 +57,7 @@ type Lab struct {
 	BridgeAddr  string // docker0's address in the VM, 172.31.N.1
 	SSHPort     int    // 22
 	ForwardPort int    // loopback port forwarded to VMAddr:22; 0 unless Options.Forward
-	User        string // lab user, vmdlab<N>, passwordless sudo
+	User        string // lab user: vmdlab, shared by labs (its own with a Password or LoginShell, see user.go); passwordless sudo
 	Password    string // the user's password; "" unless Options.Password
 	KeyFile     string // client private key (ed25519, no passphrase) authorized for User
 	Dir         string // the lab's directory: keys, sshd_config, sshd.log
@@ -66,8 +68,8 @@ type Lab struct {
 	containers [2]container
 	namespaces []string // created namespaces, VM first
 	fallback   string   // destination of the unreachable route this lab added
-	sudoers    string   // sudoers file this lab wrote
-	resetUser  bool     // a password or shell was set: put back '*' and /bin/sh on Close
+	etcDir     string   // the lab's /etc/netns/<namespace>, once made
+	ownUser    bool     // User is this lab's own (a password or shell): deleted on Close
 	sshd       *proc
 	hostKeyPub string // "ssh-ed25519 AAAA…"
 
@@ -145,8 +147,8 @@ func (l *Lab) build(opt Options) error {
 	return nil
 }
 
-// claim takes what is shared with other labs (index, host veth, user,
-// sudoers) under labLock, after reaping the leftovers of dead labs.
+// claim takes what is shared with other labs (index, host veth, the lab
+// user) under labLock, after reaping the leftovers of dead labs.
 func (l *Lab) claim(opt Options) error {
 	release, err := labLock()
 	if err != nil {
@@ -155,6 +157,9 @@ func (l *Lab) claim(opt Options) error {
 	defer release()
 	// A failed reap must not stop this lab; the next one tries again.
 	_ = reapStale()
+	if err := ensureUser(); err != nil {
+		return err
+	}
 
 	ns, err := newNamespaceName()
 	if err != nil {
@@ -205,17 +210,22 @@ func (l *Lab) claim(opt Options) error {
 	if err != nil {
 		return err
 	}
-	l.User = fmt.Sprintf("%s%d", userPrefix, n)
+	l.User = labUser
 	l.Password = opt.Password
-	l.resetUser = opt.Password != "" || shell != "/bin/sh"
-	l.sudoers = filepath.Join(sudoersDir, l.User)
-	return setUpUser(l.User, shell, opt.Password, ns, !opt.SudoNeedsPassword)
+	if opt.Password != "" || shell != "/bin/sh" {
+		l.User = ownUserName(ns)
+		if err := setUpOwnUser(l.User, shell, opt.Password); err != nil {
+			return err
+		}
+		l.ownUser = true
+	}
+	return l.writeEtc(!opt.SudoNeedsPassword)
 }
 
 // Close tears the lab down: every process it started and every process
-// left in its namespaces is killed, then its sudoers file, veths,
-// namespaces and directory are removed. It is safe to call more than once
-// (later calls return nil) and on a half-built lab.
+// left in its namespaces is killed, then its etc directory (see user.go),
+// veths, namespaces and directory are removed. It is safe to call more
+// than once (later calls return nil) and on a half-built lab.
 func (l *Lab) Close() error {
 	l.mu.Lock()
 	if l.closed {
@@ -239,13 +249,14 @@ func (l *Lab) Close() error {
 	if len(l.namespaces) > 0 {
 		errs = append(errs, emptyNamespaces(l.namespaces))
 	}
-	// Before the host veth goes: deleting it frees index N, and with it the
-	// user and sudoers file name, for the next lab.
-	if l.sudoers != "" && sudoersOwner(l.sudoers) == l.Namespace {
-		errs = append(errs, os.Remove(l.sudoers))
+	if l.etcDir != "" {
+		errs = append(errs, os.RemoveAll(l.etcDir))
 	}
-	if l.resetUser {
-		errs = append(errs, resetUser(l.User))
+	if l.ownUser {
+		// -f: its processes, all in the emptied namespaces, may still be
+		// zombies waiting for their new parent.
+		_, err := run("userdel", "-f", l.User)
+		errs = append(errs, err)
 	}
 	if l.fallback != "" {
 		_, err := run("ip", "route", "del", "unreachable", l.fallback, "metric", fallbackMetric)

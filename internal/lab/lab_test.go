@@ -188,8 +188,13 @@ func leftovers(l *Lab, pids []int) []string {
 	if routes, _ := run("ip", "route", "show", "type", "unreachable", l.fallback); err != nil && len(bytes.TrimSpace(routes)) > 0 {
 		left = append(left, "route "+string(routes))
 	}
-	if sudoersOwner(l.sudoers) == l.namespaces[0] {
-		left = append(left, "sudoers file "+l.sudoers)
+	if l.etcDir != "" && exists(l.etcDir) {
+		left = append(left, "etc directory "+l.etcDir)
+	}
+	if l.ownUser {
+		if _, ok, _ := passwdEntry("/etc/passwd", l.User); ok {
+			left = append(left, "user "+l.User)
+		}
 	}
 	if exists(l.Dir) {
 		left = append(left, "directory "+l.Dir)
@@ -275,8 +280,8 @@ func TestCloseLeavesNothing(t *testing.T) {
 	if _, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", l.ForwardPort), time.Second); err == nil {
 		t.Errorf("forward port %d still accepts connections", l.ForwardPort)
 	}
-	if u, err := run("getent", "passwd", l.User); err != nil || !strings.HasSuffix(strings.TrimSpace(string(u)), ":/bin/sh") {
-		t.Errorf("lab user after Close: %q %v; want shell /bin/sh", u, err)
+	if l.User == labUser || !l.ownUser {
+		t.Errorf("a lab with a password and a shell uses user %s, not one of its own", l.User)
 	}
 	shadow, _ := os.ReadFile("/etc/shadow")
 	for _, line := range strings.Split(string(shadow), "\n") {
@@ -306,7 +311,8 @@ func countCmdline(l *Lab, cmdline string) int {
 }
 
 // Two labs at once (as two test packages would build) get distinct names,
-// addresses and users, and both work.
+// addresses and etc directories, and both work, each with its login shell:
+// the shared lab user's /bin/sh, or a user of its own with busybox ash.
 func TestTwoLabsInParallel(t *testing.T) {
 	labs := make(chan *Lab, 2)
 	t.Run("group", func(t *testing.T) {
@@ -315,8 +321,13 @@ func TestTwoLabsInParallel(t *testing.T) {
 				t.Parallel()
 				l := Start(t, Options{LoginShell: []string{"", "/bin/busybox ash"}[i]})
 				labs <- l
-				if out := sshOutput(t, l, l.VMAddr, l.SSHPort, "id -un"); strings.TrimSpace(out) != l.User {
-					t.Errorf("id -un = %q, want %s", out, l.User)
+				wantUser := []string{labUser, ownUserName(l.Namespace)}[i]
+				if out := sshOutput(t, l, l.VMAddr, l.SSHPort, "id -un"); strings.TrimSpace(out) != l.User || l.User != wantUser {
+					t.Errorf("id -un = %q, want %s (lab user %s)", out, wantUser, l.User)
+				}
+				want, _ := filepath.EvalSymlinks([]string{"/bin/sh", "/bin/busybox"}[i])
+				if out := sshOutput(t, l, l.VMAddr, l.SSHPort, "readlink /proc/$$/exe"); strings.TrimSpace(out) != want {
+					t.Errorf("login shell runs %q, want %s", out, want)
 				}
 				if sum := l.Send(t, 5, 0); sum.Echoed != 5 {
 					t.Errorf("Send(5) = %+v", sum)
@@ -335,7 +346,7 @@ func TestTwoLabsInParallel(t *testing.T) {
 	a, b := all[0], all[1]
 	for _, pair := range [][2]string{
 		{a.Namespace, b.Namespace}, {a.HostVeth, b.HostVeth}, {a.VMAddr, b.VMAddr},
-		{a.User, b.User}, {a.Dir, b.Dir}, {a.ContainerNS(1), b.ContainerNS(1)},
+		{a.User, b.User}, {a.etcDir, b.etcDir}, {a.Dir, b.Dir}, {a.ContainerNS(1), b.ContainerNS(1)},
 	} {
 		if pair[0] == pair[1] {
 			t.Errorf("both labs use %q", pair[0])

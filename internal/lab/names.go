@@ -29,16 +29,19 @@ import (
 // labLock and the owner is recorded in the thing itself:
 //
 //	host-side veth       vmdh<N>     alias = VM namespace name
-//	lab user             vmdlab<N>   (kept; see user.go)
-//	sudoers file         /etc/sudoers.d/vmdlab<N>, first line names the VM namespace
+//
+// Named after the VM namespace too: the lab's etc directory
+// /etc/netns/vmd<pid>n<seq>, and the user of its own of a lab with a
+// password or a login shell, vmdlab-vmd<pid>n<seq>; other labs share the
+// user vmdlab (user.go).
 //
 // Addresses (N = index): host end 10.231.N.1/30, VM eth1 10.231.N.2/30,
 // docker0 172.31.N.1/24, containers 172.31.N.2 and 172.31.N.3.
 const (
-	hostVethPrefix = "vmdh"
-	userPrefix     = "vmdlab"
-	sudoersDir     = "/etc/sudoers.d"
-	maxIndex       = 250
+	hostVethPrefix   = "vmdh"
+	legacyUserPrefix = "vmdlab" // earlier versions' users vmdlab<N>
+	sudoersDir       = "/etc/sudoers.d"
+	maxIndex         = 250
 )
 
 var (
@@ -100,7 +103,7 @@ func exists(path string) bool {
 }
 
 // labLock serialises what labs share across processes (index claims, the
-// lab users, sudoers files, reaping). The lock is an abstract unix socket
+// lab user's creation, reaping). The lock is an abstract unix socket
 // name, which only one socket can hold: nothing to leave behind, and the
 // kernel frees it if its holder dies. (Not an flock on /run/netns: ip netns
 // add takes that one itself.)

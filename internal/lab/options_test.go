@@ -62,3 +62,61 @@ func TestAuthorizeKey(t *testing.T) {
 		t.Fatalf("login with the added key: %v: %s", err, out)
 	}
 }
+
+// TestLabUserSettingsArePerLab: labs open at once each have the shell,
+// password and sudo they asked for: plain ones share the user vmdlab,
+// whose entry stays locked with /bin/sh, while one with a password and a
+// shell has a user of its own, gone once it closes; each lab's sudo rule
+// is its own.
+func TestLabUserSettingsArePerLab(t *testing.T) {
+	special, err := New(Options{Password: "per-lab pw", LoginShell: "/bin/busybox ash", SudoNeedsPassword: true})
+	if err != nil {
+		var pe *PrereqError
+		if os.Getenv("CI") == "" && asPrereq(err, &pe) {
+			t.Skip(err)
+		}
+		t.Fatal(err)
+	}
+	defer special.Close()
+	plain := Start(t, Options{})
+	plain2 := Start(t, Options{SudoNeedsPassword: true})
+	if special.User != ownUserName(special.Namespace) || plain.User != labUser || plain2.User != labUser {
+		t.Fatalf("lab users %q, %q, %q; want %s, %s, %s", special.User, plain.User, plain2.User, ownUserName(special.Namespace), labUser, labUser)
+	}
+	if out, err := sshCommand(t, plain2, plain2.VMAddr, plain2.SSHPort, "sudo -n true").CombinedOutput(); err == nil || !strings.Contains(string(out), "a password is required") {
+		t.Errorf("second plain lab: sudo -n true: %v %q; want sudo's password refusal", err, out)
+	}
+	busybox, _ := filepath.EvalSymlinks("/bin/busybox")
+	dash, _ := filepath.EvalSymlinks("/bin/sh")
+	if out := sshOutput(t, special, special.VMAddr, special.SSHPort, "readlink /proc/$$/exe"); strings.TrimSpace(out) != busybox {
+		t.Errorf("special lab's shell runs %q, want %s", out, busybox)
+	}
+	if out := sshOutput(t, plain, plain.VMAddr, plain.SSHPort, "readlink /proc/$$/exe; sudo -n id -u"); strings.TrimSpace(out) != dash+"\n0" {
+		t.Errorf("plain lab: shell and sudo -n id -u = %q, want %s and 0", out, dash)
+	}
+	out, err := sshCommand(t, special, special.VMAddr, special.SSHPort, "sudo -n true").CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "a password is required") {
+		t.Errorf("special lab: sudo -n true: %v %q; want sudo's password refusal", err, out)
+	}
+	// sudo checks the password against the lab's /etc/shadow.
+	out, err = sshCommand(t, special, special.VMAddr, special.SSHPort, "echo 'per-lab pw' | sudo -S -p '' id -u").CombinedOutput()
+	if err != nil || strings.TrimSpace(string(out)) != "0" {
+		t.Errorf("special lab: sudo -S with the lab's password: %v %q", err, out)
+	}
+	if err := special.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, _ := passwdEntry("/etc/passwd", special.User); ok {
+		t.Errorf("user %s outlived its lab", special.User)
+	}
+	passwd, _ := os.ReadFile("/etc/passwd")
+	shadow, _ := os.ReadFile("/etc/shadow")
+	if !strings.Contains("\n"+string(passwd), "\n"+labUser+":") || !strings.Contains(string(passwd), ":/:/bin/sh\n") {
+		t.Errorf("the machine's passwd has no locked %s with /bin/sh", labUser)
+	}
+	for _, line := range strings.Split(string(shadow), "\n") {
+		if f := strings.Split(line, ":"); len(f) > 1 && f[0] == labUser && f[1] != "*" {
+			t.Errorf("the machine's shadow has a password for %s: %q", labUser, f[1])
+		}
+	}
+}

@@ -182,12 +182,12 @@ func TestLoginShell(t *testing.T) {
 }
 
 func TestSSHDConfig(t *testing.T) {
-	l := &Lab{Namespace: "vmd1n1", VMAddr: "10.231.1.2", SSHPort: 22, User: "vmdlab1"}
+	l := &Lab{Namespace: "vmd1n1", VMAddr: "10.231.1.2", SSHPort: 22, User: "vmdlab"}
 	cases := []struct {
 		opt  Options
 		want []string
 	}{
-		{Options{}, []string{"PasswordAuthentication no", "ListenAddress 10.231.1.2:22", "AllowUsers vmdlab1", "UsePAM no", "PidFile none", "StrictModes no"}},
+		{Options{}, []string{"PasswordAuthentication no", "ListenAddress 10.231.1.2:22", "AllowUsers vmdlab", "UsePAM no", "PidFile none", "StrictModes no"}},
 		{Options{Password: "x"}, []string{"PasswordAuthentication yes"}},
 		{Options{SSHDConfig: []string{"ClientAliveInterval 1"}}, []string{"ClientAliveInterval 1"}},
 	}
@@ -246,5 +246,16 @@ func TestPrereqErrorOffLinux(t *testing.T) {
 	pe, ok := checkPrereqs(Options{Forward: true}).(*PrereqError)
 	if !ok || pe.OS != runtime.GOOS || len(pe.Missing) != 0 {
 		t.Errorf("checkPrereqs on %s = %#v, want a PrereqError for the OS alone", runtime.GOOS, pe)
+	}
+}
+
+func TestLegacyUserIndex(t *testing.T) {
+	for name, want := range map[string]int{
+		"vmdlab1": 1, "vmdlab250": 250, "vmdlab251": 0, "vmdlab01": 0, "vmdlab0": 0, "vmdlab": 0,
+		"vmdlabx": 0, "vmdlab1a": 0, "vmdlab+1": 0, "vmdlab-1": 0, "xvmdlab1": 0,
+	} {
+		if got := legacyUserIndex(name); got != want {
+			t.Errorf("legacyUserIndex(%q) = %d, want %d", name, got, want)
+		}
 	}
 }

@@ -37,14 +37,17 @@ func checkPrereqs(opt Options) error {
 		missing = append(missing, "root (run the tests as root)")
 	}
 	progs := []string{"ip", sshdPath, "ssh-keygen", "tcpdump", "sudo", "sysctl", "useradd", "usermod"}
-	if opt.Password != "" {
-		progs = append(progs, "chpasswd")
-	}
 	if opt.Forward {
 		progs = append(progs, "socat")
 	}
 	if opt.HideTcpdump {
 		progs = append(progs, "unshare", "mount")
+	}
+	if opt.Password != "" || opt.LoginShell != "" {
+		progs = append(progs, "userdel")
+	}
+	if opt.Password != "" {
+		progs = append(progs, "chpasswd")
 	}
 	for _, p := range progs {
 		if _, err := exec.LookPath(p); err != nil {

@@ -20,7 +20,8 @@ type crashedLab struct {
 	Namespaces []string
 	HostVeth   string
 	Fallback   string
-	Sudoers    string
+	EtcDir     string
+	User       string
 	Dir        string
 	Generator  string
 	Started    []int // processes the lab started (die with the helper)
@@ -61,7 +62,7 @@ func TestCrashedLabHelper(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	facts := crashedLab{Namespaces: l.namespaces, HostVeth: l.HostVeth, Fallback: l.fallback,
-		Sudoers: l.sudoers, Dir: l.Dir, Generator: l.generatorPath()}
+		EtcDir: l.etcDir, User: l.User, Dir: l.Dir, Generator: l.generatorPath()}
 	l.mu.Lock()
 	for _, p := range l.procs {
 		facts.Started = append(facts.Started, p.cmd.Process.Pid)
@@ -132,7 +133,7 @@ func TestReapsCrashedLab(t *testing.T) {
 
 	next := Start(t, Options{})
 	dead := &Lab{namespaces: facts.Namespaces, HostVeth: facts.HostVeth, fallback: facts.Fallback,
-		sudoers: facts.Sudoers, Dir: facts.Dir}
+		etcDir: facts.EtcDir, User: facts.User, ownUser: facts.User != labUser, Dir: facts.Dir}
 	left := leftovers(dead, facts.InNS)
 	if facts.Generator != "" && exists(facts.Generator) {
 		left = append(left, "trafficgen "+facts.Generator)

@@ -1,4 +1,4 @@
-package main
+package demo
 
 import (
 	"bytes"
@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -18,8 +19,10 @@ import (
 
 	"github.com/vmdump/vmdump/capture"
 	"github.com/vmdump/vmdump/internal/oneline"
+	"github.com/vmdump/vmdump/internal/safefile"
 	"github.com/vmdump/vmdump/vmctl/discover"
 	"github.com/vmdump/vmdump/vmctl/hostenv"
+	"github.com/vmdump/vmdump/vmctl/probe"
 	"github.com/vmdump/vmdump/vmctl/sshconn"
 
 	"github.com/vmdump/vmdump/install"
@@ -27,15 +30,6 @@ import (
 	"github.com/vmdump/vmdump/internal/trafficgen/generator"
 	"github.com/vmdump/vmdump/vmctl"
 )
-
-// `vmdump demo` shows a newcomer a live capture on a fresh Linux machine
-// without any Docker VM: it builds the project's stand-in VM (internal/lab:
-// a network namespace with the real sshd and tcpdump, a docker0 bridge and
-// two container namespaces), makes the containers talk HTTP, registers the
-// VM in vmdump's config file so that Wireshark and `tshark -D` list it, and
-// removes all of it on Ctrl-C. The traffic comes from vmdump itself
-// (`vmdump demo-traffic`, hidden), so an installed binary needs no Go
-// toolchain.
 
 // demoInterval is the pace of the containers' HTTP requests: slow enough to
 // follow in Wireshark, fast enough to see something at once.
@@ -45,7 +39,12 @@ const demoInterval = 500 * time.Millisecond
 // bridge, where both containers' traffic passes.
 const demoNIC = "docker0"
 
-func cmdDemo(args []string, stdout, stderr io.Writer) int {
+// Run is `vmdump demo`: args are its arguments (it takes none), and
+// trafficCmd is the vmdump subcommand that runs Traffic ("demo-traffic"):
+// the demo starts its traffic generator as this binary with that
+// subcommand. Run returns the exit status: 0 after a clean stop on
+// SIGINT, SIGTERM or SIGHUP, 1 on failure, 2 on a usage error.
+func Run(args []string, stdout, stderr io.Writer, trafficCmd string) int {
 	if len(args) > 0 {
 		fmt.Fprintf(stderr, "vmdump: demo takes no arguments, got %q (run `sudo vmdump demo`)\n", args)
 		return 2
@@ -71,7 +70,7 @@ func cmdDemo(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
 
-	d := newDemo(own, self)
+	d := newDemo(own, []string{self, trafficCmd})
 	if err := d.start(ctx); err != nil {
 		if cerr := d.stop(); cerr != nil {
 			err = fmt.Errorf("%v; and cleaning up: %v", err, cerr)
@@ -90,29 +89,29 @@ func cmdDemo(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// cmdDemoTraffic is `vmdump demo-traffic`: the lab's traffic generator
-// (package generator) inside the vmdump binary, run by the demo's lab in
-// the container namespaces.
-func cmdDemoTraffic(args []string, stdout, stderr io.Writer) int {
-	return generator.Run("vmdump demo-traffic", args, stdout, stderr)
+// Traffic is the hidden subcommand (`vmdump demo-traffic`) that Run's lab
+// runs in the container namespaces: the lab's traffic generator (package
+// generator) inside the vmdump binary. name is how usage messages call it.
+func Traffic(name string, args []string, stdout, stderr io.Writer) int {
+	return generator.Run(name, args, stdout, stderr)
 }
 
 // demo is one running `vmdump demo`.
 type demo struct {
-	owner   demoOwner
-	env     hostenv.Env // the owner's vmdump environment
-	self    string      // this binary, run as the traffic generator
-	pid     int
-	lab     *lab.Lab
-	traffic func() (lab.Summary, error)
-	keyFile string // the lab's client key, copied where the owner can read it
-	vm      vmctl.VM
+	owner       demoOwner
+	env         hostenv.Env // the owner's vmdump environment
+	traffic     []string    // the traffic generator's command: this binary and its subcommand
+	pid         int
+	lab         *lab.Lab
+	stopTraffic func() (lab.Summary, error)
+	keyFile     string // the lab's client key, copied where the owner can read it
+	vm          vmctl.VM
 	// newConfig is set when the demo created the config file: it removes
 	// it again rather than leave an empty one.
 	newConfig bool
 }
 
-func newDemo(own demoOwner, self string) *demo {
+func newDemo(own demoOwner, traffic []string) *demo {
 	getenv := func(k string) string {
 		if k == "HOME" {
 			return own.home
@@ -120,10 +119,10 @@ func newDemo(own demoOwner, self string) *demo {
 		return os.Getenv(k)
 	}
 	return &demo{
-		owner: own,
-		env:   hostenv.Env{Home: own.home, GOOS: runtime.GOOS, Getenv: getenv, Log: slog.New(slog.DiscardHandler)},
-		self:  self,
-		pid:   os.Getpid(),
+		owner:   own,
+		env:     hostenv.Env{Home: own.home, GOOS: runtime.GOOS, Getenv: getenv, Log: slog.New(slog.DiscardHandler)},
+		traffic: traffic,
+		pid:     os.Getpid(),
 	}
 }
 
@@ -143,7 +142,7 @@ func (d *demo) start(ctx context.Context) error {
 	if _, err := discover.LoadConfig(d.env); err != nil {
 		return fmt.Errorf("%v (the demo adds its VM there)", err)
 	}
-	content, err := readDemoFile(cfg)
+	content, err := safefile.ReadIfExists(cfg)
 	if err != nil {
 		return err
 	}
@@ -151,7 +150,7 @@ func (d *demo) start(ctx context.Context) error {
 		return fmt.Errorf("%s already has a [[vm]] named %q: rename it to run the demo", cfg, demoName)
 	}
 
-	l, err := lab.New(lab.Options{Trafficgen: []string{d.self, "demo-traffic"}})
+	l, err := lab.New(lab.Options{Trafficgen: d.traffic})
 	if err != nil {
 		var pe *lab.PrereqError
 		if errors.As(err, &pe) {
@@ -185,8 +184,12 @@ func (d *demo) start(ctx context.Context) error {
 		return fmt.Errorf("the demo VM is skipped: %s", vm.Skip)
 	}
 	d.vm = vm
+	// A demo killed before it could clean up may have left the cache.
+	if err := d.removeInventory(); err != nil {
+		return err
+	}
 
-	if d.traffic, err = l.StartHTTP(demoInterval); err != nil {
+	if d.stopTraffic, err = l.StartHTTP(demoInterval); err != nil {
 		return fmt.Errorf("cannot start the containers' traffic: %v", err)
 	}
 	return nil
@@ -207,7 +210,7 @@ func (d *demo) findVM() (vmctl.VM, bool) {
 // next to a live one: both would be called "demo".
 func (d *demo) removeStaleEntries() error {
 	cfg := d.configFile()
-	content, err := readDemoFile(cfg)
+	content, err := safefile.ReadIfExists(cfg)
 	if err != nil || content == nil {
 		return err
 	}
@@ -244,16 +247,34 @@ func (d *demo) forgetHostKey() error {
 	return d.owner.chown(pin)
 }
 
+// removeInventory deletes the inventory cache file of the demo VM (written
+// by the captures from it, see probe.SaveInventory): every demo VM is a new
+// one, and nothing of the demo is to stay behind.
+func (d *demo) removeInventory() error {
+	if d.vm.ID == "" {
+		return nil
+	}
+	p := probe.InventoryPath(d.env, d.vm.ID)
+	if p == "" {
+		return nil
+	}
+	if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return nil
+}
+
 // stop undoes start, as far as it got: traffic, config entry, pinned key,
-// key copy, lab. It tries every step and reports what failed.
+// key copy, inventory cache, lab. It tries every step and reports what
+// failed.
 func (d *demo) stop() error {
 	var errs []error
-	if d.traffic != nil {
-		d.traffic() // its summary, or a request cut off mid-way, does not matter here
-		d.traffic = nil
+	if d.stopTraffic != nil {
+		d.stopTraffic() // its summary, or a request cut off mid-way, does not matter here
+		d.stopTraffic = nil
 	}
 	if cfg := d.configFile(); cfg != "" {
-		content, err := readDemoFile(cfg)
+		content, err := safefile.ReadIfExists(cfg)
 		if err == nil && content != nil {
 			out, n := withoutDemoBlocks(content, func(pid int) bool { return pid == d.pid })
 			switch {
@@ -265,7 +286,7 @@ func (d *demo) stop() error {
 		}
 		errs = append(errs, err)
 	}
-	errs = append(errs, d.forgetHostKey())
+	errs = append(errs, d.forgetHostKey(), d.removeInventory())
 	if d.keyFile != "" {
 		if err := os.Remove(d.keyFile); err != nil && !errors.Is(err, os.ErrNotExist) {
 			errs = append(errs, err)

@@ -1,4 +1,4 @@
-package main
+package demo
 
 import (
 	"bufio"
@@ -193,13 +193,4 @@ func (o demoOwner) writeFile(path string, data []byte, perm os.FileMode) error {
 		return err
 	}
 	return os.Rename(tmp.Name(), path)
-}
-
-// readDemoFile reads a file that may not exist yet.
-func readDemoFile(path string) ([]byte, error) {
-	b, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	return b, err
 }
