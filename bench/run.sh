@@ -100,7 +100,7 @@ if want p1; then
 fi
 if want p5; then
 	note "P5: pcap→pcapng Go benchmarks"
-	go test -run '^$' -bench 'Pump|IOCopy' -benchtime 1s -count 5 -cpu 1 ./extcap/ >>"$GOBENCH"
+	go test -run '^$' -bench 'Pump|IOCopy' -benchtime 1s -count 5 -cpu 1 ./pcapng/ >>"$GOBENCH"
 fi
 
 # ------------------------------------------------------------------- lab
