@@ -1,14 +1,11 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -18,10 +15,6 @@ import (
 	flags "github.com/jessevdk/go-flags"
 
 	"github.com/vmdump/vmdump/demo"
-	"github.com/vmdump/vmdump/install"
-	"github.com/vmdump/vmdump/vmctl/discover"
-	"github.com/vmdump/vmdump/vmctl/hostenv"
-	"github.com/vmdump/vmdump/vmctl/sshconn"
 )
 
 // devVersion is replaced at release time with -ldflags "-X main.devVersion=v1.2.3".
@@ -135,29 +128,9 @@ func runParsedCommand(argv []string, stdout, stderr io.Writer) int {
 	case "install":
 		return cmdInstall(ctx, inst.DryRun, stdout, stderr)
 	case "uninstall":
-		acts, err := install.Uninstall(ctx, install.HostEnv(), install.Options{DryRun: uninst.DryRun})
-		install.WriteActions(stdout, acts)
-		return exitStatus(stderr, err)
+		return cmdUninstall(ctx, uninst.DryRun, stdout, stderr)
 	case "list":
-		env := hostenv.HostEnv(log)
-		vms := discover.Discover(env)
-		for _, w := range discover.ConfigWarnings(env) {
-			fmt.Fprintln(stderr, "vmdump: warning:", w)
-		}
-		if len(vms) == 0 && !list.JSON {
-			if err := writeNoVMs(stdout, env); err != nil || !list.Check {
-				return exitStatus(stderr, err)
-			}
-			// --check: no VM can capture, which is a failure
-			return exitStatus(stderr, errors.New("no VM can capture: none was found"))
-		}
-		if list.Check {
-			return exitStatus(stderr, writeChecks(stdout, checkVMs(ctx, env, vms, log)))
-		}
-		if list.JSON {
-			return exitStatus(stderr, writeJSON(stdout, vms))
-		}
-		return exitStatus(stderr, writeTable(stdout, vms))
+		return cmdList(ctx, list, stdout, stderr, log)
 	case "forget-host-key":
 		return cmdForget(rest, stdout, stderr, log)
 	case "provision":
@@ -305,91 +278,4 @@ func editDistance(a, b string) int {
 		prev2, prev, cur = prev, cur, prev2
 	}
 	return prev[len(t)]
-}
-
-// managerNames are the VM managers as people write them, for the line of
-// `vmdump list` that says where it looked; a provider missing here shows
-// under its manager id (TestCommandListNamesEveryProvider).
-var managerNames = map[string]string{
-	"boot2docker":     "boot2docker",
-	"docker-machine":  "docker-machine",
-	"colima":          "Colima",
-	"rancher-desktop": "Rancher Desktop",
-	"lima":            "Lima",
-	"podman":          "Podman machine",
-	"minikube":        "minikube",
-	"vagrant":         "Vagrant",
-	"orbstack":        "OrbStack",
-	"multipass":       "Multipass",
-	"docker-desktop":  "Docker Desktop",
-	"docker-context":  "Docker contexts",
-	"ssh":             "~/.ssh/config hosts",
-}
-
-// writeNoVMs is `vmdump list` when no VM is found: instead of a table with
-// no rows, where vmdump looked (discover.Providers) and what to do.
-// ~/.ssh/config counts only when the config file turns its hosts on.
-func writeNoVMs(w io.Writer, env hostenv.Env) error {
-	cfg, _ := discover.LoadConfig(env)
-	var looked []string
-	for _, p := range discover.Providers {
-		switch {
-		case p.Manager == "config":
-			continue // named last, as the file to add a VM to
-		case p.Manager == "ssh" && !cfg.SSHConfigHosts:
-			continue
-		}
-		looked = append(looked, cmp.Or(managerNames[p.Manager], p.Manager))
-	}
-	file := env.ConfigFile()
-	where := cmp.Or(file, "config.toml")
-	_, err := fmt.Fprintf(w, "no Docker VM found; vmdump looked for %s and vmdump's config file\n"+
-		"add a VM to %s (see the README: The config file) or start a VM with one of those managers\n",
-		strings.Join(looked, ", "), where)
-	return err
-}
-
-func cmdInstall(ctx context.Context, dryRun bool, stdout, stderr io.Writer) int {
-	self, err := os.Executable()
-	if err != nil {
-		return exitStatus(stderr, fmt.Errorf("cannot find my own binary: %v", err))
-	}
-	env := install.HostEnv()
-	acts, err := install.Install(ctx, env, self, install.Options{DryRun: dryRun})
-	install.WriteActions(stdout, acts)
-	if err != nil || dryRun {
-		return exitStatus(stderr, err)
-	}
-	seen, err := install.Verify(ctx, env)
-	if err != nil {
-		return exitStatus(stderr, err)
-	}
-	if seen == "" {
-		seen = "tshark not found: could not check that Wireshark sees vmdump"
-	}
-	fmt.Fprintln(stdout, seen)
-	return 0
-}
-
-// cmdForget removes a pinned host key, the fix vmdump names when a VM's key
-// changed (a VM was recreated).
-func cmdForget(args []string, stdout, stderr io.Writer, log *slog.Logger) int {
-	if len(args) != 1 {
-		fmt.Fprintln(stderr, "vmdump: forget-host-key needs one VM: its id (vmdump list) or manager/name")
-		return 2
-	}
-	env := hostenv.HostEnv(log)
-	manager, name, ok := strings.Cut(args[0], "/")
-	if vm, found := discover.Lookup(discover.Discover(env), args[0]); found {
-		manager, name, ok = vm.Manager, vm.Name, true
-	}
-	if !ok {
-		fmt.Fprintf(stderr, "vmdump: no VM %q: give its id from `vmdump list` or manager/name\n", args[0])
-		return 2
-	}
-	if err := sshconn.ForgetPinnedKey(filepath.Join(env.ConfigDir(), "known_hosts"), manager, name); err != nil {
-		return exitStatus(stderr, err)
-	}
-	fmt.Fprintf(stdout, "forgot the host key of %s/%s; the next capture pins the new one\n", manager, name)
-	return 0
 }
