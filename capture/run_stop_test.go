@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vmdump/vmdump/internal/vmtest"
 	"github.com/vmdump/vmdump/pcapng"
 	"github.com/vmdump/vmdump/vmctl"
 	"github.com/vmdump/vmdump/vmctl/sshconn"
@@ -81,33 +82,9 @@ func runStopped(t *testing.T, opt Options, n Notifier, wait time.Duration) error
 // Run says what it waited for instead of ending quietly, and the status
 // bar said it while the capture still waited.
 func TestRunStoppedBeforeGreeting(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	var mu sync.Mutex
-	var conns []net.Conn
-	defer func() {
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			c.Close()
-		}
-	}()
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c) // accepted; never a byte
-			mu.Unlock()
-		}
-	}()
+	port, _ := vmtest.SilentServer(t, "") // accepts; never a byte
 	rec := &recorder{}
-	err = runStopped(t, stopOptions(t, l.Addr().(*net.TCPAddr).Port), rec, 2500*time.Millisecond)
+	err := runStopped(t, stopOptions(t, port), rec, 2500*time.Millisecond)
 	var early *StoppedEarlyError
 	if !errors.As(err, &early) {
 		t.Fatalf("Run returned %T %v, want a *StoppedEarlyError", err, err)

@@ -6,10 +6,12 @@ import (
 	"encoding/pem"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/vmdump/vmdump/internal/shquote"
@@ -112,4 +114,42 @@ func NeedTcpdump(t *testing.T) string {
 		t.Skip("tcpdump not installed")
 	}
 	return path
+}
+
+// SilentServer listens on 127.0.0.1 (never any other address), accepts,
+// sends hello (if any) and then says nothing more; accepted is signalled
+// once per connection, after hello was written.
+func SilentServer(t *testing.T, hello string) (port int, accepted <-chan struct{}) {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	acc := make(chan struct{}, 16)
+	var mu sync.Mutex
+	var conns []net.Conn
+	t.Cleanup(func() {
+		l.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+			if hello != "" {
+				_, _ = c.Write([]byte(hello))
+			}
+			acc <- struct{}{}
+		}
+	}()
+	return l.Addr().(*net.TCPAddr).Port, acc
 }

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vmdump/vmdump/internal/vmtest"
 	"github.com/vmdump/vmdump/vmctl"
 	"golang.org/x/crypto/ssh"
 )
@@ -30,44 +31,6 @@ func stopTestHome(t *testing.T) DialOptions {
 		Timeout:        time.Minute, // a stop, not the timeout, must end these dials
 		Log:            nil,
 	}
-}
-
-// silentServer listens on 127.0.0.1 (never any other address), accepts,
-// sends hello (if any) and then says nothing more; accepted is signalled
-// once per connection, after hello was written.
-func silentServer(t *testing.T, hello string) (port int, accepted <-chan struct{}) {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	acc := make(chan struct{}, 16)
-	var mu sync.Mutex
-	var conns []net.Conn
-	t.Cleanup(func() {
-		l.Close()
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			c.Close()
-		}
-	})
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-			if hello != "" {
-				_, _ = c.Write([]byte(hello))
-			}
-			acc <- struct{}{}
-		}
-	}()
-	return l.Addr().(*net.TCPAddr).Port, acc
 }
 
 // stuckLoginServer is an SSH server on 127.0.0.1 whose every
@@ -204,21 +167,21 @@ func TestDialStoppedSaysWhatItWaitedFor(t *testing.T) {
 	opt := stopTestHome(t)
 
 	t.Run("no greeting", func(t *testing.T) {
-		port, accepted := silentServer(t, "")
+		port, accepted := vmtest.SilentServer(t, "")
 		vm := vmctl.VM{Name: "lab", Host: "127.0.0.1", Port: port, User: "tester"}
 		se := dialStopped(t, vm, opt, accepted)
 		checkWords(t, se.Waiting, "VM lab at 127.0.0.1:", "accepted the connection but sent no SSH greeting in ", "is this port an SSH server")
 	})
 
 	t.Run("not an SSH server", func(t *testing.T) {
-		port, accepted := silentServer(t, "220 mail.example ESMTP ready\r\n")
+		port, accepted := vmtest.SilentServer(t, "220 mail.example ESMTP ready\r\n")
 		vm := vmctl.VM{Name: "lab", Host: "127.0.0.1", Port: port, User: "tester"}
 		se := dialStopped(t, vm, opt, accepted)
 		checkWords(t, se.Waiting, "sent no SSH greeting in", `(it sent "220 mail.example ESMTP ready")`)
 	})
 
 	t.Run("no key exchange", func(t *testing.T) {
-		port, accepted := silentServer(t, "SSH-2.0-Silent_1.0\r\n")
+		port, accepted := vmtest.SilentServer(t, "SSH-2.0-Silent_1.0\r\n")
 		vm := vmctl.VM{Name: "lab", Host: "127.0.0.1", Port: port, User: "tester"}
 		se := dialStopped(t, vm, opt, accepted)
 		checkWords(t, se.Waiting, "VM lab at 127.0.0.1:", `sent its SSH greeting ("SSH-2.0-Silent_1.0") but the key exchange did not finish in`)
@@ -237,7 +200,7 @@ func TestDialStoppedSaysWhatItWaitedFor(t *testing.T) {
 	})
 
 	t.Run("cancelled before the dial", func(t *testing.T) {
-		port, _ := silentServer(t, "")
+		port, _ := vmtest.SilentServer(t, "")
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()
 		_, err := Dial(ctx, vmctl.VM{Name: "lab", Host: "127.0.0.1", Port: port}, opt)
@@ -254,7 +217,7 @@ func TestDialStoppedSaysWhatItWaitedFor(t *testing.T) {
 func TestDialTimeoutSaysWhatItWaitedFor(t *testing.T) {
 	opt := stopTestHome(t)
 	opt.Timeout = 300 * time.Millisecond
-	port, _ := silentServer(t, "")
+	port, _ := vmtest.SilentServer(t, "")
 	_, err := Dial(context.Background(), vmctl.VM{Name: "lab", Host: "127.0.0.1", Port: port}, opt)
 	if err == nil {
 		t.Fatal("Dial succeeded")
@@ -274,7 +237,7 @@ func TestDialSlowHint(t *testing.T) {
 	opt := stopTestHome(t)
 	hints := make(chan string, 4)
 	opt.Slow = func(msg string) { hints <- msg }
-	port, _ := silentServer(t, "")
+	port, _ := vmtest.SilentServer(t, "")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan error, 1)
