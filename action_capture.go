@@ -25,8 +25,10 @@ import (
 	"github.com/vmdump/vmdump/vmctl/sshconn"
 )
 
-// capture is the whole data path, in order: FIFO, discover, dial, probe,
-// remote command, pcap → pcapng into the FIFO, stop.
+// captureAction answers --capture: it opens the FIFO, the toolbar and the
+// stop signals, maps the dialog's options onto capture.Options and runs
+// the capture (package capture: dial, probe, remote command, pcap →
+// pcapng into the FIFO, stop).
 //
 // Wireshark's dumpcap is blocked opening the FIFO until we open it, so it is
 // opened before anything that can fail; after that every failure is one line
