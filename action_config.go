@@ -26,14 +26,14 @@ func interfaceValues(inv probe.Inventory) []extcap.Value {
 // interface that NIC.
 func dialogDefaultsFor(env hostenv.Env, vm vmctl.VM, nic string) dialog.Defaults {
 	d := dialogDefaults(vm)
-	if chosen, ok := capture.CachedDefaultNIC(env, vm); ok {
-		d.RemoteInterface = chosen // what a capture without the option takes
+	if inv, ok := probe.LoadInventory(env, vm.ID); ok {
+		d.RemoteInterfaces = interfaceValues(inv)
+		if chosen := capture.CachedDefaultNIC(vm, inv); chosen != "" {
+			d.RemoteInterface = chosen // what a capture without the option takes
+		}
 	}
 	if nic != "" {
 		d.RemoteInterface = nic
-	}
-	if inv, ok := probe.LoadInventory(env, vm.ID); ok {
-		d.RemoteInterfaces = interfaceValues(inv)
 	}
 	return d
 }

@@ -157,16 +157,13 @@ func DefaultNIC(vm vmctl.VM, p probe.Probe, inv probe.Inventory) (name, why stri
 	return probe.DefaultNIC(p, inv, vm.Interface)
 }
 
-// CachedDefaultNIC is DefaultNIC from vm's cached inventory alone, for the
-// dialog's default: the choice a capture makes from the same facts. ok is
-// false without a usable cache.
-func CachedDefaultNIC(env hostenv.Env, vm vmctl.VM) (name string, ok bool) {
-	inv, ok := probe.LoadInventory(env, vm.ID)
-	if !ok {
-		return "", false
-	}
-	name, _ = DefaultNIC(vm, probe.Probe{ServerAddr: inv.SessionAddr}, inv)
-	return name, name != ""
+// CachedDefaultNIC is DefaultNIC from a cached inventory of vm alone, for
+// the dialog's default: the choice a capture makes from the same facts
+// (the inventory keeps the address its session arrived on). "" when no
+// NIC fits.
+func CachedDefaultNIC(vm vmctl.VM, inv probe.Inventory) string {
+	name, _ := DefaultNIC(vm, probe.Probe{ServerAddr: inv.SessionAddr}, inv)
+	return name
 }
 
 // captureSpecs copies base once per interface.
