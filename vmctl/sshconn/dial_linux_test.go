@@ -249,23 +249,10 @@ func TestDialErrorsAreActionable(t *testing.T) {
 	})
 
 	t.Run("silent server", func(t *testing.T) {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer l.Close()
-		go func() {
-			for {
-				c, err := l.Accept()
-				if err != nil {
-					return
-				}
-				defer c.Close() // accepted, never answers
-			}
-		}()
+		port, _ := vmtest.SilentServer(t, "") // accepted, never answers
 		o := opt
 		o.Timeout = time.Second
-		dialErr(t, vmctl.VM{Name: "slow", Host: "127.0.0.1", Port: l.Addr().(*net.TCPAddr).Port}, o,
+		dialErr(t, vmctl.VM{Name: "slow", Host: "127.0.0.1", Port: port}, o,
 			"VM slow at 127.0.0.1:", "accepted the connection but sent no SSH greeting in 1 s")
 	})
 
