@@ -28,6 +28,9 @@ type Inventory struct {
 	Tools   Tools    `json:"tools"`
 	NICs    []NIC    `json:"nics"`
 	Engines []Engine `json:"engines,omitempty"`
+	// Containers are the running containers of every engine, the login
+	// user's rootless ones included, in the engines' order.
+	Containers []Container `json:"containers,omitempty"`
 	// DefaultRoute is the NIC of the VM's default route: IPv4's with the
 	// lowest metric, else IPv6's. "" when the VM has none, or the
 	// inventory predates the field.
@@ -95,12 +98,60 @@ type NIC struct {
 	Containers []Container `json:"containers,omitempty"`
 }
 
-// Container is a running container whose interface ends in the VM.
+// Container is a running container. In NIC.Containers only the first four
+// fields are set (the container behind a veth); Inventory.Containers has
+// everything the inventory learned, for capturing the container itself.
 type Container struct {
 	Engine string `json:"engine"` // docker, podman or nerdctl
 	Name   string `json:"name"`
 	ID     string `json:"id"`
 	Image  string `json:"image,omitempty"`
+
+	// Rootless: the login user's rootless engine runs it, so engine
+	// commands about it run as that user, never under sudo.
+	Rootless bool `json:"rootless,omitempty"`
+	// Compose is "project/service" from the com.docker.compose labels
+	// (docker compose, podman-compose); "" without them.
+	Compose string `json:"compose,omitempty"`
+	// Pod is the pod it belongs to: "namespace/name" from the
+	// io.kubernetes.pod labels (minikube, k3s), or Podman's pod name.
+	Pod string `json:"pod,omitempty"`
+	// Network is its network mode as the engine says it: "bridge",
+	// "host", "none", "container:<id>", "slirp4netns", "pasta", or the
+	// name of a user-defined network.
+	Network string `json:"network,omitempty"`
+	// PID is a process in its network namespace (its init); 0 unknown.
+	PID int `json:"pid,omitempty"`
+	// NetNS is the /proc/<PID>/ns/net link, "net:[4026532198]": which
+	// namespace PID was in when the inventory ran.
+	NetNS string `json:"netns,omitempty"`
+	// HostNetwork: it shares the VM's network namespace (--network host).
+	HostNetwork bool `json:"host_network,omitempty"`
+	// NICs are its interfaces inside its namespace, loopback left out.
+	NICs []ContainerNIC `json:"nics,omitempty"`
+}
+
+// ContainerNIC is one interface inside a container's network namespace.
+type ContainerNIC struct {
+	Name  string   `json:"name"`
+	Index int      `json:"index,omitempty"`
+	Addrs []string `json:"addrs,omitempty"` // "172.17.0.2/16", as ip lists them
+	// VMPeer is the VM's end of its veth ("veth1a2b3c4"), "" when it has
+	// none in the VM's namespace (rootless, macvlan, tap).
+	VMPeer string `json:"vm_peer,omitempty"`
+}
+
+// ContainerRef names a container for the engine that runs it: what a
+// capture target keeps, since the id and PID change when it restarts.
+type ContainerRef struct {
+	Engine   string `json:"engine"` // docker, podman or nerdctl
+	Rootless bool   `json:"rootless,omitempty"`
+	Name     string `json:"name"`
+}
+
+// Ref is how to find c again after a restart.
+func (c Container) Ref() ContainerRef {
+	return ContainerRef{Engine: c.Engine, Rootless: c.Rootless, Name: c.Name}
 }
 
 // NIC returns the interface called name.
