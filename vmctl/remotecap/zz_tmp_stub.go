@@ -1,0 +1,10 @@
+package remotecap
+
+import "errors"
+
+type Netns struct {
+	PID  int
+	Link string
+}
+
+var ErrNetnsGone = errors.New("gone")
