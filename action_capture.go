@@ -57,10 +57,19 @@ func captureAction(a extcap.Args, o dialog.Options, env hostenv.Env, log *slog.L
 	// dumpcap (or Wireshark) dying closes the FIFO without a signal.
 	ctx = extcap.StopWhenReaderGone(ctx, fifo)
 
-	vm, nic, ok := capture.Resolve(env, discover.Discover(env), a.Interface)
+	vms := discover.Discover(env)
+	r, ok := capture.Resolve(env, vms, a.Interface)
 	if !ok {
 		return fail(stderr, capture.UnknownInterfaceError(a.Interface))
 	}
+	if o.Container != "" && o.Container != dialog.NoContainer && r.Container == nil {
+		ref, err := capture.ContainerByChoice(env, r.VM, o.Container)
+		if err != nil {
+			return fail(stderr, err)
+		}
+		r.Container = &ref
+	}
+	vm, nic := r.VM, r.NIC
 	if !vm.Capturable() {
 		return fail(stderr, fmt.Errorf("VM %s (%s) cannot be captured: %s", vm.Name, vm.Manager, cmp.Or(vm.Skip, vm.Note, "it has no SSH endpoint")))
 	}
@@ -78,6 +87,7 @@ func captureAction(a extcap.Args, o dialog.Options, env hostenv.Env, log *slog.L
 		Env: env, Log: log, VM: vm,
 		NICs:           nics,
 		ChooseNIC:      choose,
+		Container:      r.Container,
 		Dial:           opt,
 		Spec:           spec,
 		CaptureFilter:  a.CaptureFilter,

@@ -12,6 +12,16 @@ import (
 	"github.com/vmdump/vmdump/vmctl/probe"
 )
 
+// containerValues are the inventory's containers as dialog values: the
+// value is what capture.ContainerByChoice takes back.
+func containerValues(inv probe.Inventory) []extcap.Value {
+	vs := make([]extcap.Value, 0, len(inv.Containers))
+	for _, c := range inv.Containers {
+		vs = append(vs, extcap.Value{Value: capture.ContainerChoice(inv, c), Display: capture.DescribeContainer(c)})
+	}
+	return vs
+}
+
 // interfaceValues are the inventory's NICs as dialog values.
 func interfaceValues(inv probe.Inventory) []extcap.Value {
 	vs := make([]extcap.Value, 0, len(inv.NICs))
@@ -23,10 +33,22 @@ func interfaceValues(inv probe.Inventory) []extcap.Value {
 
 // dialogDefaultsFor is dialogDefaults with the cached inventory's NICs,
 // the NIC a capture would choose from it as the default, and for a NIC's
-// interface that NIC.
-func dialogDefaultsFor(env hostenv.Env, vm vmctl.VM, nic string) dialog.Defaults {
+// interface that NIC. A container's interface captures inside the
+// container: its remote interface is one there, chosen from the container
+// unless named. The VM's own interface offers its containers in the
+// Container selector.
+func dialogDefaultsFor(env hostenv.Env, r capture.Resolved) dialog.Defaults {
+	vm, nic := r.VM, r.NIC
 	d := dialogDefaults(vm)
+	if r.Container != nil {
+		d.RemoteInterface = ""
+		d.RemoteInterfaceHint = "chosen from the container (its interface, or any)"
+		return d
+	}
 	if inv, ok := probe.LoadInventory(env, vm.ID); ok {
+		if r.NIC == "" {
+			d.Containers = containerValues(inv)
+		}
 		d.RemoteInterfaces = interfaceValues(inv)
 		if chosen := capture.CachedDefaultNIC(vm, inv); chosen != "" {
 			d.RemoteInterface = chosen // what a capture without the option takes
@@ -69,6 +91,6 @@ func dialogDefaults(vm vmctl.VM) dialog.Defaults {
 // configAction answers --extcap-config: vmdump's options dialog for one
 // interface, with what the cached inventory knows of the VM's NICs.
 func configAction(a extcap.Args, env hostenv.Env, stdout, stderr io.Writer) int {
-	vm, nic, _ := capture.Resolve(env, discover.Discover(env), a.Interface)
-	return exitStatus(stderr, extcap.WriteConfig(stdout, dialogArgsFor(dialogDefaultsFor(env, vm, nic))))
+	r, _ := capture.Resolve(env, discover.Discover(env), a.Interface)
+	return exitStatus(stderr, extcap.WriteConfig(stdout, dialogArgsFor(dialogDefaultsFor(env, r))))
 }

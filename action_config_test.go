@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"fmt"
+
+	"github.com/vmdump/vmdump/capture"
 	"io"
 	"log/slog"
 	"os"
@@ -25,7 +27,7 @@ func TestNICDialog(t *testing.T) {
 	vm := nictest.VMs()[0]
 	config := func(nic string) string {
 		var b bytes.Buffer
-		if err := extcap.WriteConfig(&b, dialogArgsFor(dialogDefaultsFor(env, vm, nic))); err != nil {
+		if err := extcap.WriteConfig(&b, dialogArgsFor(dialogDefaultsFor(env, capture.Resolved{VM: vm, NIC: nic}))); err != nil {
 			t.Fatal(err)
 		}
 		return b.String()

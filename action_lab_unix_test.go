@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vmdump/vmdump/capture"
 	"github.com/vmdump/vmdump/dialog"
 	"github.com/vmdump/vmdump/extcap"
 	"github.com/vmdump/vmdump/internal/lab"
@@ -43,7 +44,7 @@ func TestNICReloadRefreshesInventory(t *testing.T) {
 		t.Fatal(err)
 	}
 	var out bytes.Buffer
-	if err := reloadInterfaces(o, env, slog.New(slog.DiscardHandler), vm, "", &out); err != nil {
+	if err := reloadInterfaces(o, env, slog.New(slog.DiscardHandler), capture.Resolved{VM: vm}, "", &out); err != nil {
 		t.Fatal(err)
 	}
 	for _, s := range []string{
@@ -99,7 +100,7 @@ func TestNICReloadDeadVM(t *testing.T) {
 	_, _ = extcap.ParseArgs([]string{"--extcap-config", "--extcap-interface", vm.ID, "--extcap-reload-option", "remote-interface"}, &o)
 	var out bytes.Buffer
 	done := make(chan error, 1)
-	go func() { done <- reloadInterfaces(o, env, slog.New(slog.DiscardHandler), vm, "", &out) }()
+	go func() { done <- reloadInterfaces(o, env, slog.New(slog.DiscardHandler), capture.Resolved{VM: vm}, "", &out) }()
 	select {
 	case err := <-done:
 		if err != nil {

@@ -12,7 +12,6 @@ import (
 	"github.com/vmdump/vmdump/dialog"
 	"github.com/vmdump/vmdump/extcap"
 	"github.com/vmdump/vmdump/internal/oneline"
-	"github.com/vmdump/vmdump/vmctl"
 	"github.com/vmdump/vmdump/vmctl/discover"
 	"github.com/vmdump/vmdump/vmctl/hostenv"
 	"github.com/vmdump/vmdump/vmctl/probe"
@@ -23,12 +22,14 @@ import (
 var reloadTimeout = 6 * time.Second
 
 // reloadInterfaces answers the dialog's Reload button on the remote
-// interface: the values of a fresh inventory, within reloadTimeout. When
-// the VM cannot be reached in time the cached list comes back instead,
-// its default entry saying so (an error would make Wireshark drop the
-// answer and keep a list with no explanation).
-func reloadInterfaces(o dialog.Options, env hostenv.Env, log *slog.Logger, vm vmctl.VM, nic string, stdout io.Writer) error {
-	d := dialogDefaultsFor(env, vm, nic)
+// interface or the Container selector (option names which): the values of
+// a fresh inventory, within reloadTimeout. When the VM cannot be reached in
+// time the cached list comes back instead, its default entry saying so (an
+// error would make Wireshark drop the answer and keep a list with no
+// explanation).
+func reloadInterfaces(o dialog.Options, env hostenv.Env, log *slog.Logger, r capture.Resolved, option string, stdout io.Writer) error {
+	vm := r.VM
+	d := dialogDefaultsFor(env, r)
 	var why string
 	opt, err := dialOptions(o, env, log)
 	if err == nil && !vm.Capturable() {
@@ -43,13 +44,17 @@ func reloadInterfaces(o dialog.Options, env hostenv.Env, log *slog.Logger, vm vm
 		var inv probe.Inventory
 		if inv, err = capture.RefreshInventory(ctx, vm, opt, env, log); err == nil {
 			d.RemoteInterfaces = interfaceValues(inv)
+			d.Containers = containerValues(inv)
 		}
 	}
 	if err != nil {
 		log.Warn("reload: inventory not refreshed", "vm", vm.ID, "err", err)
 		why = "not reloaded: " + oneline.Clip(oneline.Err(err), 200)
 	}
-	values := dialog.RemoteInterfaceValues(d)
+	arg, values := dialog.ArgRemoteInterface, dialog.RemoteInterfaceValues(d)
+	if option == dialog.OptionContainer {
+		arg, values = dialog.ArgContainer, dialog.ContainerValues(d)
+	}
 	if why != "" {
 		for i := range values {
 			if values[i].Default {
@@ -57,12 +62,12 @@ func reloadInterfaces(o dialog.Options, env hostenv.Env, log *slog.Logger, vm vm
 			}
 		}
 	}
-	return extcap.WriteValues(stdout, dialog.ArgRemoteInterface, values)
+	return extcap.WriteValues(stdout, arg, values)
 }
 
 // reloadAction answers the Reload button of the remote interface
 // (--extcap-config --extcap-reload-option): a fresh inventory.
 func reloadAction(a extcap.Args, o dialog.Options, env hostenv.Env, log *slog.Logger, stdout, stderr io.Writer) int {
-	vm, nic, _ := capture.Resolve(env, discover.Discover(env), a.Interface)
-	return exitStatus(stderr, reloadInterfaces(o, env, log, vm, nic, stdout))
+	r, _ := capture.Resolve(env, discover.Discover(env), a.Interface)
+	return exitStatus(stderr, reloadInterfaces(o, env, log, r, a.ReloadOption, stdout))
 }

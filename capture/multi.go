@@ -23,6 +23,9 @@ type captureResult struct {
 	remoteErr error // the remote side: why a tcpdump ended by itself
 }
 
+// joinNames lists interface names for a status line: "eth0, eth1".
+func joinNames(names []string) string { return strings.Join(names, ", ") }
+
 // runCaptures runs one tcpdump per spec over conn and pumps them all into
 // w, one interface block per spec, until ctx ends, the link dies or every
 // stream ended. An interface whose capture ends by itself (its container
@@ -32,11 +35,12 @@ type captureResult struct {
 // kernel-dropped counts (Wireshark shows drops only for an interface with
 // exactly one). Those reach the file when vmdump ends first (Wireshark's
 // Stop button, or the VM ending the capture); tshark's own stop ends
-// dumpcap before vmdump. describe gives the interface blocks once the
+// dumpcap before vmdump. what says what is captured in the status line ("": the interfaces'
+// names). describe gives the interface blocks once the
 // captures have started, so that the caller can take the VM's inventory
 // beside their start.
 func runCaptures(ctx context.Context, conn *sshconn.Conn, probe probe.Probe, specs []remotecap.CaptureSpec, describe func() []pcapng.NIC,
-	w *pcapng.Writer, n Notifier, vmName, why string, log *slog.Logger, readerGone func(error) bool) (captureResult, error) {
+	w *pcapng.Writer, n Notifier, vmName, what, why string, log *slog.Logger, readerGone func(error) bool) (captureResult, error) {
 	if readerGone == nil {
 		readerGone = func(error) bool { return false }
 	}
@@ -45,11 +49,10 @@ func runCaptures(ctx context.Context, conn *sshconn.Conn, probe probe.Probe, spe
 		return captureResult{}, err
 	}
 	start := time.Now()
-	names := make([]string, len(specs))
-	for i, s := range specs {
-		names[i] = s.Interface
+	if what == "" {
+		what = joinNames(specNames(specs))
 	}
-	msg := fmt.Sprintf("capturing %s on %s", strings.Join(names, ", "), vmName)
+	msg := fmt.Sprintf("capturing %s on %s", what, vmName)
 	if why != "" {
 		msg += " (" + why + ")"
 	}

@@ -43,7 +43,7 @@ func TestNICRunCapturesInProcess(t *testing.T) {
 	}
 	done := make(chan ret, 1)
 	go func() {
-		res, err := runCaptures(ctx, conn, probe, specs, func() []pcapng.NIC { return pcapngNICs(vm, inv, specs, "Linux", "") }, w, n, vm.Name, "", log, nil)
+		res, err := runCaptures(ctx, conn, probe, specs, func() []pcapng.NIC { return pcapngNICs(vm, inv, specs, "Linux", "") }, w, n, vm.Name, "", "", log, nil)
 		done <- ret{res, err}
 	}()
 	nictest.WaitTcpdumps(t, l, 2)
@@ -85,7 +85,7 @@ func TestNICRunCapturesOneInterfaceEnds(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan captureResult, 1)
 	go func() {
-		res, err := runCaptures(ctx, conn, probe, specs, func() []pcapng.NIC { return pcapngNICs(vm, inv, specs, "Linux", "") }, w, n, vm.Name, "", log, nil)
+		res, err := runCaptures(ctx, conn, probe, specs, func() []pcapng.NIC { return pcapngNICs(vm, inv, specs, "Linux", "") }, w, n, vm.Name, "", "", log, nil)
 		if err != nil {
 			t.Errorf("runCaptures: %v", err)
 		}

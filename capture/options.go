@@ -5,6 +5,7 @@ import (
 
 	"github.com/vmdump/vmdump/vmctl"
 	"github.com/vmdump/vmdump/vmctl/hostenv"
+	"github.com/vmdump/vmdump/vmctl/probe"
 	"github.com/vmdump/vmdump/vmctl/remotecap"
 	"github.com/vmdump/vmdump/vmctl/sshconn"
 )
@@ -20,6 +21,11 @@ type Options struct {
 	// ChooseNIC: the user named no NIC, so the capture chooses one from
 	// the VM itself (DefaultNIC) and captures it first, before NICs.
 	ChooseNIC bool
+	// Container, when set, is what the capture follows instead of the
+	// VM's NICs: the container of that engine and name, captured inside
+	// its network namespace (NICs then name interfaces there), across its
+	// restarts (runContainer).
+	Container *probe.ContainerRef
 	Dial      sshconn.DialOptions
 	// Spec is the remote command's spec; its Interface and Filter are set
 	// per NIC and per session.

@@ -160,6 +160,9 @@ func (s *session) run(ctx context.Context, note string) outcome {
 		return stoppedEarly(note, fmt.Sprintf("logged in to %s and probed it, but tcpdump had not started yet", conn.Label()), ctx.Err())
 	}
 	inventory = s.takeInventory(ctx, conn)
+	if s.Container != nil {
+		return s.runContainer(ctx, conn, probe, inventory, note)
+	}
 	nics, why := s.NICs, ""
 	if s.ChooseNIC {
 		var nic string
@@ -182,7 +185,7 @@ func (s *session) run(ctx context.Context, note string) outcome {
 		inv := inventory.describing(ctx, s.Env, s.VM.ID, specs)
 		return pcapngNICs(s.VM, inv, specs, cmp.Or(probe.OSPretty, s.VM.OS), note)
 	}
-	res, err := runCaptures(ctx, conn, probe, specs, describe, s.w, s.n, s.VM.Name, why, s.Log, s.readerGone)
+	res, err := runCaptures(ctx, conn, probe, specs, describe, s.w, s.n, s.VM.Name, "", why, s.Log, s.readerGone)
 	if err != nil {
 		return outcome{err: err, linkLost: isDead(conn)}
 	}

@@ -76,30 +76,57 @@ func Targets(env hostenv.Env, vms []vmctl.VM) []Target {
 		if vm.Skip != "" {
 			continue
 		}
-		out = append(out, Target{ID: vm.ID, Display: DisplayName(vm)})
 		if !vm.Capturable() || vm.State == vmctl.Stopped {
-			continue // its NICs are of no use until it runs again
+			out = append(out, Target{ID: vm.ID, Display: DisplayName(vm)})
+			continue // its NICs and containers are of no use until it runs again
 		}
 		inv, ok := probe.LoadInventory(env, vm.ID)
 		if !ok {
+			out = append(out, Target{ID: vm.ID, Display: DisplayName(vm)})
 			continue
 		}
+		display := DisplayName(vm)
+		if note := containersNote(inv); note != "" {
+			display += " - " + note
+		}
+		out = append(out, Target{ID: vm.ID, Display: display})
+		listed := map[string]bool{}
+		var containers []Target
+		if listsContainers(inv) {
+			for _, e := range containerEntries(vm.ID, inv) {
+				if ids[e.id] {
+					continue
+				}
+				listed[e.c.ID] = true
+				containers = append(containers, Target{ID: e.id, Display: vm.Name + ": container " + DescribeContainer(e.c)})
+			}
+		}
 		for _, e := range nicEntries(vm.ID, inv) {
-			if ids[e.id] {
-				continue // never shadow a VM's own interface
+			if ids[e.id] || hiddenVeth(e.nic, listed) {
+				continue // never shadow a VM's own interface; a listed container stands for its veth
 			}
 			out = append(out, Target{ID: e.id, Display: vm.Name + ": " + e.nic.Describe()})
 		}
+		out = append(out, containers...)
 	}
 	return out
 }
 
-// resolveInterface maps a Wireshark interface to its VM and, for a NIC's
-// interface, the NIC's real name ("" for the VM's own interface). A NIC's
-// interface is resolved through the cached inventory it was listed from.
-func Resolve(env hostenv.Env, vms []vmctl.VM, id string) (vm vmctl.VM, nic string, ok bool) {
+// Resolved is what a Wireshark interface stands for: a VM, and in it a NIC
+// or a container (neither: the VM's own interface).
+type Resolved struct {
+	VM        vmctl.VM
+	NIC       string             // a NIC's interface: the NIC's real name
+	Container *probe.ContainerRef // a container's interface: how to find it again
+}
+
+// Resolve maps a Wireshark interface to its VM and, for a NIC's or a
+// container's interface, what in the VM it names. Those are resolved
+// through the cached inventory they were listed from; a container is kept
+// by engine and name, so that its capture follows it across restarts.
+func Resolve(env hostenv.Env, vms []vmctl.VM, id string) (Resolved, bool) {
 	if vm, ok := discover.Lookup(vms, id); ok {
-		return vm, "", true
+		return Resolved{VM: vm}, true
 	}
 	for _, vm := range vms {
 		if !strings.HasPrefix(id, vm.ID+nicIDSep) {
@@ -109,13 +136,21 @@ func Resolve(env hostenv.Env, vms []vmctl.VM, id string) (vm vmctl.VM, nic strin
 		if !ok {
 			continue
 		}
+		if strings.HasPrefix(id, vm.ID+containerIDSep) {
+			for _, e := range containerEntries(vm.ID, inv) {
+				if e.id == id {
+					ref := e.c.Ref()
+					return Resolved{VM: vm, Container: &ref}, true
+				}
+			}
+		}
 		for _, e := range nicEntries(vm.ID, inv) {
 			if e.id == id {
-				return vm, e.nic.Name, true
+				return Resolved{VM: vm, NIC: e.nic.Name}, true
 			}
 		}
 	}
-	return vmctl.VM{}, "", false
+	return Resolved{}, false
 }
 
 // unknownInterfaceError is the capture's error for an id resolveInterface
@@ -252,8 +287,8 @@ func NaturalInterface(vm vmctl.VM) string {
 	return "eth0"
 }
 
-// Target is one Wireshark interface vmdump lists: a VM, or one NIC of a
-// running VM's cached inventory.
+// Target is one Wireshark interface vmdump lists: a VM, or one NIC or one
+// container of a running VM's cached inventory.
 type Target struct {
 	ID      string // the interface name Wireshark shows and passes back
 	Display string // e.g. "Docker VM default (boot2docker)", "default: docker0 (bridge)"

@@ -97,7 +97,8 @@ func TestNICResolveInterface(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, i := range Targets(env, vms) {
-		vm, nic, ok := Resolve(env, vms, i.ID)
+		r, ok := Resolve(env, vms, i.ID)
+		vm, nic := r.VM, r.NIC
 		if !ok {
 			t.Errorf("%s not resolved", i.ID)
 			continue
@@ -113,8 +114,8 @@ func TestNICResolveInterface(t *testing.T) {
 		}
 	}
 	for _, id := range []string{"vmdump_b2d_default__eth9", "vmdump_nope", "vmdump_lima_dev__eth0", "", "__eth0"} {
-		if vm, nic, ok := Resolve(env, vms, id); ok {
-			t.Errorf("%q resolved to %s %q", id, vm.ID, nic)
+		if r, ok := Resolve(env, vms, id); ok {
+			t.Errorf("%q resolved to %s %q", id, r.VM.ID, r.NIC)
 		}
 	}
 	if err := UnknownInterfaceError("vmdump_b2d_default__eth9"); !strings.Contains(err.Error(), "Refresh Interfaces") {

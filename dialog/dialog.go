@@ -29,6 +29,7 @@ const (
 const (
 	ArgCaptureTool = ArgMoreInterfaces + 1 + iota
 	ArgInstallTcpdump
+	ArgContainer
 )
 
 // Dialog tab names, in the order Wireshark shows them (first appearance).
@@ -47,8 +48,12 @@ type Defaults struct {
 	// how the capture will choose.
 	RemoteInterfaceHint string
 	RemoteInterfaces    []extcap.Value // from an inventory cache; may be empty
-	User                string         // SSH user the VM manager configured, if known
-	Port                int            // SSH port the VM manager configured, if known
+	// Containers are the VM's running containers from an inventory cache,
+	// for the Container selector of the VM's own interface (none: no
+	// selector).
+	Containers []extcap.Value
+	User       string // SSH user the VM manager configured, if known
+	Port       int    // SSH port the VM manager configured, if known
 	// NoSSH: the VM is reached through a local command (exec transport),
 	// so the SSH tab, whose settings would do nothing, is left out.
 	NoSSH bool
@@ -131,6 +136,9 @@ func Args(d Defaults) []extcap.Arg {
 			Tooltip: "Set a file where log messages are written", Group: GroupDebug,
 		},
 	}
+	if len(d.Containers) > 0 {
+		args = append(args[:1], append([]extcap.Arg{containerArg(d)}, args[1:]...)...)
+	}
 	if d.NoSSH {
 		kept := args[:0]
 		for _, a := range args {
@@ -182,6 +190,39 @@ func RemoteInterfaceValues(d Defaults) []extcap.Value {
 	}
 	if d.RemoteInterface != "" && !found {
 		vs = append([]extcap.Value{{Value: d.RemoteInterface, Display: d.RemoteInterface, Default: true}}, vs...)
+	}
+	return vs
+}
+
+// OptionContainer is the Container selector's option name, as
+// --extcap-reload-option names it.
+const OptionContainer = "container"
+
+// NoContainer is the Container selector's default: capture the VM's
+// interfaces, not a container. A value, not "": Wireshark passes a
+// selector's default back on every capture.
+const NoContainer = "none"
+
+// containerArg offers the VM's containers in its own interface's dialog:
+// the way to any of them when they are too many to list as interfaces
+// (capture's maxListedContainers), and a reloadable list of what runs now.
+func containerArg(d Defaults) extcap.Arg {
+	return extcap.Arg{
+		Number: ArgContainer, Call: CallContainer, Display: "Container",
+		Tooltip: "Capture this container inside its network namespace, followed across restarts, instead of the VM's interfaces",
+		Type:    "selector", Reload: true, Placeholder: "Reload containers", Group: GroupCapture,
+		Values: ContainerValues(d),
+	}
+}
+
+// ContainerValues are the Container selector's values, also the reply to
+// --extcap-reload-option container: "none" (the default) and then the
+// containers.
+func ContainerValues(d Defaults) []extcap.Value {
+	vs := []extcap.Value{{Value: NoContainer, Display: "none: the VM's interfaces", Default: true}}
+	for _, v := range d.Containers {
+		v.Default = false
+		vs = append(vs, v)
 	}
 	return vs
 }

@@ -19,6 +19,7 @@ import (
 type Options struct {
 	RemoteInterface  string `long:"remote-interface" description:"interface inside the VM (or several, comma-separated)"`
 	MoreInterfaces   string `long:"more-interfaces" description:"more interfaces inside the VM, comma-separated"`
+	Container        string `long:"container" description:"a container of the VM to capture (none: the VM's interfaces)"`
 	PayloadOnly      string `long:"payload-only" description:"on|off: drop TCP segments that carry no data"`
 	Snaplen          string `long:"snaplen" description:"bytes kept per packet, 0 = all"`
 	Priv             string `long:"remote-priv" description:"auto|none|sudo"`
@@ -47,6 +48,7 @@ func (o Options) LogValue() slog.Value {
 	return slog.GroupValue(
 		slog.String("remote_interface", o.RemoteInterface),
 		slog.String("more_interfaces", o.MoreInterfaces),
+		slog.String("container", o.Container),
 		slog.String("payload_only", o.PayloadOnly),
 		slog.String("snaplen", o.Snaplen),
 		slog.String("priv", o.Priv),
@@ -69,6 +71,7 @@ func (o Options) LogValue() slog.Value {
 // two in step.
 const (
 	CallRemoteInterface = "--remote-interface"
+	CallContainer       = "--" + OptionContainer
 	CallPayloadOnly     = "--payload-only"
 	CallSnaplen         = "--snaplen"
 	CallPriv            = "--remote-priv"

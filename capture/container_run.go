@@ -1,0 +1,168 @@
+package capture
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/vmdump/vmdump/pcapng"
+	"github.com/vmdump/vmdump/vmctl/probe"
+	"github.com/vmdump/vmdump/vmctl/remotecap"
+	"github.com/vmdump/vmdump/vmctl/sshconn"
+)
+
+// containerPoll is how often a capture asks the engine whether its stopped
+// container runs again (one short exec on the open connection).
+var containerPoll = time.Second
+
+// runContainer captures the container s.Container names, inside its
+// network namespace, and follows it: when it stops (docker stop, restart,
+// rm -f) the capture stays open and says so; when a container of that name
+// runs again, capture resumes into the same stream on a new interface
+// block whose description says when it restarted. It ends like a NIC
+// capture: ctx, the reader gone, the link lost, or a failure.
+func (s *session) runContainer(ctx context.Context, conn *sshconn.Conn, p probe.Probe, si *sessionInventory, note string) outcome {
+	ref := *s.Container
+	label := "container " + ref.Name
+	var stoppedAt time.Time
+	waiting := false
+	for {
+		c, running, err := probe.FindContainer(ctx, conn, ref)
+		if err != nil {
+			if ctx.Err() != nil {
+				return outcome{}
+			}
+			return outcome{err: fmt.Errorf("VM %s: cannot ask %s about %s: %w", s.VM.Name, ref.Engine, label, err), linkLost: isDead(conn)}
+		}
+		if !running || c.PID <= 0 || c.NetNS == "" {
+			if !waiting {
+				msg := fmt.Sprintf("%s is not running on %s; waiting for it to start", label, s.VM.Name)
+				if !stoppedAt.IsZero() {
+					msg = fmt.Sprintf("%s stopped at %s; waiting for it to run again", label, clock(stoppedAt))
+				}
+				s.n.Status(msg)
+				s.n.Log(msg)
+				s.Log.Info("container not running", "vm", s.VM.ID, "container", ref.Name, "engine", ref.Engine)
+				waiting = true
+			}
+			select {
+			case <-ctx.Done():
+				return outcome{}
+			case <-conn.Dead():
+				return outcome{err: errors.New("the connection died while waiting for the container"), linkLost: true, why: conn.DeadReason()}
+			case <-time.After(containerPoll):
+			}
+			continue
+		}
+		if waiting && !stoppedAt.IsZero() {
+			note = fmt.Sprintf("%s restarted at %s", label, time.Now().UTC().Format(time.RFC3339))
+		}
+		waiting = false
+
+		specs, why := s.containerSpecs(ctx, c, p, si)
+		s.writeNames(si, c)
+		s.Log.Info("capturing container", "vm", s.VM.ID, "container", c.Name, "id", c.ID, "pid", c.PID, "interfaces", specNames(specs), "why", why)
+		describe := func() []pcapng.NIC {
+			return containerNICs(s.VM.Name, DisplayName(s.VM), c, specs, cmp.Or(p.OSPretty, s.VM.OS), note)
+		}
+		what := fmt.Sprintf("%s (%s)", label, joinNames(specNames(specs)))
+		res, err := runCaptures(ctx, conn, p, specs, describe, s.w, s.n, s.VM.Name, what, why, s.Log, s.readerGone)
+		switch {
+		case err != nil && errors.Is(err, remotecap.ErrNetnsGone):
+			// It stopped between the engine's answer and the start.
+		case err != nil:
+			return outcome{err: err, linkLost: isDead(conn)}
+		case ctx.Err() != nil:
+			return outcome{}
+		case isDead(conn):
+			return outcome{err: res.remoteErr, linkLost: true, why: conn.DeadReason()}
+		case s.readerGone(res.pumpErr):
+			return outcome{readerGone: true}
+		case errors.Is(res.remoteErr, remotecap.ErrNetnsGone):
+		case res.remoteErr != nil:
+			return outcome{err: res.remoteErr}
+		case res.pumpErr != nil:
+			return outcome{err: res.pumpErr}
+		default:
+			return outcome{} // the remote capture ended by itself, the container still there
+		}
+		stoppedAt = time.Now()
+		s.Log.Info("container stopped", "vm", s.VM.ID, "container", ref.Name)
+	}
+}
+
+// containerSpecs are the remote captures of container c: the interfaces
+// the user named (inside the container's namespace), else its one
+// interface, else all of them ("any", which also holds its loopback:
+// containers of one pod talk over it). A container on the VM's own
+// network (--network host) is captured like the VM, on the NIC the VM's
+// capture would take; its namespace is still watched, so the capture
+// notices when it stops.
+func (s *session) containerSpecs(ctx context.Context, c probe.Container, p probe.Probe, si *sessionInventory) ([]remotecap.CaptureSpec, string) {
+	spec := s.Spec
+	spec.Filter = remotecap.BuildFilter(s.CaptureFilter, s.PayloadOnly, p)
+	spec.Netns = remotecap.Netns{PID: c.PID, Link: c.NetNS}
+	names, why := s.NICs, "the interfaces named in the options"
+	switch {
+	case len(names) > 0 && !s.ChooseNIC:
+	case c.HostNetwork:
+		nic, w := s.chooseNIC(ctx, p, si)
+		names, why = []string{cmp.Or(nic, "any")}, "host network: "+cmp.Or(w, "every interface of the VM")
+	case len(c.NICs) == 1:
+		names, why = []string{c.NICs[0].Name}, "its only interface"
+	default:
+		names, why = []string{"any"}, fmt.Sprintf("all of its %d interfaces and its loopback", len(c.NICs))
+	}
+	return captureSpecs(spec, names), why
+}
+
+// writeNames writes the capture's name resolution records (captureNames)
+// now, from c and the cached inventory, and once more when the session's
+// fresh inventory arrives.
+func (s *session) writeNames(si *sessionInventory, c probe.Container) {
+	inv, _ := probe.LoadInventory(s.Env, s.VM.ID)
+	if err := s.w.WriteNames(captureNames(s.VM.Name, inv, c)); err != nil {
+		s.Log.Debug("names not written", "err", err)
+	}
+	if si == nil {
+		return
+	}
+	go func() {
+		<-si.done
+		if si.err != nil {
+			return
+		}
+		if err := s.w.WriteNames(captureNames(s.VM.Name, si.inv, c)); err != nil {
+			s.Log.Debug("names not written", "err", err)
+		}
+	}()
+}
+
+// containerNICs describe a container's captured interfaces: Wireshark
+// shows Name as frame.interface_name ("lab:web/eth0"), Description in the
+// file's properties ("Docker VM lab (config, running) container web
+// (nginx, compose shop/web, docker) eth0", plus the restart note).
+func containerNICs(vmName, vmDisplay string, c probe.Container, specs []remotecap.CaptureSpec, os, note string) []pcapng.NIC {
+	nics := make([]pcapng.NIC, len(specs))
+	for i, sp := range specs {
+		d := vmDisplay + " container " + DescribeContainer(c) + " [" + c.Engine + "] " + sp.Interface
+		if note != "" {
+			d += " (" + note + ")"
+		}
+		nics[i] = pcapng.NIC{Name: vmName + ":" + c.Name + "/" + sp.Interface, Description: d, Filter: sp.Filter, OS: os}
+	}
+	return nics
+}
+
+func specNames(specs []remotecap.CaptureSpec) []string {
+	out := make([]string, len(specs))
+	for i, sp := range specs {
+		out[i] = sp.Interface
+	}
+	return out
+}
+
+// clock is a time of day for a status line, "14:03:27".
+func clock(t time.Time) string { return t.Format("15:04:05") }
