@@ -3,8 +3,6 @@ package main
 import (
 	"bytes"
 	"fmt"
-
-	"github.com/vmdump/vmdump/capture"
 	"io"
 	"log/slog"
 	"os"
@@ -12,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vmdump/vmdump/capture"
 	"github.com/vmdump/vmdump/dialog"
 	"github.com/vmdump/vmdump/extcap"
 	"github.com/vmdump/vmdump/internal/vmtest/nictest"
@@ -63,10 +62,59 @@ func TestNICDialog(t *testing.T) {
 	}
 }
 
+// The VM's own interface offers its containers in a reloadable Container
+// selector whose default is "none" (Wireshark passes a selector's default
+// back); a container's interface captures inside the container, so its
+// remote interface is one there, chosen from the container.
+func TestContainerDialog(t *testing.T) {
+	env := nictest.Env(t)
+	vm := nictest.VMs()[0]
+	inv := nictest.Inventory
+	inv.Containers = []probe.Container{
+		{Engine: "docker", Name: "web", ID: "a1", Image: "nginx", Compose: "shop/web"},
+		{Engine: "podman", Rootless: true, Name: "web", ID: "b2", Image: "nginx"},
+	}
+	if err := probe.SaveInventory(env, vm.ID, inv); err != nil {
+		t.Fatal(err)
+	}
+	config := func(r capture.Resolved) string {
+		var b bytes.Buffer
+		if err := extcap.WriteConfig(&b, dialogArgsFor(dialogDefaultsFor(env, r))); err != nil {
+			t.Fatal(err)
+		}
+		return b.String()
+	}
+	vmDialog := config(capture.Resolved{VM: vm})
+	for _, s := range []string{
+		"{call=--container}{display=Container}{type=selector}",
+		"{placeholder=Reload containers}{required=false}{reload=true}{group=Capture}",
+		fmt.Sprintf("value {arg=%d}{value=none}{display=none: the VM's interfaces}{default=true}", dialog.ArgContainer),
+		fmt.Sprintf("value {arg=%d}{value=docker/web}{display=web (nginx, compose shop/web)}\n", dialog.ArgContainer),
+		fmt.Sprintf("value {arg=%d}{value=rootless-podman/web}{display=web (nginx, rootless podman)}\n", dialog.ArgContainer),
+	} {
+		if !strings.Contains(vmDialog, s) {
+			t.Errorf("VM dialog lacks %q:\n%s", s, vmDialog)
+		}
+	}
+	ref, err := capture.ContainerByChoice(env, vm, "rootless-podman/web")
+	if err != nil || ref != (probe.ContainerRef{Engine: "podman", Rootless: true, Name: "web"}) {
+		t.Errorf("the selector's value maps back to %+v, %v", ref, err)
+	}
+	ctr := config(capture.Resolved{VM: vm, Container: &probe.ContainerRef{Engine: "docker", Name: "web"}})
+	if strings.Contains(ctr, "--container") || !strings.Contains(ctr, "{call=--remote-interface}{display=Interface in the VM}{type=string}") ||
+		!strings.Contains(ctr, "{placeholder=chosen from the container (its interface, or any)}") {
+		t.Errorf("container dialog:\n%s", ctr)
+	}
+	// A NIC's interface has no Container selector: it captures that NIC.
+	if nic := config(capture.Resolved{VM: vm, NIC: "docker0"}); strings.Contains(nic, "--container") {
+		t.Errorf("NIC dialog offers containers:\n%s", nic)
+	}
+}
+
 // Every option of the whole dialog must reach Args, or Wireshark's value
 // is silently dropped. (Needs Options.MoreInterfaces: see nics.go's glue.)
 func TestNICDialogCallsAreParsed(t *testing.T) {
-	d := dialog.Defaults{RemoteInterface: "eth0", RemoteInterfaces: []extcap.Value{{Value: "eth0"}}, User: "u", Port: 22}
+	d := dialog.Defaults{RemoteInterface: "eth0", RemoteInterfaces: []extcap.Value{{Value: "eth0"}}, Containers: []extcap.Value{{Value: "web"}}, User: "u", Port: 22}
 	for _, a := range dialogArgsFor(d) {
 		var got dialog.Options
 		if _, err := extcap.ParseArgs([]string{a.Call, "x-value"}, &got); err != nil {

@@ -100,7 +100,9 @@ func TestNICReloadDeadVM(t *testing.T) {
 	_, _ = extcap.ParseArgs([]string{"--extcap-config", "--extcap-interface", vm.ID, "--extcap-reload-option", "remote-interface"}, &o)
 	var out bytes.Buffer
 	done := make(chan error, 1)
-	go func() { done <- reloadInterfaces(o, env, slog.New(slog.DiscardHandler), capture.Resolved{VM: vm}, "", &out) }()
+	go func() {
+		done <- reloadInterfaces(o, env, slog.New(slog.DiscardHandler), capture.Resolved{VM: vm}, "", &out)
+	}()
 	select {
 	case err := <-done:
 		if err != nil {

@@ -116,7 +116,7 @@ func Targets(env hostenv.Env, vms []vmctl.VM) []Target {
 // or a container (neither: the VM's own interface).
 type Resolved struct {
 	VM        vmctl.VM
-	NIC       string             // a NIC's interface: the NIC's real name
+	NIC       string              // a NIC's interface: the NIC's real name
 	Container *probe.ContainerRef // a container's interface: how to find it again
 }
 
