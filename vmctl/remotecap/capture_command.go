@@ -27,7 +27,6 @@ const (
 // CaptureSpec is what to capture on the VM.
 type CaptureSpec struct {
 	Interface string
-	Netns     Netns // TMP
 	Filter    string // BPF, as built by BuildFilter; "" captures everything
 	Snaplen   int    // 0: tcpdump's default (262144)
 	Priv      Priv   // "" means PrivAuto
