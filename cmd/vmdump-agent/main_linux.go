@@ -46,6 +46,15 @@ func run(args []string) int {
 		go func() { _, _ = io.Copy(io.Discard, os.Stdin); stop.Store(true) }()
 	}
 
+	if o.netns != "" {
+		if err := joinNetns(o.netns, o.netnsLink); err != nil {
+			if _, gone := err.(netnsGone); gone {
+				fail(err)
+				return netnsGoneStatus
+			}
+			return fail(err)
+		}
+	}
 	c, err := openCapture(o.iface, prog)
 	if err != nil {
 		return fail(err)
