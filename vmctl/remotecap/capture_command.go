@@ -44,6 +44,13 @@ type CaptureSpec struct {
 	// from Wireshark's dialog.
 	BenchRemoteFile string
 
+	// Netns, when set, captures inside a container's network namespace
+	// (tcpdump under nsenter, or the agent joining it itself) and ends
+	// with ErrNetnsGone when the container does. The zero value captures
+	// in the VM's own namespace. Interface is then the container's
+	// interface (eth0), or "any" for all of them.
+	Netns Netns
+
 	// agent, when set, runs the uploaded capture agent instead of tcpdump
 	// (Start sets it; see agent_command.go).
 	agent *agentInvocation
@@ -154,6 +161,9 @@ func captureCommand(spec CaptureSpec, p probe.Probe, watchdogSeconds int) (strin
 	if err := shquote.CheckInterfaceName(spec.Interface); err != nil {
 		return "", err
 	}
+	if err := spec.Netns.check(); err != nil {
+		return "", err
+	}
 	if spec.Snaplen < 0 || spec.Snaplen > 262144 {
 		return "", fmt.Errorf("snapshot length %d out of range (0-262144; 0 means the whole packet)", spec.Snaplen)
 	}
@@ -176,7 +186,11 @@ func captureCommand(spec CaptureSpec, p probe.Probe, watchdogSeconds int) (strin
 	if spec.agent != nil {
 		return agentCommand(spec, snaplen, watchdogSeconds, sudo)
 	}
-	script := strings.Replace(CaptureScript, "@CAPTURE@", tcpdumpInvocation, 1)
+	invocation := tcpdumpInvocation
+	if !spec.Netns.IsZero() {
+		invocation = `nsenter -t "$6" -n ` + invocation
+	}
+	script := strings.Replace(CaptureScript, "@CAPTURE@", invocation, 1)
 	imm := ""
 	if p.ImmediateMode {
 		imm = "--immediate-mode"
@@ -195,6 +209,12 @@ func captureCommand(spec CaptureSpec, p probe.Probe, watchdogSeconds int) (strin
 	args := []string{tcpdump, spec.Interface, strconv.Itoa(snaplen), strconv.Itoa(watchdogSeconds)}
 	if filter != "" {
 		args = append(args, filter)
+	}
+	if !spec.Netns.IsZero() {
+		if script, err = withNetns(script, true); err != nil {
+			return "", err
+		}
+		args = netnsArgs(args, spec.Netns)
 	}
 	return wrapperCommand(sudo, script, args), nil
 }
