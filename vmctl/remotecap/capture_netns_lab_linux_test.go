@@ -242,3 +242,34 @@ func TestNetnsCaptureLabOtherNamespace(t *testing.T) {
 		}
 	}
 }
+
+// TestNetnsCaptureLabClientVanishes: vmdump vanishes (the connection just
+// ends, no Stop) during a capture in a container's namespace: the wrapper
+// sees stdin EOF and leaves nothing, the container untouched.
+func TestNetnsCaptureLabClientVanishes(t *testing.T) {
+	vmtest.NeedTcpdump(t)
+	l := lab.Start(t, lab.Options{})
+	for _, tool := range []Tool{ToolTcpdump, ToolAgent} {
+		t.Run(string(tool), func(t *testing.T) {
+			c := labConn(t, l)
+			p := probeOK(t, c)
+			h := holdContainer(t, l, 1)
+			r, _ := startListening(context.Background(), t, c, CaptureSpec{Interface: "eth0", Filter: "udp port 9", Tool: tool, Netns: h.ns}, p)
+			sid := sessionOf(waitWrapperPID(t, r))
+			if got := captureNetnsOf(sid); got != h.ns.Link {
+				t.Fatalf("captures in %q, want %s", got, h.ns.Link)
+			}
+			dir := agentDirOf(r.stderr.String())
+			c.Client.Close() // the TCP connection ends, as when vmdump is killed
+			vmtest.WaitNone(t, 15*time.Second, "left on the VM", func() []string { return sessionProcesses(sid) })
+			if dir != "" {
+				waitNoAgentLeft(t, l, dir)
+			}
+			select {
+			case <-h.done:
+				t.Error("the container's process ended")
+			default:
+			}
+		})
+	}
+}

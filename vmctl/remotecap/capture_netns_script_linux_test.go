@@ -275,3 +275,61 @@ func TestNetnsScriptWithoutNsenter(t *testing.T) {
 		}
 	})
 }
+
+// TestNetnsScriptInterfaceGoneWithNamespace: tcpdump fails because its
+// interface vanished (a veth inside the holder's namespace, deleted
+// right after the holder ended, before the watcher's next look): with the
+// namespace gone that is ErrNetnsGone, not a failure. The same deletion
+// while the namespace lives is an ordinary failure.
+func TestNetnsScriptInterfaceGoneWithNamespace(t *testing.T) {
+	sh := vmtest.AvailableShells(t)[0]
+	for _, holderEnds := range []bool{true, false} {
+		t.Run(map[bool]string{true: "namespace gone", false: "namespace alive"}[holderEnds], func(t *testing.T) {
+			h := startNetnsHolder(t)
+			pid := strconv.Itoa(h.ns.PID)
+			if out, err := exec.Command("nsenter", "-t", pid, "-n", "ip", "link", "add", "vmdd0", "type", "veth", "peer", "name", "vmdd1").CombinedOutput(); err != nil {
+				t.Fatalf("a veth in the holder's namespace: %v %s", err, out)
+			}
+			if out, err := exec.Command("nsenter", "-t", pid, "-n", "ip", "link", "set", "vmdd0", "up").CombinedOutput(); err != nil {
+				t.Fatalf("%v %s", err, out)
+			}
+			spec := CaptureSpec{Interface: "vmdd0", Priv: PrivNone, Netns: h.ns}
+			cmd, err := captureCommand(spec, localProbe(t), 10)
+			if err != nil {
+				t.Fatal(err)
+			}
+			w := startLocalWrapper(t, sh, cmd)
+			vmtest.WaitFor(t, "tcpdump to start", w.listening)
+			var tcpdumpPid string
+			for _, p := range sessionProcesses(w.cmd.Process.Pid) {
+				if f := strings.Fields(p); len(f) > 1 && strings.HasSuffix(f[1], "tcpdump") {
+					tcpdumpPid = f[0]
+				}
+			}
+			if tcpdumpPid == "" {
+				t.Fatal("no tcpdump")
+			}
+			if holderEnds {
+				h.end()
+			}
+			// Through tcpdump's own namespace: the holder may be gone.
+			if out, err := exec.Command("nsenter", "-t", tcpdumpPid, "-n", "ip", "link", "del", "vmdd0").CombinedOutput(); err != nil {
+				t.Fatalf("deleting the interface: %v %s", err, out)
+			}
+			code := w.exitCode(t, 5*time.Second)
+			_ = w.stdin.Close()
+			err = ClassifyRemoteError(w.stderr.String(), code, localProbe(t), spec)
+			if holderEnds {
+				if code != netnsGoneStatus || !errors.Is(err, ErrNetnsGone) {
+					t.Errorf("exit %d, %v; stderr: %s", code, err, w.stderr)
+				}
+			} else if code == netnsGoneStatus || code == 0 || err == nil || errors.Is(err, ErrNetnsGone) {
+				t.Errorf("namespace alive: exit %d, %v; stderr: %s", code, err, w.stderr)
+			}
+			// Mostly tcpdump's own failure; when the watcher's look falls
+			// between the two steps, it ended tcpdump first.
+			t.Logf("exit %d: %v (tcpdump saw the interface go: %v)", code, err, strings.Contains(w.stderr.String(), "disappeared"))
+			waitSessionEmpty(t, w.cmd.Process.Pid)
+		})
+	}
+}
