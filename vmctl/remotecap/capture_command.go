@@ -147,6 +147,13 @@ exit $s
 // quotes, ;, $( ), backticks or newlines reaches tcpdump as text and runs
 // nothing. Newlines and tabs in the filter become spaces (BPF treats them
 // as whitespace; some login shells reject a newline inside quotes).
+//
+// With spec.Netns the arguments go on with [<filter or "">] <pid> <link>
+// ($5 is then always there, $6 and $7 the namespace) and the wrapper
+// gains the namespace's start check, its watcher and its end check (see
+// withNetns); tcpdump runs under `nsenter -t <pid> -n`. A PID reused by
+// another namespace between the check and nsenter is caught by the watcher
+// within a second (the agent checks the namespace it opened, atomically).
 func CaptureCommand(spec CaptureSpec, p probe.Probe) (string, error) {
 	spec = spec.withBenchFile()
 	return captureCommand(spec, p, spec.watchdogSeconds())
