@@ -23,13 +23,12 @@ func StartAll(ctx context.Context, c *sshconn.Conn, specs []CaptureSpec, p probe
 	if len(specs) == 0 {
 		return nil, fmt.Errorf("no capture interface given: set the remote interface in the options dialog")
 	}
-	type key struct {
-		iface string
-		netns Netns
-	}
+	// The link names the namespace: two processes of one container are
+	// one namespace.
+	type key struct{ iface, netns string }
 	seen := make(map[key]bool, len(specs))
 	for _, s := range specs {
-		k := key{s.Interface, s.Netns}
+		k := key{s.Interface, s.Netns.Link}
 		if seen[k] {
 			return nil, fmt.Errorf("interface %s is listed twice: capture each interface once", s.where())
 		}

@@ -65,6 +65,11 @@ func TestStartAllRefusesDuplicatesPerNamespace(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "eth0 in net:[4026532198] of process 7 is listed twice") {
 		t.Errorf("duplicate: %v", err)
 	}
+	other := Netns{PID: 8, Link: n.Link} // another process of the same container
+	_, err = StartAll(context.Background(), &sshconn.Conn{}, []CaptureSpec{{Interface: "eth0", Netns: n}, {Interface: "eth0", Netns: other}}, probe.Probe{})
+	if err == nil || !strings.Contains(err.Error(), "is listed twice") {
+		t.Errorf("same namespace by two processes: %v", err)
+	}
 }
 
 func TestCaptureCommandNetns(t *testing.T) {
