@@ -63,6 +63,15 @@ func TestParseArgs(t *testing.T) {
 	if o, err := parseArgs([]string{"-version"}); err != nil || !o.version {
 		t.Errorf("%+v %v", o, err)
 	}
+	o, err = parseArgs([]string{"-netns", "/proc/42/ns/net", "-netns-link", "net:[4026532198]", "-i", "any"})
+	if err != nil || o.netns != "/proc/42/ns/net" || o.netnsLink != "net:[4026532198]" || o.iface != "any" {
+		t.Errorf("netns: %+v %v", o, err)
+	}
+	for _, bad := range [][]string{{"-i", "eth0", "-netns-link", "net:[1]"}, {"-i", "eth0", "-netns", "/proc/1/ns/net", "-netns-link", "net:[1]; rm -rf /"}, {"-i", "eth0", "-netns", "/x", "-netns-link", "net:[]"}, {"-i", "eth0", "-netns"}} {
+		if _, err := parseArgs(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
 	for _, bad := range [][]string{{}, {"-i"}, {"-i", "lo", "-s", "x"}, {"-i", "lo", "-s", "300000"}, {"-i", "lo", "-w", "-"}, {"-i", "lo", "-F", "/nonexistent"}} {
 		if _, err := parseArgs(bad); err == nil {
 			t.Errorf("%q accepted", bad)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"strconv"
+	"strings"
 )
 
 // options are the agent's command line.
@@ -13,6 +14,9 @@ type options struct {
 	program  string // -ddd text; "" captures everything
 	stdinEOF bool   // -e: end at stdin EOF
 	version  bool
+	// netns (-netns /proc/PID/ns/net) is a network namespace to capture
+	// in; netnsLink (-netns-link net:[N]), when set, is what it must be.
+	netns, netnsLink string
 }
 
 const defaultSnaplen = 262144
@@ -38,12 +42,12 @@ func parseArgs(args []string) (options, error) {
 		case "-e":
 			o.stdinEOF = true
 			continue
-		case "-i", "-s", "-f", "-F":
+		case "-i", "-s", "-f", "-F", "-netns", "-netns-link":
 			if v, err = value(); err != nil {
 				return o, err
 			}
 		default:
-			return o, errors.New("unknown argument " + strconv.Quote(a) + " (usage: vmdump-agent -i IFACE [-s SNAPLEN] [-f PROGRAM | -F FILE] [-e])")
+			return o, errors.New("unknown argument " + strconv.Quote(a) + " (usage: vmdump-agent [-netns /proc/PID/ns/net [-netns-link net:[N]]] -i IFACE [-s SNAPLEN] [-f PROGRAM | -F FILE] [-e])")
 		}
 		switch a {
 		case "-i":
@@ -59,6 +63,13 @@ func parseArgs(args []string) (options, error) {
 			o.snaplen = n
 		case "-f":
 			o.program = v
+		case "-netns":
+			o.netns = v
+		case "-netns-link":
+			if _, ok := netnsInode(v); !ok {
+				return o, errors.New("bad -netns-link " + strconv.Quote(v) + " (want net:[N])")
+			}
+			o.netnsLink = v
 		case "-F":
 			b, err := os.ReadFile(v)
 			if err != nil {
@@ -70,5 +81,22 @@ func parseArgs(args []string) (options, error) {
 	if o.iface == "" && !o.version {
 		return o, errors.New("no interface: use -i IFACE")
 	}
+	if o.netnsLink != "" && o.netns == "" {
+		return o, errors.New("-netns-link needs -netns")
+	}
 	return o, nil
+}
+
+// netnsInode reads N out of a namespace link "net:[N]".
+func netnsInode(link string) (uint64, bool) {
+	rest, ok := strings.CutPrefix(link, "net:[")
+	if !ok {
+		return 0, false
+	}
+	digits, ok := strings.CutSuffix(rest, "]")
+	if !ok || digits == "" || strings.TrimLeft(digits, "0123456789") != "" {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(digits, 10, 64)
+	return n, err == nil
 }

@@ -5,8 +5,11 @@ package main
 import (
 	"bytes"
 	"encoding/binary"
+	"io"
 	"net"
 	"os"
+	"os/exec"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -48,16 +51,37 @@ func records(t *testing.T, b []byte) [][]byte {
 	return out
 }
 
-// TestCaptureOnLoopback: a packet socket on lo with a kernel filter passes
-// the matching datagrams once each (not twice, as lo shows them), cut to
-// the snapshot length with the original length kept.
-func TestCaptureOnLoopback(t *testing.T) {
+// needRoot skips (fails under CI) without root: packet sockets need it.
+func needRoot(t *testing.T) {
+	t.Helper()
 	if os.Getuid() != 0 {
 		if os.Getenv("CI") != "" {
 			t.Fatal("needs root (a packet socket); CI runs as root")
 		}
 		t.Skip("needs root for a packet socket")
 	}
+}
+
+// TestCaptureOnLoopback: a packet socket on lo with a kernel filter passes
+// the matching datagrams once each (not twice, as lo shows them), cut to
+// the snapshot length with the original length kept.
+func TestCaptureOnLoopback(t *testing.T) {
+	needRoot(t)
+	captureLoopbackDatagrams(t, "lo")
+}
+
+// TestCaptureOnAny: "any" sees the loopback datagrams once each too.
+func TestCaptureOnAny(t *testing.T) {
+	needRoot(t)
+	captureLoopbackDatagrams(t, "any")
+}
+
+// captureLoopbackDatagrams captures on iface with a filter for one UDP
+// port on 127.0.0.1, sends three datagrams there and three elsewhere, and
+// checks exactly the three are captured, once each. It opens its sockets
+// on the calling goroutine's thread (see TestJoinNetns).
+func captureLoopbackDatagrams(t *testing.T, iface string) {
+	t.Helper()
 	srv, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -68,7 +92,7 @@ func TestCaptureOnLoopback(t *testing.T) {
 	// jeq 17; ldxb 4*([14]&0xf); ldh [x+16]; jeq port; ret 64; ret 0
 	prog := []insn{{0x28, 0, 0, 12}, {0x15, 0, 6, 0x800}, {0x30, 0, 0, 23}, {0x15, 0, 4, 17},
 		{0xb1, 0, 0, 14}, {0x48, 0, 0, 16}, {0x15, 0, 1, port}, {0x06, 0, 0, 64}, {0x06, 0, 0, 0}}
-	c, err := openCapture("lo", prog)
+	c, err := openCapture(iface, prog)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +123,7 @@ func TestCaptureOnLoopback(t *testing.T) {
 	n := <-done
 	recs := records(t, out.Bytes())
 	if n != 3 || len(recs) != 3 {
-		t.Fatalf("%d packets (loop says %d), want 3", len(recs), n)
+		t.Fatalf("%s: %d packets (loop says %d), want 3", iface, len(recs), n)
 	}
 	for _, r := range recs {
 		caplen, orig := binary.LittleEndian.Uint32(r[8:]), binary.LittleEndian.Uint32(r[12:])
@@ -113,6 +137,79 @@ func TestCaptureOnLoopback(t *testing.T) {
 	if st := c.stats(); st.Packets < 3 {
 		t.Errorf("stats %+v", st)
 	}
+}
+
+// TestJoinNetns: joinNetns moves the thread into a namespace of its own
+// (an `unshare -n` this test starts, with lo up) and the capture opened
+// there sees that namespace's loopback; a link that does not match, or a
+// process that is gone, is netnsGone.
+func TestJoinNetns(t *testing.T) {
+	needRoot(t)
+	if _, err := exec.LookPath("unshare"); err != nil {
+		t.Skip("no unshare")
+	}
+	cmd := exec.Command("unshare", "-n", "sh", "-c", "ip link set lo up && echo up && exec sleep 600")
+	stdout, _ := cmd.StdoutPipe()
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }) // by its pid: our own child
+	line := make([]byte, 3)
+	if _, err := io.ReadFull(stdout, line); err != nil || string(line) != "up\n" {
+		t.Fatalf("unshare: %q %v", line, err)
+	}
+	path := "/proc/" + strconv.Itoa(cmd.Process.Pid) + "/ns/net"
+	link, err := os.Readlink(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	own, _ := os.Readlink("/proc/self/ns/net")
+	if link == own {
+		t.Fatalf("unshare -n did not make a namespace: %s", link)
+	}
+
+	if err := inThread(func() error { return joinNetns(path, "net:[1]") }); !isGone(err) {
+		t.Errorf("wrong link: %v", err)
+	}
+	if err := inThread(func() error { return joinNetns("/proc/999999999/ns/net", "") }); !isGone(err) {
+		t.Errorf("gone process: %v", err)
+	}
+	err = inThread(func() error {
+		if err := joinNetns(path, link); err != nil {
+			return err
+		}
+		if got, _ := os.Readlink("/proc/thread-self/ns/net"); got != link {
+			return errString("thread in " + got + ", want " + link)
+		}
+		captureLoopbackDatagrams(t, "any")
+		return nil
+	})
+	if err != nil {
+		t.Error(err)
+	}
+	if got, _ := os.Readlink("/proc/thread-self/ns/net"); got != own {
+		t.Errorf("the test's thread is in %s", got)
+	}
+}
+
+// inThread runs f on a goroutine of its own and returns its error; the
+// goroutine ends locked to its thread when f joined a namespace, so that
+// thread ends with it. A t.Fatal inside f ends only that goroutine (the
+// test is marked failed); the deferred send still reports.
+func inThread(f func() error) error {
+	done := make(chan error, 1)
+	go func() {
+		var e error = errString("ended by a test failure")
+		defer func() { done <- e }()
+		e = f()
+	}()
+	return <-done
+}
+
+func isGone(err error) bool {
+	_, ok := err.(netnsGone)
+	return ok
 }
 
 func TestOpenCaptureErrors(t *testing.T) {

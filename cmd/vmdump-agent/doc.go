@@ -5,8 +5,16 @@
 //
 // It does the subset of tcpdump the wrapper uses, and nothing else:
 //
-//	vmdump-agent -i IFACE [-s SNAPLEN] [-f PROGRAM | -F FILE] [-e]
+//	vmdump-agent [-netns /proc/PID/ns/net [-netns-link net:[N]]] -i IFACE [-s SNAPLEN] [-f PROGRAM | -F FILE] [-e]
 //	vmdump-agent -version
+//
+// With -netns it captures inside that network namespace (a container's):
+// it joins it (setns) before it opens its packet socket, which then
+// belongs to it. With -netns-link the namespace opened must be net:[N]
+// (the process was not replaced since vmdump looked); a namespace that is
+// gone or another one ends it with status 75 and "netns gone" on stderr.
+// IFACE "any" captures every Ethernet and loopback interface (of the
+// namespace) at once, in the same Ethernet stream.
 //
 // PROGRAM is classic BPF as `tcpdump -ddd` prints it: the instruction count,
 // then one "code jt jf k" per instruction, separated by newlines or commas

@@ -14,6 +14,11 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// init keeps main on the process's main thread: -netns moves that thread
+// into the container's namespace, so that /proc/PID/ns/net (the main
+// thread's) shows where the agent captures, as for tcpdump under nsenter.
+func init() { runtime.LockOSThread() }
+
 func main() { os.Exit(run(os.Args[1:])) }
 
 func run(args []string) int {
@@ -46,6 +51,15 @@ func run(args []string) int {
 		go func() { _, _ = io.Copy(io.Discard, os.Stdin); stop.Store(true) }()
 	}
 
+	if o.netns != "" {
+		if err := joinNetns(o.netns, o.netnsLink); err != nil {
+			if _, gone := err.(netnsGone); gone {
+				fail(err)
+				return netnsGoneStatus
+			}
+			return fail(err)
+		}
+	}
 	c, err := openCapture(o.iface, prog)
 	if err != nil {
 		return fail(err)

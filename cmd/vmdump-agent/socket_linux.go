@@ -15,7 +15,11 @@ import (
 type capture struct {
 	fd       int
 	loopback bool
-	total    unix.TpacketStats // PACKET_STATISTICS resets on read: summed here
+	// any: every interface (iface "any"), as tcpdump -i any but with
+	// Ethernet framing: packets of interfaces that are neither Ethernet
+	// nor loopback are skipped, as are loopback's duplicates.
+	any   bool
+	total unix.TpacketStats // PACKET_STATISTICS resets on read: summed here
 }
 
 // openCapture opens AF_PACKET/SOCK_RAW for iface with prog attached.
@@ -41,6 +45,10 @@ func openCapture(iface string, prog []insn) (*capture, error) {
 }
 
 func (c *capture) setup(iface string, prog []insn) error {
+	if iface == "any" {
+		c.any = true
+		return c.setupSocket(0, prog)
+	}
 	ifr, err := unix.NewIfreq(iface)
 	if err != nil {
 		return errString(iface + ": " + err.Error())
@@ -60,6 +68,29 @@ func (c *capture) setup(iface string, prog []insn) error {
 		return errString(iface + ": " + err.Error())
 	}
 	index := int(ifr.Uint32())
+	if err := c.setupSocket(index, prog); err != nil {
+		if _, ok := err.(bindError); ok {
+			return errString(iface + ": " + err.Error())
+		}
+		return err
+	}
+	// Promiscuous like tcpdump without -p; the kernel drops the membership
+	// with the socket.
+	mr := unix.PacketMreq{Ifindex: int32(index), Type: unix.PACKET_MR_PROMISC}
+	if err := unix.SetsockoptPacketMreq(c.fd, unix.SOL_PACKET, unix.PACKET_ADD_MEMBERSHIP, &mr); err != nil {
+		return errString(iface + ": promiscuous mode: " + err.Error())
+	}
+	return nil
+}
+
+// bindError is a failure to bind the socket to its interface.
+type bindError string
+
+func (e bindError) Error() string { return string(e) }
+
+// setupSocket attaches prog and the socket options, then binds to the
+// interface of index (0: every interface).
+func (c *capture) setupSocket(index int, prog []insn) error {
 	if len(prog) > 0 {
 		f := make([]unix.SockFilter, len(prog))
 		for i, in := range prog {
@@ -88,13 +119,7 @@ func (c *capture) setup(iface string, prog []insn) error {
 		return errString("SO_RCVTIMEO: " + err.Error())
 	}
 	if err := unix.Bind(c.fd, &unix.SockaddrLinklayer{Protocol: htons(unix.ETH_P_ALL), Ifindex: index}); err != nil {
-		return errString(iface + ": " + err.Error())
-	}
-	// Promiscuous like tcpdump without -p; the kernel drops the membership
-	// with the socket.
-	mr := unix.PacketMreq{Ifindex: int32(index), Type: unix.PACKET_MR_PROMISC}
-	if err := unix.SetsockoptPacketMreq(c.fd, unix.SOL_PACKET, unix.PACKET_ADD_MEMBERSHIP, &mr); err != nil {
-		return errString(iface + ": promiscuous mode: " + err.Error())
+		return bindError(err.Error())
 	}
 	return nil
 }
@@ -115,8 +140,14 @@ func (c *capture) loop(snaplen int, stop *atomic.Bool, w io.Writer) (uint64, err
 			}
 			return captured, errString("receive: " + err.Error())
 		}
-		if ll, ok := from.(*unix.SockaddrLinklayer); ok && c.loopback && ll.Pkttype == unix.PACKET_OUTGOING {
-			continue // loopback shows each packet twice; libpcap drops this copy
+		if ll, ok := from.(*unix.SockaddrLinklayer); ok {
+			lo := c.loopback || c.any && ll.Hatype == unix.ARPHRD_LOOPBACK
+			if lo && ll.Pkttype == unix.PACKET_OUTGOING {
+				continue // loopback shows each packet twice; libpcap drops this copy
+			}
+			if c.any && ll.Hatype != unix.ARPHRD_ETHER && ll.Hatype != unix.ARPHRD_LOOPBACK {
+				continue // not Ethernet-framed: would be garbage in an EN10MB stream
+			}
 		}
 		caplen := min(n, len(pkt))
 		origlen := n

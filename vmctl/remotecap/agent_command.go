@@ -17,6 +17,10 @@ type agentInvocation struct {
 // interface, $3 snaplen), and the BPF program as $5.
 const agentCaptureInvocation = `"$1" -i "$2" -s "$3" @FILTER@`
 
+// agentNetnsInvocation is agentCaptureInvocation inside a container's
+// network namespace ($6 the PID, $7 its link; see withNetns).
+const agentNetnsInvocation = `"$1" -netns "/proc/$6/ns/net" -netns-link "$7" -i "$2" -s "$3" @FILTER@`
+
 // agentHello replaces the wrapper's first line. The agent's directory is
 // removed by the wrapper on exit, whatever ends it (stdin EOF when vmdump
 // vanished, the watchdog, TERM, a failure to start): the EXIT trap runs in
@@ -29,13 +33,26 @@ const agentHello = `a="${1%/*}"; trap "rm -rf \"\$a\"" EXIT; echo "vmdump: wrapp
 func agentCommand(spec CaptureSpec, snaplen, watchdogSeconds int, sudo bool) (string, error) {
 	script := strings.Replace(CaptureScript, `echo "vmdump: wrapper pid $$" >&2`, agentHello, 1)
 	script = strings.Replace(script, `echo "vmdump: tcpdump: not found" >&2`, `echo "vmdump: the capture agent is gone from $1" >&2`, 1)
-	script = strings.Replace(script, "@CAPTURE@", agentCaptureInvocation, 1)
+	invocation := agentCaptureInvocation
+	if !spec.Netns.IsZero() {
+		// The agent joins the namespace itself (setns before it opens
+		// its socket) and checks it is still the one of the link.
+		invocation = agentNetnsInvocation
+	}
+	script = strings.Replace(script, "@CAPTURE@", invocation, 1)
 	args := []string{spec.agent.path, spec.Interface, strconv.Itoa(snaplen), strconv.Itoa(watchdogSeconds)}
 	if spec.agent.program != "" {
 		script = strings.Replace(script, "@FILTER@", `-f "$5"`, 1)
 		args = append(args, spec.agent.program)
 	} else {
 		script = strings.Replace(script, "@FILTER@", "", 1)
+	}
+	if !spec.Netns.IsZero() {
+		var err error
+		if script, err = withNetns(script, false); err != nil {
+			return "", err
+		}
+		args = netnsArgs(args, spec.Netns)
 	}
 	return wrapperCommand(sudo, script, args), nil
 }

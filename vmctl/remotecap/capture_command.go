@@ -44,6 +44,13 @@ type CaptureSpec struct {
 	// from Wireshark's dialog.
 	BenchRemoteFile string
 
+	// Netns, when set, captures inside a container's network namespace
+	// (tcpdump under nsenter, or the agent joining it itself) and ends
+	// with ErrNetnsGone when the container does. The zero value captures
+	// in the VM's own namespace. Interface is then the container's
+	// interface (eth0), or "any" for all of them.
+	Netns Netns
+
 	// agent, when set, runs the uploaded capture agent instead of tcpdump
 	// (Start sets it; see agent_command.go).
 	agent *agentInvocation
@@ -140,6 +147,13 @@ exit $s
 // quotes, ;, $( ), backticks or newlines reaches tcpdump as text and runs
 // nothing. Newlines and tabs in the filter become spaces (BPF treats them
 // as whitespace; some login shells reject a newline inside quotes).
+//
+// With spec.Netns the arguments go on with [<filter or "">] <pid> <link>
+// ($5 is then always there, $6 and $7 the namespace) and the wrapper
+// gains the namespace's start check, its watcher and its end check (see
+// withNetns); tcpdump runs under `nsenter -t <pid> -n`. A PID reused by
+// another namespace between the check and nsenter is caught by the watcher
+// within a second (the agent checks the namespace it opened, atomically).
 func CaptureCommand(spec CaptureSpec, p probe.Probe) (string, error) {
 	spec = spec.withBenchFile()
 	return captureCommand(spec, p, spec.watchdogSeconds())
@@ -152,6 +166,9 @@ func captureCommand(spec CaptureSpec, p probe.Probe, watchdogSeconds int) (strin
 		return "", fmt.Errorf("interface name %q is too long to be a network interface", sshconn.ClipValue(spec.Interface))
 	}
 	if err := shquote.CheckInterfaceName(spec.Interface); err != nil {
+		return "", err
+	}
+	if err := spec.Netns.check(); err != nil {
 		return "", err
 	}
 	if spec.Snaplen < 0 || spec.Snaplen > 262144 {
@@ -176,7 +193,11 @@ func captureCommand(spec CaptureSpec, p probe.Probe, watchdogSeconds int) (strin
 	if spec.agent != nil {
 		return agentCommand(spec, snaplen, watchdogSeconds, sudo)
 	}
-	script := strings.Replace(CaptureScript, "@CAPTURE@", tcpdumpInvocation, 1)
+	invocation := tcpdumpInvocation
+	if !spec.Netns.IsZero() {
+		invocation = `nsenter -t "$6" -n ` + invocation
+	}
+	script := strings.Replace(CaptureScript, "@CAPTURE@", invocation, 1)
 	imm := ""
 	if p.ImmediateMode {
 		imm = "--immediate-mode"
@@ -195,6 +216,12 @@ func captureCommand(spec CaptureSpec, p probe.Probe, watchdogSeconds int) (strin
 	args := []string{tcpdump, spec.Interface, strconv.Itoa(snaplen), strconv.Itoa(watchdogSeconds)}
 	if filter != "" {
 		args = append(args, filter)
+	}
+	if !spec.Netns.IsZero() {
+		if script, err = withNetns(script, true); err != nil {
+			return "", err
+		}
+		args = netnsArgs(args, spec.Netns)
 	}
 	return wrapperCommand(sudo, script, args), nil
 }

@@ -14,7 +14,8 @@ import (
 // link type and its own drop counters, which `tcpdump -i any` would merge).
 // The captures are returned in the order of specs. If one cannot start, the
 // ones already started are stopped and the error says which interface
-// failed. Two specs for the same interface are refused.
+// failed. Two specs for the same interface in the same namespace are
+// refused; specs may capture in different container namespaces (Netns).
 //
 // sshd limits the sessions of one connection (OpenSSH's MaxSessions, 10 by
 // default), which bounds how many interfaces one capture can take.
@@ -22,12 +23,16 @@ func StartAll(ctx context.Context, c *sshconn.Conn, specs []CaptureSpec, p probe
 	if len(specs) == 0 {
 		return nil, fmt.Errorf("no capture interface given: set the remote interface in the options dialog")
 	}
-	seen := make(map[string]bool, len(specs))
+	// The link names the namespace: two processes of one container are
+	// one namespace.
+	type key struct{ iface, netns string }
+	seen := make(map[key]bool, len(specs))
 	for _, s := range specs {
-		if seen[s.Interface] {
-			return nil, fmt.Errorf("interface %s is listed twice: capture each interface once", s.Interface)
+		k := key{s.Interface, s.Netns.Link}
+		if seen[k] {
+			return nil, fmt.Errorf("interface %s is listed twice: capture each interface once", s.where())
 		}
-		seen[s.Interface] = true
+		seen[k] = true
 	}
 	// One upload of the capture agent serves every interface.
 	specs, agent, err := prepareAgent(ctx, c, specs, p)
@@ -58,7 +63,7 @@ func StartAll(ctx context.Context, c *sshconn.Conn, specs []CaptureSpec, p probe
 // refusal of one more session.
 func multiStartError(vm string, s CaptureSpec, started int, err error) error {
 	if strings.Contains(err.Error(), "administratively prohibited") || strings.Contains(err.Error(), "open failed") {
-		return fmt.Errorf("%s refused a session for interface %s after %d others (sshd's MaxSessions): capture fewer interfaces at once, or raise MaxSessions in the VM's sshd_config", vm, s.Interface, started)
+		return fmt.Errorf("%s refused a session for interface %s after %d others (sshd's MaxSessions): capture fewer interfaces at once, or raise MaxSessions in the VM's sshd_config", vm, s.where(), started)
 	}
-	return fmt.Errorf("interface %s: %w", s.Interface, err)
+	return fmt.Errorf("interface %s: %w", s.where(), err)
 }

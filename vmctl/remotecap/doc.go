@@ -3,5 +3,8 @@
 // channel closes or the heartbeat stops, the capture filter (payload only,
 // vmdump's own session excluded), the pcap marker and statistics read back,
 // the one-line remote errors, and installing tcpdump with the VM's package
-// manager. Every value reaches the VM as a quoted word (internal/shquote).
+// manager. A capture can also run inside a container's network namespace
+// (CaptureSpec.Netns: nsenter, or the agent's own setns), and ends with
+// ErrNetnsGone when the container does. Every value reaches the VM as a
+// quoted word (internal/shquote).
 package remotecap

@@ -156,7 +156,7 @@ func TestInventoryDockerEngine(t *testing.T) {
 		if !ok {
 			t.Fatalf("container %s is on no interface: %+v", want.name, inv.NICs)
 		}
-		if len(n.Containers) != 1 || n.Containers[0] != (probe.Container{Engine: "docker", Name: want.name, ID: want.id, Image: pair.tag}) {
+		if len(n.Containers) != 1 || n.Containers[0].Engine != "docker" || n.Containers[0].Name != want.name || n.Containers[0].ID != want.id || n.Containers[0].Image != pair.tag {
 			t.Errorf("%s: containers %+v", n.Name, n.Containers)
 		}
 		if n.Kind != "veth" || n.Master != "docker0" || !strings.HasPrefix(n.Name, "veth") || n.State != "up" {

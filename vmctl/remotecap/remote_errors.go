@@ -36,6 +36,9 @@ func ClassifyRemoteError(stderr string, exit int, p probe.Probe, spec CaptureSpe
 		return oneline.LastLines(all, 1)
 	}
 
+	if err := netnsError(lower, exit, vm, spec); err != nil {
+		return err
+	}
 	switch {
 	case has("vmdump: tcpdump: not found") ||
 		exit == 127 && has("tcpdump") && has("not found", "no such file"):
@@ -54,6 +57,9 @@ func ClassifyRemoteError(stderr string, exit int, p probe.Probe, spec CaptureSpe
 		}
 		return fmt.Errorf("%s on %s was refused capturing on %s even with root rights: %s", tool, vm, iface, tcpdumpLine())
 	case has("no such device", "siocgifhwaddr", "no suitable device", "no such interface"):
+		if !spec.Netns.IsZero() {
+			return fmt.Errorf("the container's network namespace on %s (%s) has no interface %q: choose the container's interface (eth0) or any", vm, spec.Netns, iface)
+		}
 		if len(p.Interfaces) > 0 {
 			return fmt.Errorf("%s has no interface %q; it has: %s", vm, iface, strings.Join(p.Interfaces, ", "))
 		}
