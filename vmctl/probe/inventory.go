@@ -40,7 +40,7 @@ type Inventory struct {
 	// (DefaultNIC) is the one a capture makes. "" over an exec transport.
 	SessionAddr string `json:"session_addr,omitempty"`
 	// Notes are one-line facts the user should know, e.g. that a rootless
-	// engine keeps its containers' interfaces out of reach.
+	// engine's containers have no interface of their own in the VM.
 	Notes []string `json:"notes,omitempty"`
 	// Partial: the interfaces are complete but the container engines did
 	// not answer in time.
@@ -127,8 +127,14 @@ type Container struct {
 	NetNS string `json:"netns,omitempty"`
 	// HostNetwork: it shares the VM's network namespace (--network host).
 	HostNetwork bool `json:"host_network,omitempty"`
-	// NICs are its interfaces inside its namespace, loopback left out.
+	// NICs are its interfaces inside its namespace, loopback left out;
+	// none for a HostNetwork container (its interfaces are the VM's,
+	// Inventory.NICs) or when its namespace could not be read.
 	NICs []ContainerNIC `json:"nics,omitempty"`
+	// EngineAddrs are the addresses the engine says it gave it
+	// (NetworkSettings.Networks; Docker and Podman): what is known when
+	// its namespace cannot be entered (no nsenter, or no rights).
+	EngineAddrs []string `json:"engine_addrs,omitempty"`
 }
 
 // ContainerNIC is one interface inside a container's network namespace.

@@ -252,7 +252,7 @@ func TestParseInventoryCases(t *testing.T) {
 				"inv.end=1"),
 			check: func(t *testing.T, inv Inventory) {
 				n, _ := inv.NIC("veth1")
-				if len(n.Containers) != 1 || n.Containers[0] != (Container{Engine: "podman", Name: "web", ID: "3333", Image: "quay.io/x/web:1"}) {
+				if len(n.Containers) != 1 || !reflect.DeepEqual(n.Containers[0], Container{Engine: "podman", Name: "web", ID: "3333", Image: "quay.io/x/web:1"}) {
 					t.Fatalf("containers %+v", n.Containers)
 				}
 			},
