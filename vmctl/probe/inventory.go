@@ -114,7 +114,9 @@ type Container struct {
 	// (docker compose, podman-compose); "" without them.
 	Compose string `json:"compose,omitempty"`
 	// Pod is the pod it belongs to: "namespace/name" from the
-	// io.kubernetes.pod labels (minikube, k3s), or Podman's pod name.
+	// io.kubernetes.pod labels (minikube, k3s, nerdctl's k8s.io). Podman's
+	// own pods are not named: its inspect has only the pod's id, and
+	// naming it would cost another engine call.
 	Pod string `json:"pod,omitempty"`
 	// Network is its network mode as the engine says it: "bridge",
 	// "host", "none", "container:<id>", "slirp4netns", "pasta", or the
@@ -125,7 +127,9 @@ type Container struct {
 	// NetNS is the /proc/<PID>/ns/net link, "net:[4026532198]": which
 	// namespace PID was in when the inventory ran.
 	NetNS string `json:"netns,omitempty"`
-	// HostNetwork: it shares the VM's network namespace (--network host).
+	// HostNetwork: it shares the VM's network namespace (--network host):
+	// its NetNS is the VM's, or, when its namespace was out of reach, a
+	// root engine says its network is "host".
 	HostNetwork bool `json:"host_network,omitempty"`
 	// NICs are its interfaces inside its namespace, loopback left out;
 	// none for a HostNetwork container (its interfaces are the VM's,

@@ -890,6 +890,12 @@ func (ps *inventoryParse) containerList(nics []NIC, rootless func(rawContainer) 
 			c.NetNS = ps.ctrNS[rc.pid]
 			c.HostNetwork = c.NetNS != "" && c.NetNS == ps.hostNS
 		}
+		if c.NetNS == "" && c.Network == "host" && !c.Rootless {
+			// Its namespace was out of reach (a Docker group user
+			// without sudo), but a root engine's host network is the
+			// VM's. (A rootless Docker's is rootlesskit's.)
+			c.HostNetwork = true
+		}
 		if rc.pid > 0 && !c.HostNetwork {
 			c.NICs = ps.containerNICs(rc.pid, nics, byIndex, !c.Rootless)
 		}

@@ -31,17 +31,28 @@ import (
 //     engine, and "inv.nics.end=1" marks the end of them: an engine that
 //     hangs past vmdump's deadline still leaves a usable inventory.
 //   - Every engine command runs under timeout(1) when there is one (GNU and
-//     newer busybox take "timeout 3", older busybox "timeout -t 3").
+//     newer busybox take "timeout 3", older busybox "timeout -t 3"); the
+//     namespace helper, which visits every container, gets 15 s.
+//   - Each engine is asked twice at most (ps -q, then one inspect of all
+//     the ids), never once per container: "inv.ctr=<engine> <root|user>
+//     <pid> <fields>" lines in the form of the templates (tmplDocker), whose
+//     free-form values are Go-quoted. Lines are printed with printf, not
+//     echo: dash's echo would expand the quotes' backslashes.
 //   - A container's interfaces are read from /proc/<pid>/root/sys/class/net:
 //     the container's own sysfs mount belongs to its network namespace.
-//     (nsenter -n with the VM's cat would read the VM's sysfs instead.) That
-//     needs root, hence "sudo -n" for a user with passwordless sudo; a
-//     container sharing the VM's namespace (--network host) is recognised by
-//     its /proc/<pid>/ns/net link. Without /sys in the container it asks
-//     the VM's ip inside the container's namespace.
+//     (nsenter -n with the VM's cat would read the VM's sysfs instead.) Its
+//     addresses need the VM's ip inside its namespace (one nsenter per
+//     container), as do its interfaces when it has no /sys. All of it
+//     (nsHelper) runs in one shell for all containers, as root when vmdump
+//     is privileged ("sudo -n" for a user with passwordless sudo), else as
+//     the user for the user's own containers; a container sharing the VM's
+//     namespace (--network host) is recognised by its /proc/<pid>/ns/net
+//     link and not visited further.
 //   - Engines as the login user are asked too: a rootless engine (Lima's
 //     containerd, rootless Podman or Docker) is only visible there, and its
-//     containers' interfaces live outside the VM's namespace.
+//     containers' interfaces live outside the VM's namespace. Docker as a
+//     user of the docker group lists the root engine's containers again:
+//     their namespaces are visited once.
 var inventoryScript = `
 echo inv.v=1
 ` + scriptPrivilege + `
