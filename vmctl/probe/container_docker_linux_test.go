@@ -359,3 +359,65 @@ func TestFindContainerNameIsOneArgument(t *testing.T) {
 		t.Errorf("err %v", err)
 	}
 }
+
+// TestInventoryFakePodman runs the inventory under each shell with a fake
+// podman first on PATH: the template reaches it intact (the shell's double
+// quotes undone), every id of its ps goes to the one inspect, and the pods
+// its ps names land on their containers.
+func TestInventoryFakePodman(t *testing.T) {
+	if os.Getuid() != 0 {
+		// As a user it would be asked as root too, by sudo, whose
+		// secure_path finds the real one (or none).
+		t.Skip("the fake podman stands in for the root engine only when the test runs as root")
+	}
+	dir := t.TempDir()
+	args := filepath.Join(dir, "args")
+	fake := `#!/bin/sh
+case "$1" in
+ps) printf '%s\n' '0123456789ab my-pod' '0123456789ac ' ;;
+inspect) for a do printf '%s\n' "$a"; done > ` + args + `
+for a do case "$a" in
+0123456789ab) printf '%s\n' '0 "web" "0123456789ab0000" "docker.io/library/nginx:latest" "" "" "" "" "bridge" 10.88.0.2/16' ;;
+0123456789ac) printf '%s\n' '0 "db" "0123456789ac0000" "docker.io/library/postgres:16" "shop" "db" "" "" "slirp4netns"' ;;
+esac; done ;;
+*) exit 1 ;;
+esac
+`
+	if err := os.WriteFile(filepath.Join(dir, "podman"), []byte(fake), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, sh := range vmtest.AvailableShells(t) {
+		t.Run(strings.Join(sh, "-"), func(t *testing.T) {
+			cmd := exec.Command("/bin/sh", "-c", strings.Replace(inventoryCommand(), "exec sh -c ", "exec "+strings.Join(sh, " ")+" -c ", 1))
+			cmd.Env = append(os.Environ(), "PATH="+dir+":"+os.Getenv("PATH"))
+			out, err := cmd.Output()
+			if err != nil {
+				t.Fatal(err)
+			}
+			inv, err := ParseInventory(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []Container
+			for _, c := range inv.Containers {
+				if c.Engine == "podman" {
+					got = append(got, c)
+				}
+			}
+			want := []Container{
+				{Engine: "podman", Name: "web", ID: "0123456789ab0000", Image: "docker.io/library/nginx:latest", Pod: "my-pod", Network: "bridge", EngineAddrs: []string{"10.88.0.2/16"}},
+				{Engine: "podman", Name: "db", ID: "0123456789ac0000", Image: "docker.io/library/postgres:16", Compose: "shop/db", Network: "slirp4netns"},
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("podman containers\n got %+v\nwant %+v\n%s", got, want, out)
+			}
+			b, err := os.ReadFile(args)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := "inspect\n-f\n" + tmplPodman + "\n0123456789ab\n0123456789ac\n"; string(b) != want {
+				t.Errorf("podman got\n%s\nwant\n%s", b, want)
+			}
+		})
+	}
+}

@@ -114,9 +114,9 @@ type Container struct {
 	// (docker compose, podman-compose); "" without them.
 	Compose string `json:"compose,omitempty"`
 	// Pod is the pod it belongs to: "namespace/name" from the
-	// io.kubernetes.pod labels (minikube, k3s, nerdctl's k8s.io). Podman's
-	// own pods are not named: its inspect has only the pod's id, and
-	// naming it would cost another engine call.
+	// io.kubernetes.pod labels (minikube, k3s, nerdctl's k8s.io), else
+	// Podman's pod name (from the inventory's podman ps; FindContainer,
+	// whose one inspect knows the pod only by id, leaves it out).
 	Pod string `json:"pod,omitempty"`
 	// Network is its network mode as the engine says it: "bridge",
 	// "host", "none", "container:<id>", "slirp4netns", "pasta", or the

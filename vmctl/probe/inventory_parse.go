@@ -147,8 +147,9 @@ type inventoryParse struct {
 	ctrNS                     map[int]string
 	ctrIfs                    map[int][]containerIf
 	ctrAddrs                  map[int][]containerAddr
-	findStatus                string // FindContainer: the inspect's exit status
-	findErr                   string // FindContainer: its first line that was no container
+	podNames                  map[string]string // "<engine> <as> <id, 12 digits>" → Podman's pod name
+	findStatus                string            // FindContainer: the inspect's exit status
+	findErr                   string            // FindContainer: its first line that was no container
 	sockets, procs            []string
 	addrNIC                   string              // the interface of the ip addr lines that follow
 	addrs                     map[string][]string // interface → its addresses
@@ -265,6 +266,16 @@ func (ps *inventoryParse) line(key, val string) {
 		if rc, ok := parseCtrLine(val, ps.engine); ok && len(ps.containers) < maxInventoryContainers {
 			ps.containers = append(ps.containers, rc)
 		}
+	case "cpod":
+		// <engine> <root|user> <short id> <pod name> (Podman's ps)
+		f := strings.Fields(val)
+		if len(f) != 4 || len(f[2]) < 12 || !isHex(f[2]) || len(ps.podNames) >= maxInventoryContainers {
+			return
+		}
+		if ps.podNames == nil {
+			ps.podNames = map[string]string{}
+		}
+		ps.podNames[f[0]+" "+f[1]+" "+f[2][:12]] = cleanInventoryText(f[3])
 	case "fstatus":
 		ps.findStatus = cleanInventoryText(val)
 	case "ferr":
@@ -886,6 +897,9 @@ func (ps *inventoryParse) containerList(nics []NIC, rootless func(rawContainer) 
 		}
 		seen[k] = true
 		c.Compose, c.Pod, c.Network, c.PID = rc.compose, rc.pod, rc.network, rc.pid
+		if c.Pod == "" && len(c.ID) >= 12 {
+			c.Pod = ps.podNames[rc.engine+" "+rc.as+" "+c.ID[:12]]
+		}
 		if rc.pid > 0 {
 			c.NetNS = ps.ctrNS[rc.pid]
 			c.HostNetwork = c.NetNS != "" && c.NetNS == ps.hostNS
@@ -1058,6 +1072,15 @@ func firstField(s string) string {
 		return f[0]
 	}
 	return ""
+}
+
+func isHex(s string) bool {
+	for _, r := range s {
+		if !(r >= '0' && r <= '9' || r >= 'a' && r <= 'f') {
+			return false
+		}
+	}
+	return s != ""
 }
 
 func isDigits(s string) bool {

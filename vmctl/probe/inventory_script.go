@@ -33,8 +33,10 @@ import (
 //   - Every engine command runs under timeout(1) when there is one (GNU and
 //     newer busybox take "timeout 3", older busybox "timeout -t 3"); the
 //     namespace helper, which visits every container, gets 15 s.
-//   - Each engine is asked twice at most (ps -q, then one inspect of all
-//     the ids), never once per container: "inv.ctr=<engine> <root|user>
+//   - Each engine is asked twice at most (ps, then one inspect of all the
+//     ids), never once per container. Podman's ps also names each
+//     container's pod ("inv.cpod=podman <root|user> <short id> <pod>"),
+//     which its inspect only knows by id. The inspect gives "inv.ctr=<engine> <root|user>
 //     <pid> <fields>" lines in the form of the templates (tmplDocker), whose
 //     free-form values are Go-quoted. Lines are printed with printf, not
 //     echo: dash's echo would expand the quotes' backslashes.
@@ -83,9 +85,10 @@ E=$g
 if [ $r = root ]; then E="$S $g"; fi
 I=
 if [ $g = docker ]; then I=$($T $E info --format "{{.SecurityOptions}}" </dev/null 2>&1 | head -n 1); echo "inv.einfo=$g $r $I"; fi
-q=$($T $E ps -q </dev/null 2>&1)
+if [ $g = podman ]; then q=$($T $E ps --pod --format "{{.ID}} {{.PodName}}" </dev/null 2>&1); else q=$($T $E ps -q </dev/null 2>&1); fi
 s=$?
 if [ $r = root ]; then R=$s; fi
+if [ $g = podman ]; then printf "%s\n" "$q" | grep -E "^[0-9a-f]{12,64} [^ ]" | while read -r x y; do printf "%s\n" "inv.cpod=$g $r $x $y"; done; q=$(printf "%s\n" "$q" | sed -E "s/^([0-9a-f]{12,64}) .*/\1/"); fi
 echo "inv.eps=$g $r $s $(echo "$q" | grep -v -x -E "[0-9a-f]+" | head -n 1)"
 q=$(echo "$q" | grep -x -E "[0-9a-f]+")
 if [ -z "$q" ]; then continue; fi
