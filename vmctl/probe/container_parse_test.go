@@ -216,6 +216,24 @@ func TestParseInventoryContainerFormats(t *testing.T) {
 			},
 		},
 		{
+			// Podman's ps names the pod (by short id, per user); the
+			// io.kubernetes labels win; another user's list is not it.
+			name: "podman pod names from ps",
+			out: inventoryOutput("0", "inv.priv=1", eth0, "inv.nics.end=1",
+				"inv.engine=podman /usr/bin/podman", "inv.eps=podman root 0 ",
+				"inv.cpod=podman root 0123456789ab shop", "inv.cpod=podman user 0123456789ac other", "inv.cpod=podman root 0123456789ad",
+				"inv.cpod=podman root xyz bad", "inv.cpod=podman root 0123456789ae k8s-pod",
+				ctrQ("podman", "root", 0, []string{"web", "0123456789ab00", "nginx", "", "", "", "", "bridge"}),
+				ctrQ("podman", "root", 0, []string{"db", "0123456789ac00", "pg", "", "", "", "", "bridge"}),
+				ctrQ("podman", "root", 0, []string{"kube", "0123456789ae00", "k", "", "", "ns", "name", "bridge"}),
+				"inv.end=1"),
+			want: []Container{
+				{Engine: "podman", Name: "web", ID: "0123456789ab00", Image: "nginx", Pod: "shop", Network: "bridge"},
+				{Engine: "podman", Name: "db", ID: "0123456789ac00", Image: "pg", Network: "bridge"},
+				{Engine: "podman", Name: "kube", ID: "0123456789ae00", Image: "k", Pod: "ns/name", Network: "bridge"},
+			},
+		},
+		{
 			name: "refused lines: unterminated quote, no name, bad pid, unknown engine; old format still read",
 			out: inventoryOutput("0", "inv.priv=1", eth0, "inv.nics.end=1",
 				"inv.engine=docker /usr/bin/docker", "inv.eps=docker root 0 ",

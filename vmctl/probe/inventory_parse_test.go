@@ -538,6 +538,7 @@ func FuzzParseInventory(f *testing.F) {
 		"inv.hostns=net:[1]", "inv.ctrns=5 net:[2]", "inv.ctrns=6 net:[1]", "inv.ctrif=5 eth0 9 10 1", "inv.ctrif=5 lo 1 1 772",
 		`inv.ctraddr=5 9: eth0    inet 10.0.0.2/8 scope global eth0\       valid_lft forever`, `inv.ctraddr=5 1: lo    inet 127.0.0.1/8 scope host lo`,
 		"inv.ctrip=6 3: e@if4: <UP> mtu 1\\    link/ether x", "inv.end=1")))
+	f.Add([]byte(inventoryOutput("0", "inv.nics.end=1", "inv.cpod=podman root 0123456789ab p\xff", `inv.ctr=podman root 0 "b" "0123456789ab0" "" "" "" "" "" "host"`, "inv.end=1")))
 	f.Add([]byte("inv.v=1\ninv.priv=1\ninv.nics.end=1\ninv.fstatus=1\ninv.ferr=Error: No such container: x\ninv.end=1\n"))
 	f.Add([]byte(inventoryOutput("0", "inv.nics.end=1", `inv.ctr=nerdctl root 7 "`+strings.Repeat("\\xff", 300)+`" "i" "" "" "" "" "" ""`, "inv.end=1")))
 	f.Fuzz(func(t *testing.T, out []byte) {
