@@ -29,7 +29,10 @@ const (
 // `ip -d -j link` or from `ip -o link` (iproute2 or busybox); the container
 // lines are matched to the VM's veths by index: a container interface's
 // iflink is the ifindex of its peer in the VM, and that peer's iflink is the
-// container interface's ifindex.
+// container interface's ifindex. Every container listed also lands in
+// Inventory.Containers, with what its namespace showed (interfaces,
+// addresses, whether it is the VM's), so that a capture can follow a
+// container by name whatever its network.
 //
 // Everything the VM printed is untrusted: names are checked, text is cut to
 // one printable line, counts are bounded. Output cut short after the
