@@ -40,7 +40,7 @@ type Inventory struct {
 	// (DefaultNIC) is the one a capture makes. "" over an exec transport.
 	SessionAddr string `json:"session_addr,omitempty"`
 	// Notes are one-line facts the user should know, e.g. that a rootless
-	// engine keeps its containers' interfaces out of reach.
+	// engine's containers have no interface of their own in the VM.
 	Notes []string `json:"notes,omitempty"`
 	// Partial: the interfaces are complete but the container engines did
 	// not answer in time.
@@ -114,7 +114,9 @@ type Container struct {
 	// (docker compose, podman-compose); "" without them.
 	Compose string `json:"compose,omitempty"`
 	// Pod is the pod it belongs to: "namespace/name" from the
-	// io.kubernetes.pod labels (minikube, k3s), or Podman's pod name.
+	// io.kubernetes.pod labels (minikube, k3s, nerdctl's k8s.io), else
+	// Podman's pod name (from the inventory's podman ps; FindContainer,
+	// whose one inspect knows the pod only by id, leaves it out).
 	Pod string `json:"pod,omitempty"`
 	// Network is its network mode as the engine says it: "bridge",
 	// "host", "none", "container:<id>", "slirp4netns", "pasta", or the
@@ -125,10 +127,18 @@ type Container struct {
 	// NetNS is the /proc/<PID>/ns/net link, "net:[4026532198]": which
 	// namespace PID was in when the inventory ran.
 	NetNS string `json:"netns,omitempty"`
-	// HostNetwork: it shares the VM's network namespace (--network host).
+	// HostNetwork: it shares the VM's network namespace (--network host):
+	// its NetNS is the VM's, or, when its namespace was out of reach, a
+	// root engine says its network is "host".
 	HostNetwork bool `json:"host_network,omitempty"`
-	// NICs are its interfaces inside its namespace, loopback left out.
+	// NICs are its interfaces inside its namespace, loopback left out;
+	// none for a HostNetwork container (its interfaces are the VM's,
+	// Inventory.NICs) or when its namespace could not be read.
 	NICs []ContainerNIC `json:"nics,omitempty"`
+	// EngineAddrs are the addresses the engine says it gave it
+	// (NetworkSettings.Networks; Docker and Podman): what is known when
+	// its namespace cannot be entered (no nsenter, or no rights).
+	EngineAddrs []string `json:"engine_addrs,omitempty"`
 }
 
 // ContainerNIC is one interface inside a container's network namespace.

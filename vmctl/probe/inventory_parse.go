@@ -29,7 +29,10 @@ const (
 // `ip -d -j link` or from `ip -o link` (iproute2 or busybox); the container
 // lines are matched to the VM's veths by index: a container interface's
 // iflink is the ifindex of its peer in the VM, and that peer's iflink is the
-// container interface's ifindex.
+// container interface's ifindex. Every container listed also lands in
+// Inventory.Containers, with what its namespace showed (interfaces,
+// addresses, whether it is the VM's), so that a capture can follow a
+// container by name whatever its network.
 //
 // Everything the VM printed is untrusted: names are checked, text is cut to
 // one printable line, counts are bounded. Output cut short after the
@@ -39,21 +42,7 @@ func ParseInventory(out []byte) (Inventory, error) {
 	if err != nil {
 		return Inventory{}, err
 	}
-	var ps inventoryParse
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	sc.Buffer(make([]byte, 4096), 4<<20)
-	for sc.Scan() {
-		line := strings.TrimRight(sc.Text(), "\r")
-		if line == "vmdump-probe=1" {
-			ps = inventoryParse{} // as ParseProbe: the last run counts
-			continue
-		}
-		key, val, ok := strings.Cut(line, "=")
-		if !ok || !strings.HasPrefix(key, "inv.") {
-			continue
-		}
-		ps.line(strings.TrimPrefix(key, "inv."), val)
-	}
+	ps := parseInventoryLines(out)
 	if !ps.started {
 		return Inventory{}, errors.New("the VM's shell did not run vmdump's inventory")
 	}
@@ -71,8 +60,34 @@ func ParseInventory(out []byte) (Inventory, error) {
 	inv.DefaultRoute = ps.defaultRoute(inv.NICs)
 	inv.Engines = ps.engineList()
 	ps.matchContainers(inv.NICs)
+	rootless := map[string]bool{}
+	for _, e := range inv.Engines {
+		rootless[e.Name] = e.Rootless
+	}
+	inv.Containers = ps.containerList(inv.NICs, func(rc rawContainer) bool { return rc.as == "user" && rootless[rc.engine] })
 	inv.Notes = ps.notes(inv)
 	return inv, nil
+}
+
+// parseInventoryLines reads the inv.* lines of the last run in out (the
+// inventory's, or FindContainer's, which prints a subset of them).
+func parseInventoryLines(out []byte) *inventoryParse {
+	ps := &inventoryParse{}
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	sc.Buffer(make([]byte, 4096), 4<<20)
+	for sc.Scan() {
+		line := strings.TrimRight(sc.Text(), "\r")
+		if line == "vmdump-probe=1" {
+			*ps = inventoryParse{} // as ParseProbe: the last run counts
+			continue
+		}
+		key, val, ok := strings.Cut(line, "=")
+		if !ok || !strings.HasPrefix(key, "inv.") {
+			continue
+		}
+		ps.line(strings.TrimPrefix(key, "inv."), val)
+	}
+	return ps
 }
 
 // rawNIC is one interface as one source described it.
@@ -88,15 +103,30 @@ type rawNIC struct {
 	flags         []string // from ip's text output
 }
 
+// rawContainer is one inv.ctr line. c has only the fields NIC.Containers
+// shows; the rest waits for containerList.
 type rawContainer struct {
-	engine, as string
-	pid        int
-	c          Container
+	engine, as            string
+	pid                   int
+	c                     Container
+	compose, pod, network string
+	engineAddrs           []string
 }
 
+// containerIf is an interface inside a container's namespace (inv.ctrif,
+// inv.ctrip).
 type containerIf struct {
 	name          string
 	index, iflink int
+	loopback      bool
+}
+
+// containerAddr is one address inside a container's namespace
+// (inv.ctraddr).
+type containerAddr struct {
+	name  string
+	index int
+	addr  string
 }
 
 type engineState struct {
@@ -119,6 +149,10 @@ type inventoryParse struct {
 	hostNS                    string
 	ctrNS                     map[int]string
 	ctrIfs                    map[int][]containerIf
+	ctrAddrs                  map[int][]containerAddr
+	podNames                  map[string]string // "<engine> <as> <id, 12 digits>" → Podman's pod name
+	findStatus                string            // FindContainer: the inspect's exit status
+	findErr                   string            // FindContainer: its first line that was no container
 	sockets, procs            []string
 	addrNIC                   string              // the interface of the ip addr lines that follow
 	addrs                     map[string][]string // interface → its addresses
@@ -232,24 +266,25 @@ func (ps *inventoryParse) line(key, val string) {
 			es.errs[f[1]] = why
 		}
 	case "ctr":
-		// <engine> <root|user> <pid> <name> <id> <image>
+		if rc, ok := parseCtrLine(val, ps.engine); ok && len(ps.containers) < maxInventoryContainers {
+			ps.containers = append(ps.containers, rc)
+		}
+	case "cpod":
+		// <engine> <root|user> <short id> <pod name> (Podman's ps)
 		f := strings.Fields(val)
-		if len(f) < 5 || len(ps.containers) >= maxInventoryContainers {
+		if len(f) != 4 || len(f[2]) < 12 || !isHex(f[2]) || len(ps.podNames) >= maxInventoryContainers {
 			return
 		}
-		pid, err := strconv.Atoi(f[2])
-		es := ps.engine(f[0])
-		if err != nil || pid < 0 || es == nil || (f[1] != "root" && f[1] != "user") {
-			return
+		if ps.podNames == nil {
+			ps.podNames = map[string]string{}
 		}
-		c := Container{Engine: es.e.Name, Name: cleanInventoryText(strings.TrimPrefix(f[3], "/")), ID: cleanInventoryText(f[4])}
-		if len(f) > 5 {
-			c.Image = cleanInventoryText(f[5])
+		ps.podNames[f[0]+" "+f[1]+" "+f[2][:12]] = cleanInventoryText(f[3])
+	case "fstatus":
+		ps.findStatus = cleanInventoryText(val)
+	case "ferr":
+		if ps.findErr == "" {
+			ps.findErr = cleanInventoryText(val)
 		}
-		if c.Name == "" || c.ID == "" {
-			return
-		}
-		ps.containers = append(ps.containers, rawContainer{engine: es.e.Name, as: f[1], pid: pid, c: c})
 	case "hostns":
 		ps.hostNS = cleanInventoryText(val)
 	case "ctrns":
@@ -258,29 +293,54 @@ func (ps *inventoryParse) line(key, val string) {
 			if ps.ctrNS == nil {
 				ps.ctrNS = map[int]string{}
 			}
-			ps.ctrNS[n] = cleanInventoryText(ns)
+			if _, known := ps.ctrNS[n]; known || len(ps.ctrNS) < maxInventoryPIDs {
+				ps.ctrNS[n] = cleanInventoryText(ns)
+			}
 		}
 	case "ctrif":
+		// <pid> <name> <ifindex> <iflink> [<type>] (older scripts
+		// printed no type)
 		f := strings.Fields(val)
-		if len(f) != 4 {
+		if len(f) != 4 && len(f) != 5 {
 			return
 		}
 		pid, e1 := strconv.Atoi(f[0])
 		idx, e2 := strconv.Atoi(f[2])
 		link, e3 := strconv.Atoi(f[3])
+		typ := 0
+		if len(f) == 5 {
+			typ, _ = strconv.Atoi(f[4])
+		}
 		if e1 == nil && e2 == nil && e3 == nil && validNICName(f[1]) {
-			ps.addCtrIf(pid, containerIf{name: f[1], index: idx, iflink: link})
+			ps.addCtrIf(pid, containerIf{name: f[1], index: idx, iflink: link, loopback: typ == 772})
 		}
 	case "ctrip":
 		pid, rest, _ := strings.Cut(val, " ")
 		n, err := strconv.Atoi(pid)
 		if l, ok := parseIPLinkLine(rest); ok && err == nil {
-			ps.addCtrIf(n, containerIf{name: l.name, index: l.index, iflink: l.iflink})
+			ps.addCtrIf(n, containerIf{name: l.name, index: l.index, iflink: l.iflink, loopback: l.arpType == 772})
+		}
+	case "ctraddr":
+		pid, rest, _ := strings.Cut(val, " ")
+		n, err := strconv.Atoi(pid)
+		if a, ok := parseCtrAddr(rest); ok && err == nil {
+			ps.addCtrAddr(n, a)
 		}
 	case "end":
 		ps.ended = val == "1"
 	}
 }
+
+// maxInventoryPIDs bounds the processes whose namespace lines are kept
+// (a container's PID is listed once per engine that lists it).
+const maxInventoryPIDs = 2 * maxInventoryContainers
+
+// maxContainerNICs bounds the interfaces kept per container, and
+// maxContainerAddrs the address lines per container.
+const (
+	maxContainerNICs  = 64
+	maxContainerAddrs = 256
+)
 
 func (ps *inventoryParse) addCtrIf(pid int, ci containerIf) {
 	if pid <= 0 {
@@ -289,9 +349,116 @@ func (ps *inventoryParse) addCtrIf(pid int, ci containerIf) {
 	if ps.ctrIfs == nil {
 		ps.ctrIfs = map[int][]containerIf{}
 	}
-	if len(ps.ctrIfs[pid]) < 64 {
-		ps.ctrIfs[pid] = append(ps.ctrIfs[pid], ci)
+	list, known := ps.ctrIfs[pid]
+	if !known && len(ps.ctrIfs) >= maxInventoryPIDs {
+		return
 	}
+	if len(list) < maxContainerNICs && !slices.ContainsFunc(list, func(o containerIf) bool { return o.name == ci.name }) {
+		ps.ctrIfs[pid] = append(list, ci)
+	}
+}
+
+func (ps *inventoryParse) addCtrAddr(pid int, a containerAddr) {
+	if pid <= 0 {
+		return
+	}
+	if ps.ctrAddrs == nil {
+		ps.ctrAddrs = map[int][]containerAddr{}
+	}
+	list, known := ps.ctrAddrs[pid]
+	if !known && len(ps.ctrAddrs) >= maxInventoryPIDs {
+		return
+	}
+	if len(list) < maxContainerAddrs && !slices.Contains(list, a) {
+		ps.ctrAddrs[pid] = append(list, a)
+	}
+}
+
+// parseCtrLine reads "<engine> <root|user> <pid> <fields>": the fields are
+// the inspect template's (see tmplDocker), each free-form value a Go-quoted
+// string, then the engine's addresses; or, from older scripts, "<name>
+// <id> <image>" as bare words. The name loses Docker's leading "/".
+func parseCtrLine(val string, engine func(string) *engineState) (rawContainer, bool) {
+	f := strings.SplitN(val, " ", 4)
+	if len(f) < 4 {
+		return rawContainer{}, false
+	}
+	pid, err := strconv.Atoi(f[2])
+	es := engine(f[0])
+	if err != nil || pid < 0 || es == nil || (f[1] != "root" && f[1] != "user") {
+		return rawContainer{}, false
+	}
+	rc := rawContainer{engine: es.e.Name, as: f[1], pid: pid}
+	rest := strings.TrimLeft(f[3], " ")
+	var vals []string
+	var addrs []string
+	if strings.HasPrefix(rest, `"`) {
+		for len(vals) < 8 {
+			rest = strings.TrimLeft(rest, " ")
+			q, err := strconv.QuotedPrefix(rest)
+			if err != nil {
+				break
+			}
+			v, err := strconv.Unquote(q)
+			if err != nil {
+				break
+			}
+			vals = append(vals, v)
+			rest = rest[len(q):]
+		}
+		if len(vals) == 8 {
+			addrs = strings.Fields(rest)
+		}
+	} else {
+		vals = strings.Fields(rest)
+		vals = vals[:min(len(vals), 3)]
+	}
+	if len(vals) < 2 {
+		return rawContainer{}, false
+	}
+	vals = append(vals, make([]string, 8)...) // the fields an older line lacks are ""
+	for i := range vals {
+		vals[i] = cleanInventoryText(vals[i])
+	}
+	rc.c = Container{Engine: es.e.Name, Name: cleanInventoryText(strings.TrimPrefix(vals[0], "/")), ID: vals[1], Image: vals[2]}
+	if rc.c.Name == "" || rc.c.ID == "" {
+		return rawContainer{}, false
+	}
+	if vals[3] != "" && vals[4] != "" {
+		rc.compose = cleanInventoryText(vals[3] + "/" + vals[4])
+	}
+	switch {
+	case vals[5] != "" && vals[6] != "":
+		rc.pod = cleanInventoryText(vals[5] + "/" + vals[6])
+	case vals[6] != "":
+		rc.pod = vals[6]
+	}
+	rc.network = vals[7]
+	for _, s := range addrs {
+		if p, ok := parseIfAddr(s); ok && p.Addr().IsValid() && !p.Addr().IsUnspecified() && len(rc.engineAddrs) < maxNICAddrs && !slices.Contains(rc.engineAddrs, p.String()) {
+			rc.engineAddrs = append(rc.engineAddrs, p.String())
+		}
+	}
+	return rc, true
+}
+
+// parseCtrAddr reads one line of `ip -o addr show` run in a container's
+// namespace: "2: eth0    inet 172.17.0.2/16 brd ... scope global eth0\ ...".
+func parseCtrAddr(line string) (containerAddr, bool) {
+	m := ipAddrHeader().FindStringSubmatch(line)
+	if m == nil || !validNICName(m[2]) {
+		return containerAddr{}, false
+	}
+	idx, err := strconv.Atoi(m[1])
+	f := strings.Fields(strings.ReplaceAll(m[3], `\`, " "))
+	if err != nil || idx <= 0 || len(f) < 2 || (f[0] != "inet" && f[0] != "inet6") {
+		return containerAddr{}, false
+	}
+	a, ok := parseIfAddr(f[1])
+	if !ok || (f[0] == "inet") != a.Addr().Is4() {
+		return containerAddr{}, false
+	}
+	return containerAddr{name: m[2], index: idx, addr: a.String()}, true
 }
 
 // engine returns the state of a known engine, nil for anything else.
@@ -679,11 +846,8 @@ func (ps *inventoryParse) matchContainers(nics []NIC) {
 			continue // --network host: the VM's own interfaces
 		}
 		for _, ci := range ps.ctrIfs[rc.pid] {
-			if ci.iflink == 0 || ci.iflink == ci.index {
-				continue
-			}
-			i, ok := byIndex[ci.iflink]
-			if !ok || (nics[i].PeerIndex != 0 && nics[i].PeerIndex != ci.index) {
+			i, ok := vmPeer(nics, byIndex, ci)
+			if !ok {
 				continue
 			}
 			if !slices.ContainsFunc(nics[i].Containers, func(c Container) bool { return c.ID == rc.c.ID }) {
@@ -694,6 +858,112 @@ func (ps *inventoryParse) matchContainers(nics []NIC) {
 			}
 		}
 	}
+}
+
+// vmPeer is the index in nics of the VM's end of the container interface
+// ci: the VM interface whose ifindex ci's iflink names, and whose own iflink
+// (when it has one) names ci back.
+func vmPeer(nics []NIC, byIndex map[int]int, ci containerIf) (int, bool) {
+	if ci.iflink == 0 || ci.iflink == ci.index {
+		return 0, false
+	}
+	i, ok := byIndex[ci.iflink]
+	if !ok || (nics[i].PeerIndex != 0 && nics[i].PeerIndex != ci.index) {
+		return 0, false
+	}
+	return i, true
+}
+
+// containerList is every container listed, once (an engine listed both as
+// root and as the user, the Docker group's case, gives each container
+// twice: the first listing counts), with what its namespace lines said.
+// rootless says which came from the user's rootless engine: their
+// interfaces' iflinks are indexes in another namespace than the VM's, so
+// they are never matched to the VM's veths.
+func (ps *inventoryParse) containerList(nics []NIC, rootless func(rawContainer) bool) []Container {
+	byIndex := map[int]int{}
+	for i, n := range nics {
+		byIndex[n.Index] = i
+	}
+	type key struct {
+		engine, id string
+		rootless   bool
+	}
+	seen := map[key]bool{}
+	var out []Container
+	for _, rc := range ps.containers {
+		c := rc.c
+		c.Rootless = rootless(rc)
+		k := key{c.Engine, c.ID, c.Rootless}
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		c.Compose, c.Pod, c.Network, c.PID = rc.compose, rc.pod, rc.network, rc.pid
+		if c.Pod == "" && len(c.ID) >= 12 {
+			c.Pod = ps.podNames[rc.engine+" "+rc.as+" "+c.ID[:12]]
+		}
+		if rc.pid > 0 {
+			c.NetNS = ps.ctrNS[rc.pid]
+			c.HostNetwork = c.NetNS != "" && c.NetNS == ps.hostNS
+		}
+		if c.NetNS == "" && c.Network == "host" && !c.Rootless {
+			// Its namespace was out of reach (a Docker group user
+			// without sudo), but a root engine's host network is the
+			// VM's. (A rootless Docker's is rootlesskit's.)
+			c.HostNetwork = true
+		}
+		if rc.pid > 0 && !c.HostNetwork {
+			c.NICs = ps.containerNICs(rc.pid, nics, byIndex, !c.Rootless)
+		}
+		c.EngineAddrs = rc.engineAddrs
+		// Without ip inside the namespace (no nsenter, no rights), a
+		// container with one interface gets the engine's addresses.
+		if len(c.NICs) == 1 && len(c.NICs[0].Addrs) == 0 && len(rc.engineAddrs) > 0 {
+			c.NICs[0].Addrs = slices.Clone(rc.engineAddrs)
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// containerNICs are the interfaces in the namespace of pid, loopback left
+// out: those its sysfs (or ip link) listed, in that order, then those only
+// its addresses name; withPeer: name the VM's end of each veth.
+func (ps *inventoryParse) containerNICs(pid int, nics []NIC, byIndex map[int]int, withPeer bool) []ContainerNIC {
+	var out []ContainerNIC
+	at := map[string]int{}
+	skip := map[string]bool{"lo": true}
+	for _, ci := range ps.ctrIfs[pid] {
+		if ci.loopback || skip[ci.name] {
+			skip[ci.name] = true
+			continue
+		}
+		n := ContainerNIC{Name: ci.name, Index: ci.index}
+		if i, ok := vmPeer(nics, byIndex, ci); ok && withPeer {
+			n.VMPeer = nics[i].Name
+		}
+		at[ci.name] = len(out)
+		out = append(out, n)
+	}
+	for _, a := range ps.ctrAddrs[pid] {
+		if skip[a.name] {
+			continue
+		}
+		i, ok := at[a.name]
+		if !ok {
+			if p, err := netip.ParsePrefix(a.addr); err != nil || p.Addr().IsLoopback() || len(out) >= maxContainerNICs {
+				continue
+			}
+			i = len(out)
+			at[a.name] = i
+			out = append(out, ContainerNIC{Name: a.name, Index: a.index})
+		}
+		if len(out[i].Addrs) < maxNICAddrs && !slices.Contains(out[i].Addrs, a.addr) {
+			out[i].Addrs = append(out[i].Addrs, a.addr)
+		}
+	}
+	return out
 }
 
 // notes are what the user should know about the engines.
@@ -718,12 +988,12 @@ func (ps *inventoryParse) notes(inv Inventory) []string {
 		default:
 			n += "its " + strconv.Itoa(es.userCnt) + " running containers have their"
 		}
-		notes = append(notes, n+" network outside the VM's namespace, so vmdump cannot capture them on interfaces of their own; their traffic to the outside passes the VM's interface")
+		notes = append(notes, n+" network outside the VM's namespace, with no interface of their own in the VM; their traffic to the outside passes the VM's interface")
 	}
 	if !rootless && (slices.Contains(ps.procs, "rootlesskit") || slices.ContainsFunc(ps.sockets, func(s string) bool {
 		return strings.HasSuffix(s, "/containerd-rootless") || (strings.HasPrefix(s, "/run/user/") && strings.HasSuffix(s, "/docker.sock"))
 	})) {
-		notes = append(notes, "a rootless container engine runs (rootlesskit): its containers' network is outside the VM's namespace, so vmdump cannot capture them on their own interfaces")
+		notes = append(notes, "a rootless container engine runs (rootlesskit): its containers' network is outside the VM's namespace")
 	}
 	unmatched := 0
 	for _, rc := range ps.containers {
@@ -805,6 +1075,15 @@ func firstField(s string) string {
 		return f[0]
 	}
 	return ""
+}
+
+func isHex(s string) bool {
+	for _, r := range s {
+		if !(r >= '0' && r <= '9' || r >= 'a' && r <= 'f') {
+			return false
+		}
+	}
+	return s != ""
 }
 
 func isDigits(s string) bool {

@@ -252,7 +252,7 @@ func TestParseInventoryCases(t *testing.T) {
 				"inv.end=1"),
 			check: func(t *testing.T, inv Inventory) {
 				n, _ := inv.NIC("veth1")
-				if len(n.Containers) != 1 || n.Containers[0] != (Container{Engine: "podman", Name: "web", ID: "3333", Image: "quay.io/x/web:1"}) {
+				if len(n.Containers) != 1 || !reflect.DeepEqual(n.Containers[0], Container{Engine: "podman", Name: "web", ID: "3333", Image: "quay.io/x/web:1"}) {
 					t.Fatalf("containers %+v", n.Containers)
 				}
 			},
@@ -533,6 +533,14 @@ func FuzzParseInventory(f *testing.F) {
 		"inv.addr=2: b@: <UP>", "inv.route=a 0 0003", "inv.route6=a ffffffff 1", "inv.nics.end=1")))
 	f.Add([]byte(inventoryOutput("0", "inv.nic=name=a index=1 iflink=2", "inv.nics.end=1", "inv.ctr=docker root 5 /x y z", "inv.ctrif=5 e 2 1", "inv.end=1")))
 	f.Add([]byte(inventoryOutput("0", "inv.iplink=1: a@if1: <UP> x\\ link/ether", "inv.ipjson=[{}]", "inv.nics.end=1")))
+	f.Add([]byte(inventoryOutput("0", "inv.priv=1", "inv.nic=name=v index=10 iflink=9", "inv.nics.end=1",
+		`inv.ctr=docker root 5 "/a\"b" "id" "img\xff" "p q" "s\n" "ns" "" "bridge" 10.0.0.1/8 ::/0 x`, `inv.ctr=podman user 6 "b" "id2" "" "" "" "" "" "pasta"`,
+		"inv.hostns=net:[1]", "inv.ctrns=5 net:[2]", "inv.ctrns=6 net:[1]", "inv.ctrif=5 eth0 9 10 1", "inv.ctrif=5 lo 1 1 772",
+		`inv.ctraddr=5 9: eth0    inet 10.0.0.2/8 scope global eth0\       valid_lft forever`, `inv.ctraddr=5 1: lo    inet 127.0.0.1/8 scope host lo`,
+		"inv.ctrip=6 3: e@if4: <UP> mtu 1\\    link/ether x", "inv.end=1")))
+	f.Add([]byte(inventoryOutput("0", "inv.nics.end=1", "inv.cpod=podman root 0123456789ab p\xff", `inv.ctr=podman root 0 "b" "0123456789ab0" "" "" "" "" "" "host"`, "inv.end=1")))
+	f.Add([]byte("inv.v=1\ninv.priv=1\ninv.nics.end=1\ninv.fstatus=1\ninv.ferr=Error: No such container: x\ninv.end=1\n"))
+	f.Add([]byte(inventoryOutput("0", "inv.nics.end=1", `inv.ctr=nerdctl root 7 "`+strings.Repeat("\\xff", 300)+`" "i" "" "" "" "" "" ""`, "inv.end=1")))
 	f.Fuzz(func(t *testing.T, out []byte) {
 		inv, err := ParseInventory(out)
 		if err != nil {
@@ -573,6 +581,15 @@ func FuzzParseInventory(f *testing.F) {
 		if r := inv.DefaultRoute; r != "" {
 			if n, ok := inv.NIC(r); !ok || n.Kind == "loopback" {
 				t.Fatalf("default route %q is no NIC of %v", r, inv.NICNames())
+			}
+		}
+		checkContainers(t, &inv, inv.Containers)
+		for _, ref := range []ContainerRef{{Engine: "docker", Name: "a\"b"}, {Engine: "podman", Name: "b", Rootless: true}} {
+			if c, running, err := parseFind(out, ref); err == nil && c.ID != "" {
+				if c.Name != ref.Name || c.Rootless != ref.Rootless || running != (c.PID > 0) {
+					t.Fatalf("FindContainer(%+v) gave %+v, running %v", ref, c, running)
+				}
+				checkContainers(t, nil, []Container{c})
 			}
 		}
 		p, _ := ParseProbe(out)
