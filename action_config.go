@@ -6,8 +6,8 @@ import (
 	"github.com/vmdump/vmdump/capture"
 	"github.com/vmdump/vmdump/dialog"
 	"github.com/vmdump/vmdump/extcap"
+	"github.com/vmdump/vmdump/install"
 	"github.com/vmdump/vmdump/vmctl"
-	"github.com/vmdump/vmdump/vmctl/discover"
 	"github.com/vmdump/vmdump/vmctl/hostenv"
 	"github.com/vmdump/vmdump/vmctl/probe"
 )
@@ -91,6 +91,5 @@ func dialogDefaults(vm vmctl.VM) dialog.Defaults {
 // configAction answers --extcap-config: vmdump's options dialog for one
 // interface, with what the cached inventory knows of the VM's NICs.
 func configAction(a extcap.Args, env hostenv.Env, stdout, stderr io.Writer) int {
-	r, _ := capture.Resolve(env, discover.Discover(env), a.Interface)
-	return exitStatus(stderr, extcap.WriteConfig(stdout, dialogArgsFor(dialogDefaultsFor(env, r))))
+	return exitStatus(stderr, writeConfig(stdout, env, install.SelfPath(), a.Interface))
 }

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 
+	"github.com/vmdump/vmdump/capture"
 	"github.com/vmdump/vmdump/extcap"
 	"github.com/vmdump/vmdump/vmctl/discover"
 	"github.com/vmdump/vmdump/vmctl/hostenv"
@@ -53,7 +54,46 @@ func listingKey(env hostenv.Env, self string) string {
 // writeInterfaceList writes the answer to --extcap-interfaces for the VMs
 // discovery finds, from the cache when nothing it was made from changed.
 func writeInterfaceList(w io.Writer, env hostenv.Env, self string) error {
-	path, key := listingCachePath(env, self), listingKey(env, self)
+	return writeKeptAnswer(w, env, listingCachePath(env, self), listingKey(env, self), func(env hostenv.Env, answer io.Writer) error {
+		return extcap.WriteInterfaces(answer, version(), helpURL, toolbarTitle, interfaceList(env, discover.Discover(env)), toolbarControls())
+	})
+}
+
+// writeConfig writes the answer to --extcap-config for one interface, kept
+// like the listing's: Wireshark asks it for every listed interface at
+// every start and refresh, right after the listing, and the answer (the
+// dialog, with what the cached inventory knows) changes only when
+// discovery's inputs or the VM's inventory file do.
+func writeConfig(w io.Writer, env hostenv.Env, self, iface string) error {
+	path, key := configCachePath(env, self, iface), listingKey(env, self)
+	if key != "" {
+		key += "\x00config\x00" + iface
+	}
+	return writeKeptAnswer(w, env, path, key, func(env hostenv.Env, answer io.Writer) error {
+		r, _ := capture.Resolve(env, discover.Discover(env), iface)
+		return extcap.WriteConfig(answer, dialogArgsFor(dialogDefaultsFor(env, r)))
+	})
+}
+
+// configCachePath is the cache file of one interface's dialog ("" without
+// a cache dir), per copy of vmdump like listingCachePath.
+func configCachePath(env hostenv.Env, self, iface string) string {
+	dir := env.CacheDir()
+	if dir == "" {
+		return ""
+	}
+	h := fnv.New64a()
+	h.Write([]byte(self))
+	h.Write([]byte{0})
+	h.Write([]byte(iface))
+	return filepath.Join(dir, "config", fmt.Sprintf("%016x", h.Sum64()))
+}
+
+// writeKeptAnswer writes what produce writes, or the answer kept at path
+// for key when none of the inputs it was made from (the files, processes
+// and variables produce's env read) changed since; a fresh answer is kept
+// for next time. No path or key: produce, uncached.
+func writeKeptAnswer(w io.Writer, env hostenv.Env, path, key string, produce func(hostenv.Env, io.Writer) error) error {
 	if path != "" && key != "" {
 		if answer, ok := cachedListing(path, key, env); ok {
 			_, err := w.Write(answer)
@@ -62,9 +102,7 @@ func writeInterfaceList(w io.Writer, env hostenv.Env, self string) error {
 	}
 	var answer bytes.Buffer
 	var err error
-	in := hostenv.RecordInputs(env, func(env hostenv.Env) {
-		err = extcap.WriteInterfaces(&answer, version(), helpURL, toolbarTitle, interfaceList(env, discover.Discover(env)), toolbarControls())
-	})
+	in := hostenv.RecordInputs(env, func(env hostenv.Env) { err = produce(env, &answer) })
 	if err != nil {
 		return err
 	}
@@ -72,7 +110,7 @@ func writeInterfaceList(w io.Writer, env hostenv.Env, self string) error {
 		return err
 	}
 	if path != "" && key != "" && in.Checkable() {
-		// Failing is harmless: the next listing discovers afresh.
+		// Failing is harmless: the next call discovers afresh.
 		_ = hostenv.WriteKept(path, key, in, answer.Bytes())
 	}
 	return nil

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/vmdump/vmdump/bench/fixture"
+	"github.com/vmdump/vmdump/capture"
 	"github.com/vmdump/vmdump/extcap"
 	"github.com/vmdump/vmdump/vmctl"
 	"github.com/vmdump/vmdump/vmctl/discover"
@@ -224,4 +225,68 @@ func FuzzListingCacheFile(f *testing.F) {
 			t.Fatalf("served %q, which the file does not hold", answer)
 		}
 	})
+}
+
+// The options dialog of each interface is kept like the listing (Wireshark
+// asks it for every listed interface at every start): served while
+// nothing changed, made afresh when the VM's inventory (its NICs and
+// containers) or discovery's inputs change.
+func TestConfigCacheServesOnlyUnchangedAnswers(t *testing.T) {
+	f := newListingFixture(t)
+	var vm vmctl.VM
+	for _, v := range discover.Discover(f.env) {
+		if v.Skip == "" && v.Capturable() && v.State != vmctl.Stopped {
+			vm = v
+			break
+		}
+	}
+	if vm.ID == "" {
+		t.Fatal("the fixture has no running VM")
+	}
+	answer := func() string {
+		var b bytes.Buffer
+		if err := writeConfig(&b, f.env, f.self, vm.ID); err != nil {
+			t.Fatal(err)
+		}
+		return b.String()
+	}
+	fresh := func() string {
+		var b bytes.Buffer
+		r, _ := capture.Resolve(f.env, discover.Discover(f.env), vm.ID)
+		if err := extcap.WriteConfig(&b, dialogArgsFor(dialogDefaultsFor(f.env, r))); err != nil {
+			t.Fatal(err)
+		}
+		return b.String()
+	}
+	mark := func() {
+		path, key := configCachePath(f.env, f.self, vm.ID), listingKey(f.env, f.self)+"\x00config\x00"+vm.ID
+		k, ok := hostenv.ReadKept(path, key)
+		if !ok {
+			t.Fatalf("no readable config cache %s", path)
+		}
+		if err := hostenv.WriteKept(path, key, k.Inputs, []byte("MARK\n")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := answer(); got != fresh() || !strings.Contains(got, "--remote-interface") {
+		t.Fatalf("first answer differs from a fresh dialog:\n%s", got)
+	}
+	mark()
+	if got := answer(); got != "MARK\n" {
+		t.Fatalf("unchanged inputs: the kept dialog was not served; got\n%s", got)
+	}
+	// Another interface has its own answer.
+	var other bytes.Buffer
+	if err := writeConfig(&other, f.env, f.self, vm.ID+"__eth0"); err != nil || other.String() == "MARK\n" {
+		t.Fatalf("another interface got the kept answer of %s: %q, %v", vm.ID, other.String(), err)
+	}
+	inv := probe.Inventory{FetchedAt: time.Now(), NICs: []probe.NIC{{Name: "eth0", Index: 2, Kind: "device"}},
+		Containers: []probe.Container{{Engine: "docker", Name: "web", ID: "a1", Image: "nginx"}}}
+	if err := probe.SaveInventory(f.env, vm.ID, inv); err != nil {
+		t.Fatal(err)
+	}
+	got := answer()
+	if got == "MARK\n" || got != fresh() || !strings.Contains(got, "{value=web}{display=web (nginx)}") {
+		t.Fatalf("after a new inventory: got\n%s", got)
+	}
 }

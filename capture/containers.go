@@ -120,8 +120,10 @@ func containersNote(inv probe.Inventory) string {
 }
 
 // hiddenVeth says whether a NIC is left out of the listing because the
-// containers behind it are listed themselves: capturing the container is
-// capturing its veth, and the user looks for the container's name.
+// containers behind it are capture targets themselves (listed, or in the
+// VM's Container selector): capturing the container is capturing its
+// veth, the user looks for the container's name, and every listed
+// interface costs a run of vmdump at each Wireshark start.
 func hiddenVeth(n probe.NIC, listed map[string]bool) bool {
 	if len(n.Containers) == 0 {
 		return false

@@ -90,14 +90,13 @@ func Targets(env hostenv.Env, vms []vmctl.VM) []Target {
 			display += " - " + note
 		}
 		out = append(out, Target{ID: vm.ID, Display: display})
+		// Every container of the inventory stands for its veth: listed
+		// itself, or (too many to list) in the VM's Container selector.
 		listed := map[string]bool{}
 		var containers []Target
-		if listsContainers(inv) {
-			for _, e := range containerEntries(vm.ID, inv) {
-				if ids[e.id] {
-					continue
-				}
-				listed[e.c.ID] = true
+		for _, e := range containerEntries(vm.ID, inv) {
+			listed[e.c.ID] = true
+			if listsContainers(inv) && !ids[e.id] {
 				containers = append(containers, Target{ID: e.id, Display: vm.Name + ": container " + DescribeContainer(e.c)})
 			}
 		}
