@@ -11,7 +11,7 @@
 # P2_RATE (messages/s during P2, 100), P6_RATE (messages/s during the long
 # capture, 1000), P7_RUNS (`tshark -D` runs per home, 10), P7_CALL_RUNS
 # (runs per single extcap call, 20), ONLY (e.g. "p1 p4": run only these;
-# `ONLY=p7 bench/run.sh` runs just P7, in about 2 minutes), OUT (directory
+# `ONLY=p7 bench/run.sh` runs just P7, in about 6 minutes), OUT (directory
 # for the raw results; default a new /tmp/vmdump-bench.* directory).
 #
 # Not part of .ci/run: it takes about 12 minutes plus P6_MINUTES.
@@ -81,7 +81,7 @@ rev="$(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEA
 started=$(date -u +%Y-%m-%dT%H:%MZ)
 mkdir -p "$BIN"
 CGO_ENABLED=0 go build -o "$BIN/vmdump" . # as the README builds it
-for t in labctl fifolat proctime fixturehome fixtureinv mkpcap benchtable hello depsfloor; do
+for t in labctl fifolat proctime fixturehome fixtureinv replayextcap mkpcap benchtable hello depsfloor; do
 	CGO_ENABLED=0 go build -o "$BIN/$t" "./bench/cmd/$t"
 done
 
@@ -165,12 +165,32 @@ if want p7; then
 	want_ifaces "$home300" $((1 + 3 + 300)) # the VM, lo, eth0, docker0 and a veth per container
 	got=$(inhome "$homebase" tshark -D 2>/dev/null | grep -c '\. vmdump_' || true)
 	((got == 0)) || die "the baseline home lists vmdump"
+	# The floors: replayextcap instead of vmdump, answering what vmdump
+	# answered in that home, doing nothing else. What is left above a
+	# floor is vmdump's own work; the floor above the baseline is what
+	# Wireshark itself spends on that many interfaces (and that much
+	# output). floor-c300-vm: only the VM's own 4 interfaces listed (the
+	# VM, lo, eth0, docker0), as if the veths of containers too many to
+	# list were left out like those of listed containers.
+	for f in floor12:"$home12":0:72 floor300:"$home300":0:304 floor300-vm:"$home300":4:4; do
+		IFS=: read -r name src keep n <<<"$f"
+		fh=$p7/$name/home
+		mkdir -p "$fh/.config/wireshark/extcap"
+		cp "$BIN/replayextcap" "$fh/.config/wireshark/extcap/"
+		inhome "$src" "$BIN/replayextcap" -record "$fh/.cache/replayextcap" -extcap "$src/$ext" -keep "$keep" >/dev/null
+		got=$(inhome "$fh" tshark -D 2>/dev/null | grep -c '\. vmdump_' || true)
+		((got == n)) || die "tshark -D lists $got vmdump interfaces in $fh, want $n"
+		printf -v "home_${name//-/_}" %s "$fh"
+	done
 
 	note "P7: tshark -D, whole process, three homes round-robin (n=$P7_RUNS)"
 	"$BIN/proctime" -metric p7_tshark -n "$P7_RUNS" -warmup 2 -home "$homebase" \
 		-cmd "base=tshark -D" \
 		-cmd "vms12=HOME=$home12 tshark -D" \
-		-cmd "c300=HOME=$home300 tshark -D" >>"$RESULTS"
+		-cmd "c300=HOME=$home300 tshark -D" \
+		-cmd "floor12=HOME=$home_floor12 tshark -D" \
+		-cmd "floor300=HOME=$home_floor300 tshark -D" \
+		-cmd "floor300-vm=HOME=$home_floor300_vm tshark -D" >>"$RESULTS"
 
 	note "P7: how often tshark -D runs vmdump"
 	for h in base:"$homebase" vms12:"$home12" c300:"$home300"; do
@@ -188,6 +208,8 @@ if want p7; then
 		-cmd "vmdump-config=$home12/$ext --extcap-config --extcap-interface $cid" \
 		-cmd "sshdump-interfaces=$SSHDUMP --extcap-interfaces" \
 		-cmd "sshdump-config=$SSHDUMP --extcap-config --extcap-interface sshdump" \
+		-cmd "go-hello=$BIN/hello" \
+		-cmd "vmdump-dlts=$home12/$ext --extcap-interface x --extcap-dlts" \
 		-cmd "vmdump-interfaces-c300=HOME=$home300 $home300/$ext --extcap-interfaces" \
 		-cmd "vmdump-config-c300-vm=HOME=$home300 $home300/$ext --extcap-config --extcap-interface $vm300" \
 		-cmd "vmdump-config-c300-nic=HOME=$home300 $home300/$ext --extcap-config --extcap-interface ${vm300}__eth0" >>"$RESULTS"

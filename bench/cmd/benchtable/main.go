@@ -279,6 +279,21 @@ func writeP7(row func(...string), s samples) {
 	row("P7", "the same: one VM running 300 containers; runs of vmdump: "+runs("c300"),
 		s.cell("p7_tshark_ms", "c300", "ms"), "the same without vmdump "+s.cell("p7_tshark_ms", "base", "ms"),
 		diffTxt, "≤ +0.25 s", verdict(diff <= 0.25, ok300 && okBase))
+	// The floors: the same answers from an extcap that does nothing else.
+	addedTo := func(home string) string {
+		v, _, ok := s.median("p7_tshark_ms", home)
+		if !ok || !okBase || base == 0 {
+			return "—"
+		}
+		return fmt.Sprintf("%+.0f%% / %+.2f s", 100*(v/base-1), (v-base)/1000)
+	}
+	row("P7", "where it goes: `tshark -D` with vmdump's answers replayed by an extcap doing nothing else (Wireshark's own cost of the interfaces)",
+		"12-VM home "+s.cell("p7_tshark_ms", "floor12", "ms")+"; 300-container home "+s.cell("p7_tshark_ms", "floor300", "ms"),
+		"the same without vmdump "+s.cell("p7_tshark_ms", "base", "ms"),
+		addedTo("floor12")+"; "+addedTo("floor300"), "—", "—")
+	row("P7", "the 300-container home if only the VM, lo, eth0 and docker0 were listed (replayed: the veths of unlisted containers left out)",
+		s.cell("p7_tshark_ms", "floor300-vm", "ms"), "the same without vmdump "+s.cell("p7_tshark_ms", "base", "ms"),
+		addedTo("floor300-vm"), "—", "—")
 	_, r := s.ratio("p7_call_ms", "vmdump-interfaces", "sshdump-interfaces")
 	row("P7", "one `--extcap-interfaces`, whole process, 12-VM home", s.cell("p7_call_ms", "vmdump-interfaces", "ms"),
 		"sshdump "+s.cell("p7_call_ms", "sshdump-interfaces", "ms")+"; vmdump in the 300-container home "+
@@ -290,6 +305,11 @@ func writeP7(row func(...string), s samples) {
 		"sshdump "+s.cell("p7_call_ms", "sshdump-config", "ms")+"; vmdump in the 300-container home: the VM's interface (300 in the Container selector) "+
 			s.cell("p7_call_ms", "vmdump-config-c300-vm", "ms")+" ("+rVM+"), a NIC's "+s.cell("p7_call_ms", "vmdump-config-c300-nic", "ms")+" ("+rNIC+")",
 		r, "—", "—")
+	_, rh := s.ratio("p7_call_ms", "go-hello", "sshdump-config")
+	_, rd := s.ratio("p7_call_ms", "vmdump-dlts", "sshdump-config")
+	row("P7", "for scale, whole process: a Go hello world; vmdump without discovery (`--extcap-dlts`)",
+		s.cell("p7_call_ms", "go-hello", "ms")+"; "+s.cell("p7_call_ms", "vmdump-dlts", "ms"), "sshdump's `--extcap-config` "+s.cell("p7_call_ms", "sshdump-config", "ms"),
+		rh+"; "+rd, "—", "—")
 }
 
 func stretch(ok bool) string {
