@@ -169,15 +169,17 @@ if want p7; then
 	# answered in that home, doing nothing else. What is left above a
 	# floor is vmdump's own work; the floor above the baseline is what
 	# Wireshark itself spends on that many interfaces (and that much
-	# output). floor-c300-vm: only the VM's own 4 interfaces listed (the
-	# VM, lo, eth0, docker0), as if the veths of containers too many to
-	# list were left out like those of listed containers.
-	for f in floor12:"$home12":0:72 floor300:"$home300":0:304 floor300-vm:"$home300":4:4; do
-		IFS=: read -r name src keep n <<<"$f"
+	# output). floor12-empty: the same interfaces, every --extcap-config
+	# answer empty (the cost of their number alone). floor300-vm: only the
+	# VM's own 4 interfaces listed (the VM, lo, eth0, docker0), as if the
+	# veths of containers too many to list were left out like those of
+	# listed containers.
+	for f in floor12:"$home12":0:72 floor12-empty:"$home12":0:72:-empty-config floor300:"$home300":0:304 floor300-vm:"$home300":4:4; do
+		IFS=: read -r name src keep n empty <<<"$f"
 		fh=$p7/$name/home
 		mkdir -p "$fh/.config/wireshark/extcap"
 		cp "$BIN/replayextcap" "$fh/.config/wireshark/extcap/"
-		inhome "$src" "$BIN/replayextcap" -record "$fh/.cache/replayextcap" -extcap "$src/$ext" -keep "$keep" >/dev/null
+		inhome "$src" "$BIN/replayextcap" -record "$fh/.cache/replayextcap" -extcap "$src/$ext" -keep "$keep" ${empty:+"$empty"} >/dev/null
 		got=$(inhome "$fh" tshark -D 2>/dev/null | grep -c '\. vmdump_' || true)
 		((got == n)) || die "tshark -D lists $got vmdump interfaces in $fh, want $n"
 		printf -v "home_${name//-/_}" %s "$fh"
@@ -189,6 +191,7 @@ if want p7; then
 		-cmd "vms12=HOME=$home12 tshark -D" \
 		-cmd "c300=HOME=$home300 tshark -D" \
 		-cmd "floor12=HOME=$home_floor12 tshark -D" \
+		-cmd "floor12-empty=HOME=$home_floor12_empty tshark -D" \
 		-cmd "floor300=HOME=$home_floor300 tshark -D" \
 		-cmd "floor300-vm=HOME=$home_floor300_vm tshark -D" >>"$RESULTS"
 

@@ -291,6 +291,9 @@ func writeP7(row func(...string), s samples) {
 		"12-VM home "+s.cell("p7_tshark_ms", "floor12", "ms")+"; 300-container home "+s.cell("p7_tshark_ms", "floor300", "ms"),
 		"the same without vmdump "+s.cell("p7_tshark_ms", "base", "ms"),
 		addedTo("floor12")+"; "+addedTo("floor300"), "—", "—")
+	row("P7", "the same, 12-VM home, every `--extcap-config` answer empty (the cost of the number of interfaces alone)",
+		s.cell("p7_tshark_ms", "floor12-empty", "ms"), "the same without vmdump "+s.cell("p7_tshark_ms", "base", "ms"),
+		addedTo("floor12-empty"), "—", "—")
 	row("P7", "the 300-container home if only the VM, lo, eth0 and docker0 were listed (replayed: the veths of unlisted containers left out)",
 		s.cell("p7_tshark_ms", "floor300-vm", "ms"), "the same without vmdump "+s.cell("p7_tshark_ms", "base", "ms"),
 		addedTo("floor300-vm"), "—", "—")

@@ -10,7 +10,9 @@
 //	replayextcap --extcap-interfaces                  (as Wireshark runs it) answer from $HOME/.cache/replayextcap
 //
 // With -keep N only the first N interfaces are recorded: what Wireshark
-// would pay if the extcap listed only those.
+// would pay if the extcap listed only those. With -empty-config every
+// --extcap-config answer is empty (no options at all): what Wireshark pays
+// for the number of interfaces alone.
 package main
 
 import (
@@ -32,12 +34,13 @@ func main() {
 	dir := flag.String("record", "", "directory to record the answers into (required)")
 	ext := flag.String("extcap", "", "the extcap to record (required)")
 	keep := flag.Int("keep", 0, "record only the first N interfaces (0: all)")
+	empty := flag.Bool("empty-config", false, "record every --extcap-config answer as empty")
 	flag.Parse()
 	if *dir == "" || *ext == "" {
 		flag.Usage()
 		os.Exit(2)
 	}
-	if err := record(*dir, *ext, *keep); err != nil {
+	if err := record(*dir, *ext, *keep, *empty); err != nil {
 		fmt.Fprintln(os.Stderr, "replayextcap:", err)
 		os.Exit(1)
 	}
@@ -49,7 +52,7 @@ func Dir() string {
 	return filepath.Join(os.Getenv("HOME"), ".cache", "replayextcap")
 }
 
-func record(dir, ext string, keep int) error {
+func record(dir, ext string, keep int, empty bool) error {
 	out, err := exec.Command(ext, "--extcap-interfaces").Output()
 	if err != nil {
 		return fmt.Errorf("%s --extcap-interfaces: %v", ext, err)
@@ -78,9 +81,11 @@ func record(dir, ext string, keep int) error {
 		if strings.ContainsAny(id, `/\`) || strings.HasPrefix(id, ".") {
 			return fmt.Errorf("interface id %q cannot name a file", id)
 		}
-		cfg, err := exec.Command(ext, "--extcap-config", "--extcap-interface", id).Output()
-		if err != nil {
-			return fmt.Errorf("%s --extcap-config --extcap-interface %s: %v", ext, id, err)
+		var cfg []byte
+		if !empty {
+			if cfg, err = exec.Command(ext, "--extcap-config", "--extcap-interface", id).Output(); err != nil {
+				return fmt.Errorf("%s --extcap-config --extcap-interface %s: %v", ext, id, err)
+			}
 		}
 		if err := os.WriteFile(filepath.Join(dir, "config", id), cfg, 0o644); err != nil {
 			return err
