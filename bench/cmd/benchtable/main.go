@@ -289,7 +289,8 @@ func writeP7(row func(...string), s samples) {
 	}
 	row("P7", "where it goes: `tshark -D` with vmdump's answers replayed by an extcap doing nothing else (Wireshark's own cost of the interfaces)",
 		"12-VM home "+s.cell("p7_tshark_ms", "floor12", "ms")+"; 300-container home "+s.cell("p7_tshark_ms", "floor300", "ms"),
-		"the same without vmdump "+s.cell("p7_tshark_ms", "base", "ms"),
+		"the same without vmdump "+s.cell("p7_tshark_ms", "base", "ms")+"; vmdump's own share: with vmdump / replayed "+
+			ratioTxt(s, "p7_tshark_ms", "vms12", "floor12")+" (12 VMs), "+ratioTxt(s, "p7_tshark_ms", "c300", "floor300")+" (300 containers)",
 		addedTo("floor12")+"; "+addedTo("floor300"), "—", "—")
 	row("P7", "the same, 12-VM home, every `--extcap-config` answer empty (the cost of the number of interfaces alone)",
 		s.cell("p7_tshark_ms", "floor12-empty", "ms"), "the same without vmdump "+s.cell("p7_tshark_ms", "base", "ms"),
@@ -313,6 +314,11 @@ func writeP7(row func(...string), s samples) {
 	row("P7", "for scale, whole process: a Go hello world; vmdump without discovery (`--extcap-dlts`)",
 		s.cell("p7_call_ms", "go-hello", "ms")+"; "+s.cell("p7_call_ms", "vmdump-dlts", "ms"), "sshdump's `--extcap-config` "+s.cell("p7_call_ms", "sshdump-config", "ms"),
 		rh+"; "+rd, "—", "—")
+}
+
+func ratioTxt(s samples, metric, a, b string) string {
+	_, r := s.ratio(metric, a, b)
+	return r
 }
 
 func stretch(ok bool) string {
