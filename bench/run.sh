@@ -11,7 +11,7 @@
 # P2_RATE (messages/s during P2, 100), P6_RATE (messages/s during the long
 # capture, 1000), P7_RUNS (`tshark -D` runs per home, 10), P7_CALL_RUNS
 # (runs per single extcap call, 20), ONLY (e.g. "p1 p4": run only these;
-# `ONLY=p7 bench/run.sh` runs just P7, in about 6 minutes), OUT (directory
+# `ONLY=p7 bench/run.sh` runs just P7, in about 3 minutes), OUT (directory
 # for the raw results; default a new /tmp/vmdump-bench.* directory).
 #
 # Not part of .ci/run: it takes about 12 minutes plus P6_MINUTES.
