@@ -1,18 +1,20 @@
 #!/usr/bin/env bash
-# bench/run.sh — measures vmdump's figures P1–P6 (BENCHMARKS.md), each
+# bench/run.sh — measures vmdump's figures P1–P7 (BENCHMARKS.md), each
 # against its baseline IN THE SAME RUN, and prints one table of medians and
 # ratios. Linux, root (it builds a lab VM: a network namespace with sshd,
-# tcpdump and traffic; see internal/lab).
+# tcpdump and traffic; see internal/lab). P7 needs no lab, only tshark.
 #
 #   bench/run.sh [P6_MINUTES]         default 10
 #
 # Knobs (environment): RUNS (P2–P4 runs per tool, default 5), P1_RUNS (20),
 # P3_SECONDS (seconds per P3 run, 20), P4_MB (bulk file size in MiB, 1024),
 # P2_RATE (messages/s during P2, 100), P6_RATE (messages/s during the long
-# capture, 1000), ONLY (e.g. "p1 p4": run only these), OUT (directory for
-# the raw results; default a new /tmp/vmdump-bench.* directory).
+# capture, 1000), P7_RUNS (`tshark -D` runs per home, 10), P7_CALL_RUNS
+# (runs per single extcap call, 20), ONLY (e.g. "p1 p4": run only these;
+# `ONLY=p7 bench/run.sh` runs just P7, in about 3 minutes), OUT (directory
+# for the raw results; default a new /tmp/vmdump-bench.* directory).
 #
-# Not part of .ci/run: it takes about 10 minutes plus P6_MINUTES.
+# Not part of .ci/run: it takes about 12 minutes plus P6_MINUTES.
 set -euo pipefail
 
 P6_MINUTES=${1:-${P6_MINUTES:-10}}
@@ -22,7 +24,9 @@ P3_SECONDS=${P3_SECONDS:-20}
 P4_MB=${P4_MB:-1024}
 P2_RATE=${P2_RATE:-100}
 P6_RATE=${P6_RATE:-1000}
-ONLY=${ONLY:-p1 p2 p3 p4 p5 p6}
+P7_RUNS=${P7_RUNS:-10}
+P7_CALL_RUNS=${P7_CALL_RUNS:-20}
+ONLY=${ONLY:-p1 p2 p3 p4 p5 p6 p7}
 SSHDUMP=${SSHDUMP:-/usr/lib/x86_64-linux-gnu/wireshark/extcap/sshdump}
 
 die() { echo "bench/run.sh: $*" >&2; exit 1; }
@@ -31,7 +35,14 @@ want() { [[ " $ONLY " == *" $1 "* ]]; }
 
 [[ $(uname -s) == Linux ]] || die "Linux only (the lab is a network namespace)"
 [[ $(id -u) == 0 ]] || die "run as root (the lab needs network namespaces and sshd)"
-for t in go ssh tcpdump sshd; do command -v "$t" >/dev/null || die "$t is not installed"; done
+for t in go ssh tcpdump sshd; do
+	if want p2 || want p3 || want p4 || want p6 || [[ $t == go ]]; then
+		command -v "$t" >/dev/null || die "$t is not installed"
+	fi
+done
+if want p7; then
+	for t in tshark strace; do command -v "$t" >/dev/null || die "$t is not installed (P7)"; done
+fi
 [[ -x $SSHDUMP ]] || die "sshdump not found at $SSHDUMP (apt-get install wireshark-common, or set SSHDUMP)"
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -70,7 +81,7 @@ rev="$(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEA
 started=$(date -u +%Y-%m-%dT%H:%MZ)
 mkdir -p "$BIN"
 CGO_ENABLED=0 go build -o "$BIN/vmdump" . # as the README builds it
-for t in labctl fifolat proctime fixturehome mkpcap benchtable hello depsfloor; do
+for t in labctl fifolat proctime fixturehome fixtureinv replayextcap mkpcap benchtable hello depsfloor; do
 	CGO_ENABLED=0 go build -o "$BIN/$t" "./bench/cmd/$t"
 done
 
@@ -101,6 +112,110 @@ fi
 if want p5; then
 	note "P5: pcap→pcapng Go benchmarks"
 	go test -run '^$' -bench 'Pump|IOCopy' -benchtime 1s -count 5 -cpu 1 ./pcapng/ >>"$GOBENCH"
+fi
+
+# -------------------------------------------------------------------- P7
+# Wireshark runs every extcap with --extcap-interfaces, then once more per
+# interface it listed with --extcap-config, at every start and interface
+# refresh; `tshark -D` does the same. Three homes, the same global extcaps
+# (sshdump and the others of the Wireshark package) in each: the 12-VM
+# fixture whose running VMs have cached inventories giving 60 NIC and
+# container interfaces, a home whose one VM runs 300 containers, and a
+# home without vmdump (the baseline). vmdump goes into the first two with
+# `vmdump install`, as a user installs it.
+if want p7; then
+	note "P7: fixture homes with cached inventories, vmdump installed"
+	p7=$work/p7
+	home12=$("$BIN/fixturehome" -o "$p7/vms12" -alive $$)
+	"$BIN/fixtureinv" -home "$home12" -spread 60 >"$p7/vms12.inventories"
+	home300=$p7/c300/home
+	mkdir -p "$home300/.config/vmdump"
+	cat >"$home300/.config/vmdump/config.toml" <<-EOF
+		# vmdump configuration
+		ssh_config_hosts = false
+
+		[[vm]]
+		name = "dockerhost"
+		host = "192.0.2.30"
+		user = "debian"
+		key = "~/.ssh/id_ed25519"
+	EOF
+	"$BIN/fixtureinv" -home "$home300" -containers 300 >"$p7/c300.inventories"
+	homebase=$p7/base/home
+	mkdir -p "$homebase"
+	inhome() { # inhome HOME COMMAND...: as Wireshark would run it for that user
+		local h=$1; shift
+		env -i PATH="$PATH" HOME="$h" "$@"
+	}
+	ext=.config/wireshark/extcap/vmdump # the personal extcap folder of Wireshark ≥ 3.x on Linux
+	for h in "$home12" "$home300"; do
+		# install checks its work with tshark, within 5 s: not a failure
+		# of the installation when tshark takes longer (the 300-container home).
+		inhome "$h" "$BIN/vmdump" install >"$p7/install.out" 2>&1 || true
+		[[ -x $h/$ext ]] || die "vmdump install put no vmdump into $h/$ext: $(cat "$p7/install.out")"
+	done
+	want_ifaces() { # want_ifaces HOME N: vmdump and tshark -D both list N vmdump interfaces
+		local got
+		got=$(inhome "$1" "$1/$ext" --extcap-interfaces | grep -c '^interface ' || true)
+		((got == $2)) || die "vmdump lists $got interfaces in $1, want $2"
+		got=$(inhome "$1" tshark -D 2>/dev/null | grep -c '\. vmdump_' || true)
+		((got == $2)) || die "tshark -D lists $got vmdump interfaces in $1, want $2"
+	}
+	want_ifaces "$home12" 72                # 12 VMs + 60 NICs and containers
+	want_ifaces "$home300" $((1 + 3 + 300)) # the VM, lo, eth0, docker0 and a veth per container
+	got=$(inhome "$homebase" tshark -D 2>/dev/null | grep -c '\. vmdump_' || true)
+	((got == 0)) || die "the baseline home lists vmdump"
+	# The floors: replayextcap instead of vmdump, answering what vmdump
+	# answered in that home, doing nothing else. What is left above a
+	# floor is vmdump's own work; the floor above the baseline is what
+	# Wireshark itself spends on that many interfaces (and that much
+	# output). floor12-empty: the same interfaces, every --extcap-config
+	# answer empty (the cost of their number alone). floor300-vm: only the
+	# VM's own 4 interfaces listed (the VM, lo, eth0, docker0), as if the
+	# veths of containers too many to list were left out like those of
+	# listed containers.
+	for f in floor12:"$home12":0:72 floor12-empty:"$home12":0:72:-empty-config floor300:"$home300":0:304 floor300-vm:"$home300":4:4; do
+		IFS=: read -r name src keep n empty <<<"$f"
+		fh=$p7/$name/home
+		mkdir -p "$fh/.config/wireshark/extcap"
+		cp "$BIN/replayextcap" "$fh/.config/wireshark/extcap/"
+		inhome "$src" "$BIN/replayextcap" -record "$fh/.cache/replayextcap" -extcap "$src/$ext" -keep "$keep" ${empty:+"$empty"} >/dev/null
+		got=$(inhome "$fh" tshark -D 2>/dev/null | grep -c '\. vmdump_' || true)
+		((got == n)) || die "tshark -D lists $got vmdump interfaces in $fh, want $n"
+		printf -v "home_${name//-/_}" %s "$fh"
+	done
+
+	note "P7: tshark -D, whole process, three homes round-robin (n=$P7_RUNS)"
+	"$BIN/proctime" -metric p7_tshark -n "$P7_RUNS" -warmup 2 -home "$homebase" \
+		-cmd "base=tshark -D" \
+		-cmd "vms12=HOME=$home12 tshark -D" \
+		-cmd "c300=HOME=$home300 tshark -D" \
+		-cmd "floor12=HOME=$home_floor12 tshark -D" \
+		-cmd "floor12-empty=HOME=$home_floor12_empty tshark -D" \
+		-cmd "floor300=HOME=$home_floor300 tshark -D" \
+		-cmd "floor300-vm=HOME=$home_floor300_vm tshark -D" >>"$RESULTS"
+
+	note "P7: how often tshark -D runs vmdump"
+	for h in base:"$homebase" vms12:"$home12" c300:"$home300"; do
+		inhome "${h#*:}" strace -f -qq -e trace=execve -o "$p7/execve.${h%%:*}" tshark -D >/dev/null 2>&1
+		printf 'p7_execs\t%s\t%s\n' "${h%%:*}" "$(grep -c '^[0-9]* *execve("[^"]*/vmdump"' "$p7/execve.${h%%:*}" || true)" >>"$RESULTS"
+		printf 'p7_configs\t%s\t%s\n' "${h%%:*}" "$(grep '^[0-9]* *execve("[^"]*/vmdump"' "$p7/execve.${h%%:*}" | grep -c '"--extcap-config"' || true)" >>"$RESULTS"
+	done
+
+	note "P7: one extcap call, whole process, vmdump and sshdump round-robin (n=$P7_CALL_RUNS)"
+	cid=$(inhome "$home12" "$home12/$ext" --extcap-interfaces | sed -n 's/^interface {value=\([^}]*__c__[^}]*\)}.*/\1/p' | head -1)
+	[[ -n $cid ]] || die "no container interface in $home12"
+	vm300=$(sed -n '1s/\t.*//p' "$p7/c300.inventories")
+	"$BIN/proctime" -metric p7_call -n "$P7_CALL_RUNS" -home "$home12" \
+		-cmd "vmdump-interfaces=$home12/$ext --extcap-interfaces" \
+		-cmd "vmdump-config=$home12/$ext --extcap-config --extcap-interface $cid" \
+		-cmd "sshdump-interfaces=$SSHDUMP --extcap-interfaces" \
+		-cmd "sshdump-config=$SSHDUMP --extcap-config --extcap-interface sshdump" \
+		-cmd "go-hello=$BIN/hello" \
+		-cmd "vmdump-dlts=$home12/$ext --extcap-interface x --extcap-dlts" \
+		-cmd "vmdump-interfaces-c300=HOME=$home300 $home300/$ext --extcap-interfaces" \
+		-cmd "vmdump-config-c300-vm=HOME=$home300 $home300/$ext --extcap-config --extcap-interface $vm300" \
+		-cmd "vmdump-config-c300-nic=HOME=$home300 $home300/$ext --extcap-config --extcap-interface ${vm300}__eth0" >>"$RESULTS"
 fi
 
 # ------------------------------------------------------------------- lab
@@ -257,7 +372,7 @@ fi
 	echo "- $(go version | cut -d' ' -f3), $(tshark --version 2>/dev/null | head -1 | cut -d' ' -f1-3)," \
 		"sshdump $("$SSHDUMP" --version 2>/dev/null | head -1 | awk '{print $NF}'), $(ssh -V 2>&1 | cut -d, -f1)"
 	echo "- runs: P1 $P1_RUNS per tool, P2–P4 $RUNS per tool (P2 after one warm-up round), P3 ${P3_SECONDS} s each," \
-		"P4 ${P4_MB} MiB file, P6 ${P6_MINUTES} min at $P6_RATE messages/s"
+		"P4 ${P4_MB} MiB file, P6 ${P6_MINUTES} min at $P6_RATE messages/s, P7 $P7_RUNS \`tshark -D\` per home and $P7_CALL_RUNS per extcap call"
 	echo
 	"$BIN/benchtable" -results "$RESULTS" -gobench "$GOBENCH"
 } | tee "$OUT/table.md"

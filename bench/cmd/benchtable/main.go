@@ -245,6 +245,80 @@ func writeTable(w io.Writer, s samples) {
 	row("P6", what,
 		s.cell("p6_rss_early_mb", "vmdump", "MB")+" → "+s.cell("p6_rss_peak_mb", "vmdump", "MB"), "—", "—", "≤ 40 MB, flat",
 		verdict(peak <= 40 && peak-early <= 2, ok6))
+
+	writeP7(row, s)
+}
+
+// writeP7 is P7's rows: `tshark -D` with vmdump installed against the same
+// without it, and one extcap call of vmdump against sshdump's.
+func writeP7(row func(...string), s samples) {
+	base, _, okBase := s.median("p7_tshark_ms", "base")
+	runs := func(home string) string {
+		e, _, ok := s.median("p7_execs", home)
+		c, _, _ := s.median("p7_configs", home)
+		if !ok {
+			return "?"
+		}
+		return fmt.Sprintf("%.0f (%.0f with `--extcap-config`)", e, c)
+	}
+	v12, _, ok12 := s.median("p7_tshark_ms", "vms12")
+	added, addedTxt := 0.0, "—"
+	if ok12 && okBase && base > 0 {
+		added = v12/base - 1
+		addedTxt = fmt.Sprintf("%+.0f%%", 100*added)
+	}
+	row("P7", "`tshark -D`, whole process: 12 VMs, 60 NIC and container interfaces (cached inventories); runs of vmdump: "+runs("vms12"),
+		s.cell("p7_tshark_ms", "vms12", "ms"), "the same without vmdump "+s.cell("p7_tshark_ms", "base", "ms"),
+		addedTxt, "≤ +15%", verdict(added <= 0.15, ok12 && okBase))
+	v300, _, ok300 := s.median("p7_tshark_ms", "c300")
+	diff, diffTxt := 0.0, "—"
+	if ok300 && okBase {
+		diff = (v300 - base) / 1000
+		diffTxt = fmt.Sprintf("%+.2f s", diff)
+	}
+	row("P7", "the same: one VM running 300 containers; runs of vmdump: "+runs("c300"),
+		s.cell("p7_tshark_ms", "c300", "ms"), "the same without vmdump "+s.cell("p7_tshark_ms", "base", "ms"),
+		diffTxt, "≤ +0.25 s", verdict(diff <= 0.25, ok300 && okBase))
+	// The floors: the same answers from an extcap that does nothing else.
+	addedTo := func(home string) string {
+		v, _, ok := s.median("p7_tshark_ms", home)
+		if !ok || !okBase || base == 0 {
+			return "—"
+		}
+		return fmt.Sprintf("%+.0f%% / %+.2f s", 100*(v/base-1), (v-base)/1000)
+	}
+	row("P7", "where it goes: `tshark -D` with vmdump's answers replayed by an extcap doing nothing else (Wireshark's own cost of the interfaces)",
+		"12-VM home "+s.cell("p7_tshark_ms", "floor12", "ms")+"; 300-container home "+s.cell("p7_tshark_ms", "floor300", "ms"),
+		"the same without vmdump "+s.cell("p7_tshark_ms", "base", "ms")+"; vmdump's own share: with vmdump / replayed "+
+			ratioTxt(s, "p7_tshark_ms", "vms12", "floor12")+" (12 VMs), "+ratioTxt(s, "p7_tshark_ms", "c300", "floor300")+" (300 containers)",
+		addedTo("floor12")+"; "+addedTo("floor300"), "—", "—")
+	row("P7", "the same, 12-VM home, every `--extcap-config` answer empty (the cost of the number of interfaces alone)",
+		s.cell("p7_tshark_ms", "floor12-empty", "ms"), "the same without vmdump "+s.cell("p7_tshark_ms", "base", "ms"),
+		addedTo("floor12-empty"), "—", "—")
+	row("P7", "the 300-container home if only the VM, lo, eth0 and docker0 were listed (replayed: the veths of unlisted containers left out)",
+		s.cell("p7_tshark_ms", "floor300-vm", "ms"), "the same without vmdump "+s.cell("p7_tshark_ms", "base", "ms"),
+		addedTo("floor300-vm"), "—", "—")
+	_, r := s.ratio("p7_call_ms", "vmdump-interfaces", "sshdump-interfaces")
+	row("P7", "one `--extcap-interfaces`, whole process, 12-VM home", s.cell("p7_call_ms", "vmdump-interfaces", "ms"),
+		"sshdump "+s.cell("p7_call_ms", "sshdump-interfaces", "ms")+"; vmdump in the 300-container home "+
+			s.cell("p7_call_ms", "vmdump-interfaces-c300", "ms"), r, "—", "—")
+	_, r = s.ratio("p7_call_ms", "vmdump-config", "sshdump-config")
+	_, rVM := s.ratio("p7_call_ms", "vmdump-config-c300-vm", "sshdump-config")
+	_, rNIC := s.ratio("p7_call_ms", "vmdump-config-c300-nic", "sshdump-config")
+	row("P7", "one `--extcap-config`, whole process: a container's interface, 12-VM home", s.cell("p7_call_ms", "vmdump-config", "ms"),
+		"sshdump "+s.cell("p7_call_ms", "sshdump-config", "ms")+"; vmdump in the 300-container home: the VM's interface (300 in the Container selector) "+
+			s.cell("p7_call_ms", "vmdump-config-c300-vm", "ms")+" ("+rVM+"), a NIC's "+s.cell("p7_call_ms", "vmdump-config-c300-nic", "ms")+" ("+rNIC+")",
+		r, "—", "—")
+	_, rh := s.ratio("p7_call_ms", "go-hello", "sshdump-config")
+	_, rd := s.ratio("p7_call_ms", "vmdump-dlts", "sshdump-config")
+	row("P7", "for scale, whole process: a Go hello world; vmdump without discovery (`--extcap-dlts`)",
+		s.cell("p7_call_ms", "go-hello", "ms")+"; "+s.cell("p7_call_ms", "vmdump-dlts", "ms"), "sshdump's `--extcap-config` "+s.cell("p7_call_ms", "sshdump-config", "ms"),
+		rh+"; "+rd, "—", "—")
+}
+
+func ratioTxt(s samples, metric, a, b string) string {
+	_, r := s.ratio(metric, a, b)
+	return r
 }
 
 func stretch(ok bool) string {

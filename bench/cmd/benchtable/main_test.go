@@ -59,3 +59,32 @@ func TestReadInputs(t *testing.T) {
 		}
 	}
 }
+
+func TestP7Rows(t *testing.T) {
+	s := samples{}
+	for _, v := range []float64{200, 210, 190} {
+		s.add("p7_tshark_ms", "base", v)
+	}
+	for _, v := range []float64{220, 224, 240} {
+		s.add("p7_tshark_ms", "vms12", v)
+	}
+	for _, v := range []float64{600, 500, 400} {
+		s.add("p7_tshark_ms", "c300", v)
+	}
+	s.add("p7_execs", "vms12", 73)
+	s.add("p7_configs", "vms12", 72)
+	s.add("p7_call_ms", "vmdump-config", 3)
+	s.add("p7_call_ms", "sshdump-config", 6)
+	var b strings.Builder
+	writeTable(&b, s)
+	for _, want := range []string{
+		"runs of vmdump: 73 (72 with `--extcap-config`)",
+		"| +12% | ≤ +15% | yes |",
+		"| +0.30 s | ≤ +0.25 s | **no** |",
+		"| 0.50x |",
+	} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("table lacks %q:\n%s", want, b.String())
+		}
+	}
+}
