@@ -295,9 +295,6 @@ func writeP7(row func(...string), s samples) {
 	row("P7", "the same, 12-VM home, every `--extcap-config` answer empty (the cost of the number of interfaces alone)",
 		s.cell("p7_tshark_ms", "floor12-empty", "ms"), "the same without vmdump "+s.cell("p7_tshark_ms", "base", "ms"),
 		addedTo("floor12-empty"), "—", "—")
-	row("P7", "the 300-container home if only the VM, lo, eth0 and docker0 were listed (replayed: the veths of unlisted containers left out)",
-		s.cell("p7_tshark_ms", "floor300-vm", "ms"), "the same without vmdump "+s.cell("p7_tshark_ms", "base", "ms"),
-		addedTo("floor300-vm"), "—", "—")
 	_, r := s.ratio("p7_call_ms", "vmdump-interfaces", "sshdump-interfaces")
 	row("P7", "one `--extcap-interfaces`, whole process, 12-VM home", s.cell("p7_call_ms", "vmdump-interfaces", "ms"),
 		"sshdump "+s.cell("p7_call_ms", "sshdump-interfaces", "ms")+"; vmdump in the 300-container home "+
