@@ -77,6 +77,7 @@ func hostileCases() []hostileCase {
 	arg("--remote-priv", "semicolon")
 	arg("--host-key-policy", "and")
 	arg("--extcap-interface", "semicolon", "subst")
+	arg("--container", "single-quote", "subst", "backticks", "newline", "dash-w", "long-100k") // issue 14: the VM interface's Container selector
 	for _, v := range []string{"subst", "backticks", "semicolon", "dash-w"} {
 		value := hostileValue(v)
 		cases = append(cases, hostileCase{name: "filter-check/" + v, filterCheck: true,
