@@ -42,6 +42,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -140,6 +141,9 @@ type PrereqError struct{ Reason string }
 func (e *PrereqError) Error() string { return "container rig: " + e.Reason }
 
 func checkPrereqs(opt Options) error {
+	if runtime.GOOS != "linux" {
+		return &PrereqError{"needs Linux (network namespaces, a local Docker engine); this is " + runtime.GOOS}
+	}
 	if os.Geteuid() != 0 {
 		return &PrereqError{"needs root"}
 	}
@@ -350,6 +354,9 @@ func (r *Rig) Recreate(c *Container) error {
 	}
 	return c.start()
 }
+
+// HostNetwork: the container shares the root network namespace.
+func (c *Container) HostNetwork() bool { return c.Role == "host" }
 
 // Containers lists the rig's containers, rootless last.
 func (r *Rig) Containers() []*Container {
