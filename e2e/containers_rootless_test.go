@@ -3,6 +3,7 @@ package e2e
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vmdump/vmdump/internal/ctrlab"
 )
@@ -22,9 +23,36 @@ func TestContainersRootless(t *testing.T) {
 	if !strings.Contains(out, "rig: container "+c.Name+" (") {
 		t.Fatalf("tshark -D does not list the rootless container %s:\n%s", c.Name, out)
 	}
-	captureContainer(t, r, u, containerCase{
-		c:       c,
+	captureContainer(t, r, u, rootlessCase(r))
+}
+
+func rootlessCase(r *ctrlab.Rig) containerCase {
+	return containerCase{
+		c:       r.Rootless,
 		mine:    `ip.src == 10.0.2.100 && ip.dst == 10.0.2.2 && udp.dstport == 9 && udp contains "vmdump-ctrapp pod "`,
 		foreign: `udp contains "vmdump-ctrapp br " || udp contains "vmdump-ctrapp un " || udp contains "vmdump-ctrapp host "`,
-	})
+	}
+}
+
+// TestContainersRootlessRig checks the rig, not vmdump: the rootless
+// container makes the traffic TestContainersRootless looks for, and
+// vmdlab's `podman ps` over the rig's sshd lists it.
+func TestContainersRootlessRig(t *testing.T) {
+	needTshark(t)
+	r := ctrlab.Start(t, ctrlab.Options{Rootless: true})
+	tc := rootlessCase(r)
+	file := localCapture(t, tc.c.Pid, 3*time.Second)
+	if got := count(t, file, tc.mine); got < 5 {
+		t.Errorf("%d packets matching %q, want at least 5 (of %d)", got, tc.mine, count(t, file, ""))
+	}
+	if got := count(t, file, tc.foreign); got != 0 {
+		t.Errorf("%d packets matching %q, want none", got, tc.foreign)
+	}
+	out, err := r.Host.SSH("podman ps --format '{{.Names}}'")
+	if err != nil {
+		t.Fatalf("ssh … podman ps: %v", err)
+	}
+	if !strings.Contains(string(out), tc.c.Name) {
+		t.Errorf("ssh … podman ps does not list %s: %q", tc.c.Name, out)
+	}
 }

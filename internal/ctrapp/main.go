@@ -8,7 +8,7 @@
 //	ctrapp -tag web -http :80                    HTTP server ("ok <tag>")
 //	ctrapp -tag br -udp-echo :7007               UDP echo server
 //	ctrapp -tag db -get http://172.20.0.2/ -every 200ms
-//	ctrapp -tag br -udp-to 172.17.0.1:7007 -every 100ms
+//	ctrapp -tag br -udp-to 172.17.0.1:7007,127.0.0.1:7007 -every 100ms
 //
 // A datagram sent by -udp-to reads "vmdump-ctrapp <tag> <seq>", so that a
 // capture can tell whose it is (udp contains "vmdump-ctrapp br").
@@ -23,6 +23,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -33,7 +34,7 @@ func main() {
 	httpAddr := flag.String("http", "", "serve HTTP on this address")
 	echoAddr := flag.String("udp-echo", "", "echo UDP datagrams on this address")
 	get := flag.String("get", "", "GET this URL at every tick")
-	udpTo := flag.String("udp-to", "", "send a datagram to this host:port at every tick")
+	udpTo := flag.String("udp-to", "", "send a datagram to each of these host:port (comma-separated) at every tick")
 	every := flag.Duration("every", 100*time.Millisecond, "tick of -get and -udp-to")
 	flag.Parse()
 	if *httpAddr == "" && *echoAddr == "" && *get == "" && *udpTo == "" {
@@ -54,7 +55,9 @@ func main() {
 		run(func() { getLoop(ctx, *get, *every) })
 	}
 	if *udpTo != "" {
-		run(func() { sendLoop(ctx, *udpTo, *tag, *every) })
+		for _, to := range strings.Split(*udpTo, ",") {
+			run(func() { sendLoop(ctx, to, *tag, *every) })
+		}
 	}
 	fmt.Printf("ctrapp %s running\n", *tag)
 	<-ctx.Done()

@@ -9,10 +9,12 @@
 // entrypoint. A rig starts, each named <Prefix><role>, Prefix being
 // vmdc<pid>x<seq>- (so a later rig can reap a dead process's leftovers):
 //
-//	host   --network host: UDP echo server on 0.0.0.0:EchoPort, and a
-//	       datagram every 100 ms to 127.0.0.1:EchoPort (loopback)
 //	br     default bridge: a datagram every 100 ms to the bridge's gateway
-//	       (the root namespace, so the host container's echo server), HTTP :80
+//	       (the root namespace, so the host container's echo server); UDP
+//	       echo server on :EchoPort, HTTP :80
+//	host   --network host: UDP echo server on 0.0.0.0:EchoPort, and a
+//	       datagram every 100 ms to 127.0.0.1:EchoPort (loopback) and one to
+//	       br's first address (over docker0)
 //	un     a user-defined network <Prefix>net: the same toward its gateway
 //	nv     --network none plus a veth pair the rig adds (root end
 //	       VethHost VethHostAddr/30, container end eth1 VethCtrAddr/30): a
@@ -233,11 +235,11 @@ func (r *Rig) build(opt Options) error {
 	}
 	echo := strconv.Itoa(r.EchoPort)
 
-	if r.HostNet, err = r.run("host", []string{"--network", "host"},
-		"-udp-echo", "0.0.0.0:"+echo, "-udp-to", "127.0.0.1:"+echo); err != nil {
+	if r.Bridge, err = r.run("br", nil, "-udp-to", r.BridgeGW+":"+echo, "-udp-echo", ":"+echo, "-http", ":80"); err != nil {
 		return err
 	}
-	if r.Bridge, err = r.run("br", nil, "-udp-to", r.BridgeGW+":"+echo, "-http", ":80"); err != nil {
+	if r.HostNet, err = r.run("host", []string{"--network", "host"},
+		"-udp-echo", "0.0.0.0:"+echo, "-udp-to", "127.0.0.1:"+echo+","+r.Bridge.Addr+":"+echo); err != nil {
 		return err
 	}
 	if r.UserNet, err = r.run("un", []string{"--network", r.UserNetwork}, "-udp-to", r.UserNetGW+":"+echo); err != nil {

@@ -33,6 +33,7 @@ func TestRig(t *testing.T) {
 		iface, filt string
 	}{
 		{r.HostNet, "lo", "udp dst port " + echo},
+		{r.HostNet, "docker0", "udp and dst host " + r.Bridge.Addr + " and dst port " + echo},
 		{r.Bridge, "eth0", "udp and dst host " + r.BridgeGW + " and dst port " + echo},
 		{r.Bridge, "eth0", "udp and src host " + r.BridgeGW + " and src port " + echo}, // the echoes
 		{r.UserNet, "eth0", "udp and dst host " + r.UserNetGW + " and dst port " + echo},
