@@ -80,7 +80,9 @@ func (r *Rig) startPodman() error {
 	}
 	c := &Container{rig: r, Engine: "podman", Role: "pod", Name: r.Prefix + "pod", Image: img, Addr: "10.0.2.100"}
 	r.containers = append(r.containers, c)
-	out, err := r.Podman("run", "-d", "--name", c.Name, "--network", "slirp4netns", img,
+	// runc, not crun: crun fails on a hybrid cgroup v1 machine ("cgroups
+	// in hybrid mode not supported") and podman prefers it when installed.
+	out, err := r.Podman("--runtime", "runc", "run", "-d", "--name", c.Name, "--network", "slirp4netns", img,
 		"-tag", "pod", "-udp-to", "10.0.2.2:9", "-every", "100ms")
 	if err != nil {
 		return err

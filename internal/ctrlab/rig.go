@@ -151,7 +151,7 @@ func checkPrereqs(opt Options) error {
 	}
 	progs := []string{"docker", "go", "ip", "ssh"}
 	if opt.Rootless {
-		progs = append(progs, "podman", "slirp4netns", "newuidmap", "newgidmap", "runuser")
+		progs = append(progs, "podman", "slirp4netns", "newuidmap", "newgidmap", "runc", "runuser")
 	}
 	var missing []string
 	for _, p := range progs {
