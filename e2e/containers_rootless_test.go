@@ -11,8 +11,8 @@ import (
 // TestContainersRootless (issue 14): a container of the login user's
 // rootless Podman (slirp4netns networking) is listed by name in
 // `tshark -D` and captured inside its own network namespace through its
-// interface: the datagrams it sends to slirp's gateway 10.0.2.2:9 from
-// 10.0.2.100 are in the file. The engine runs as vmdlab, never under sudo;
+// interface: the messages it sends from 10.0.2.100 to slirp's gateway
+// 10.0.2.2 (the root namespace's loopback there) are in the file. The engine runs as vmdlab, never under sudo;
 // the rig gives vmdlab's SSH sessions the HOME and XDG_RUNTIME_DIR of its
 // podman, so `podman ps` over SSH sees the container.
 func TestContainersRootless(t *testing.T) {
@@ -29,8 +29,8 @@ func TestContainersRootless(t *testing.T) {
 func rootlessCase(r *ctrlab.Rig) containerCase {
 	return containerCase{
 		c:       r.Rootless,
-		mine:    `ip.src == 10.0.2.100 && ip.dst == 10.0.2.2 && udp.dstport == 9 && udp contains "vmdump-ctrapp pod "`,
-		foreign: `udp contains "vmdump-ctrapp br " || udp contains "vmdump-ctrapp un " || udp contains "vmdump-ctrapp host "`,
+		mine:    "ip.src == 10.0.2.100 && ip.dst == 10.0.2.2 && " + tagged("pod"),
+		foreign: tagged("br", "un", "nv", "host"),
 	}
 }
 

@@ -242,6 +242,23 @@ func TestContainersRigTraffic(t *testing.T) {
 	}
 }
 
+// TestContainersRigVM checks the rig as vmdump's VM: the VM "rig" itself
+// (interface docker0 of the machine, through the rig's sshd and sudo)
+// captures the default bridge's traffic, and nothing is left running.
+func TestContainersRigVM(t *testing.T) {
+	r := ctrlab.Start(t, ctrlab.Options{})
+	u := rigUser(t, r)
+	ts := u.startTshark("-a", "duration:4")
+	seen := waitContainerCapture(t, r, r.HostNet, ts) // the VM's tcpdump runs in the root namespace
+	ts.wait(t, 40*time.Second)
+	assertRigNoOrphans(t, r, seen)
+	// The VM's default capture keeps TCP payload only: br's TCP messages.
+	f := "ip.src == " + r.Bridge.Addr + " && tcp.len > 0 && " + tagged("br")
+	if got := count(t, ts.out, f); got < 5 {
+		t.Fatalf("%d packets matching %q on the VM's docker0, want at least 5; stderr:\n%s", got, f, ts.stderr.String())
+	}
+}
+
 // localCapture runs tcpdump -i any inside pid's network namespace for d
 // and returns the file.
 func localCapture(t *testing.T, pid int, d time.Duration) string {
@@ -294,27 +311,30 @@ type containerCase struct {
 
 func rigCases(r *ctrlab.Rig) []containerCase {
 	echo := strconv.Itoa(r.EchoPort)
-	tag := func(role string) string { return `udp contains "vmdump-ctrapp ` + role + ` "` }
-	others := func(roles ...string) string {
-		var f []string
-		for _, role := range roles {
-			f = append(f, tag(role))
-		}
-		return strings.Join(f, " || ")
-	}
 	return []containerCase{
-		{r.Bridge, "ip.src == " + r.Bridge.Addr + " && udp.dstport == " + echo + " && " + tag("br"), others("un", "nv")}, // host sends to br too,
-		{r.UserNet, "ip.src == " + r.UserNet.Addr + " && udp.dstport == " + echo + " && " + tag("un"), others("br", "nv", "host")},
-		{r.HostNet, "udp.dstport == " + echo + " && " + tag("host"), ""},
-		{r.None, "ip.src == " + r.VethCtrAddr + " && ip.dst == " + r.VethHostAddr + " && " + tag("nv"), others("br", "un", "host")},
-		{r.Web, "ip.src == " + r.Web.Addr + " && ip.dst == " + r.DB.Addr + " && tcp.srcport == 80 && http.response", others("br", "un", "nv", "host")},
-		{r.DB, "ip.src == " + r.DB.Addr + " && ip.dst == " + r.Web.Addr + " && http.request", others("br", "un", "nv", "host")},
+		{r.Bridge, "ip.src == " + r.Bridge.Addr + " && (udp.dstport == " + echo + " || tcp.dstport == " + echo + ") && " + tagged("br"), tagged("un", "nv", "pod")}, // host sends to br too
+		{r.UserNet, "ip.src == " + r.UserNet.Addr + " && (udp.dstport == " + echo + " || tcp.dstport == " + echo + ") && " + tagged("un"), tagged("br", "nv", "host", "pod")},
+		{r.HostNet, "(udp.dstport == " + echo + " || tcp.dstport == " + echo + ") && " + tagged("host"), ""},
+		{r.None, "ip.src == " + r.VethCtrAddr + " && ip.dst == " + r.VethHostAddr + " && " + tagged("nv"), tagged("br", "un", "host", "pod")},
+		{r.Web, "ip.src == " + r.Web.Addr + " && ip.dst == " + r.DB.Addr + " && tcp.srcport == 80 && http.response", tagged("br", "un", "nv", "host", "pod")},
+		{r.DB, "ip.src == " + r.DB.Addr + " && ip.dst == " + r.Web.Addr + " && http.request", tagged("br", "un", "nv", "host", "pod")},
 	}
 }
 
+// tagged is a display filter for the messages (UDP or TCP) of ctrapp
+// senders with these tags (their roles), or of their echoes.
+func tagged(roles ...string) string {
+	var f []string
+	for _, role := range roles {
+		f = append(f, `frame contains "vmdump-ctrapp `+role+` "`)
+	}
+	return "(" + strings.Join(f, " || ") + ")"
+}
+
 // captureContainer captures container c through its interface for 6 s and
-// checks the file: at least 5 of its own packets (it makes 10 a second, db
-// 5), none that never pass its namespace, and nothing left running.
+// checks the file: at least 5 of its own packets (it makes 10 messages a
+// second, each a datagram and a TCP segment, and their echoes; db 5
+// requests), none that never pass its namespace, and nothing left running.
 func captureContainer(t *testing.T, r *ctrlab.Rig, u *user, tc containerCase) {
 	id, display := containerInterface(t, u, tc.c.Name)
 	t.Logf("%s: %s (%s)", tc.c.Role, id, display)
@@ -416,7 +436,7 @@ func TestContainersRestart(t *testing.T) {
 	ts.wait(t, 15*time.Second)
 	assertRigNoOrphans(t, r, seen)
 
-	mine := `udp contains "vmdump-ctrapp br "`
+	mine := "ip.src == " + r.Bridge.Addr + " && " + tagged("br")
 	for _, tc := range []struct {
 		what string
 		at   time.Time

@@ -6,12 +6,15 @@
 // datagram is only retried at the next tick.
 //
 //	ctrapp -tag web -http :80                    HTTP server ("ok <tag>")
-//	ctrapp -tag br -udp-echo :7007               UDP echo server
+//	ctrapp -tag br -echo :7007                   TCP and UDP echo server
 //	ctrapp -tag db -get http://172.20.0.2/ -every 200ms
-//	ctrapp -tag br -udp-to 172.17.0.1:7007,127.0.0.1:7007 -every 100ms
+//	ctrapp -tag br -to 172.17.0.1:7007,127.0.0.1:7007 -every 100ms
 //
-// A datagram sent by -udp-to reads "vmdump-ctrapp <tag> <seq>", so that a
-// capture can tell whose it is (udp contains "vmdump-ctrapp br").
+// -to sends, at every tick and to each address, one UDP datagram and one
+// message over a kept TCP connection (re-dialled after an error), each
+// reading "vmdump-ctrapp <tag> <seq>\n", so that a capture can tell whose
+// it is (frame contains "vmdump-ctrapp br "); the TCP message is a data
+// segment, which a capture that keeps only TCP payload keeps too.
 package main
 
 import (
@@ -32,13 +35,13 @@ import (
 func main() {
 	tag := flag.String("tag", "ctrapp", "name put in answers and datagrams")
 	httpAddr := flag.String("http", "", "serve HTTP on this address")
-	echoAddr := flag.String("udp-echo", "", "echo UDP datagrams on this address")
+	echoAddr := flag.String("echo", "", "echo TCP streams and UDP datagrams on this address")
 	get := flag.String("get", "", "GET this URL at every tick")
-	udpTo := flag.String("udp-to", "", "send a datagram to each of these host:port (comma-separated) at every tick")
+	udpTo := flag.String("to", "", "send a UDP datagram and a TCP message to each of these host:port (comma-separated) at every tick")
 	every := flag.Duration("every", 100*time.Millisecond, "tick of -get and -udp-to")
 	flag.Parse()
 	if *httpAddr == "" && *echoAddr == "" && *get == "" && *udpTo == "" {
-		fmt.Fprintln(os.Stderr, "ctrapp: nothing to do: give -http, -udp-echo, -get or -udp-to")
+		fmt.Fprintln(os.Stderr, "ctrapp: nothing to do: give -http, -echo, -get or -to")
 		os.Exit(2)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -50,6 +53,7 @@ func main() {
 	}
 	if *echoAddr != "" {
 		run(func() { echoUDP(ctx, *echoAddr) })
+		run(func() { echoTCP(ctx, *echoAddr) })
 	}
 	if *get != "" {
 		run(func() { getLoop(ctx, *get, *every) })
@@ -57,6 +61,7 @@ func main() {
 	if *udpTo != "" {
 		for _, to := range strings.Split(*udpTo, ",") {
 			run(func() { sendLoop(ctx, to, *tag, *every) })
+			run(func() { streamLoop(ctx, to, *tag, *every) })
 		}
 	}
 	fmt.Printf("ctrapp %s running\n", *tag)
@@ -81,7 +86,7 @@ func echoUDP(ctx context.Context, addr string) {
 	for ctx.Err() == nil {
 		pc, err := net.ListenPacket("udp", addr)
 		if err != nil {
-			fmt.Fprintln(os.Stderr, "ctrapp: udp-echo:", err)
+			fmt.Fprintln(os.Stderr, "ctrapp: echo:", err)
 			sleep(ctx, time.Second)
 			continue
 		}
@@ -96,6 +101,65 @@ func echoUDP(ctx context.Context, addr string) {
 		}
 		stop()
 		pc.Close()
+	}
+}
+
+func echoTCP(ctx context.Context, addr string) {
+	for ctx.Err() == nil {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "ctrapp: echo:", err)
+			sleep(ctx, time.Second)
+			continue
+		}
+		stop := context.AfterFunc(ctx, func() { ln.Close() })
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				break
+			}
+			go func() {
+				defer c.Close()
+				stopConn := context.AfterFunc(ctx, func() { c.Close() })
+				defer stopConn()
+				io.Copy(c, c)
+			}()
+		}
+		stop()
+		ln.Close()
+	}
+}
+
+// streamLoop writes a message at every tick over one TCP connection and
+// reads the echo back; after any error it dials again at the next tick.
+func streamLoop(ctx context.Context, to, tag string, every time.Duration) {
+	var conn net.Conn
+	defer func() {
+		if conn != nil {
+			conn.Close()
+		}
+	}()
+	buf := make([]byte, 4096)
+	for i := 0; sleep(ctx, every); i++ {
+		if conn == nil {
+			d := net.Dialer{Timeout: time.Second}
+			c, err := d.DialContext(ctx, "tcp", to)
+			if err != nil {
+				continue
+			}
+			conn = c
+		}
+		msg := fmt.Sprintf("vmdump-ctrapp %s %d\n", tag, i)
+		conn.SetDeadline(time.Now().Add(time.Second))
+		if _, err := conn.Write([]byte(msg)); err != nil {
+			conn.Close()
+			conn = nil
+			continue
+		}
+		if _, err := io.ReadAtLeast(conn, buf, len(msg)); err != nil {
+			conn.Close()
+			conn = nil
+		}
 	}
 }
 
@@ -123,7 +187,7 @@ func sendLoop(ctx context.Context, to, tag string, every time.Duration) {
 	for i := 0; sleep(ctx, every); i++ {
 		dst, err := net.ResolveUDPAddr("udp", to)
 		if err != nil {
-			fmt.Fprintln(os.Stderr, "ctrapp: udp-to:", err)
+			fmt.Fprintln(os.Stderr, "ctrapp: to:", err)
 			return
 		}
 		if pc == nil {
@@ -132,7 +196,7 @@ func sendLoop(ctx context.Context, to, tag string, every time.Duration) {
 			}
 			defer pc.Close()
 		}
-		pc.WriteTo([]byte(fmt.Sprintf("vmdump-ctrapp %s %d", tag, i)), dst)
+		pc.WriteTo([]byte(fmt.Sprintf("vmdump-ctrapp %s %d\n", tag, i)), dst)
 	}
 }
 

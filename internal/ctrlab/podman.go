@@ -82,8 +82,9 @@ func (r *Rig) startPodman() error {
 	r.containers = append(r.containers, c)
 	// runc, not crun: crun fails on a hybrid cgroup v1 machine ("cgroups
 	// in hybrid mode not supported") and podman prefers it when installed.
-	out, err := r.Podman("--runtime", "runc", "run", "-d", "--name", c.Name, "--network", "slirp4netns", img,
-		"-tag", "pod", "-udp-to", "10.0.2.2:9", "-every", "100ms")
+	out, err := r.Podman("--runtime", "runc", "run", "-d", "--name", c.Name,
+		"--network", "slirp4netns:allow_host_loopback=true", img,
+		"-tag", "pod", "-to", "10.0.2.2:"+strconv.Itoa(r.EchoPort), "-every", "100ms")
 	if err != nil {
 		return err
 	}

@@ -9,25 +9,28 @@
 // entrypoint. A rig starts, each named <Prefix><role>, Prefix being
 // vmdc<pid>x<seq>- (so a later rig can reap a dead process's leftovers):
 //
-//	br     default bridge: a datagram every 100 ms to the bridge's gateway
-//	       (the root namespace, so the host container's echo server); UDP
-//	       echo server on :EchoPort, HTTP :80
-//	host   --network host: UDP echo server on 0.0.0.0:EchoPort, and a
-//	       datagram every 100 ms to 127.0.0.1:EchoPort (loopback) and one to
-//	       br's first address (over docker0)
-//	un     a user-defined network <Prefix>net: the same toward its gateway
+//	br     default bridge: messages every 100 ms to the bridge's gateway
+//	       (the root namespace, so the host container's echo server); echo
+//	       server on :EchoPort, HTTP :80
+//	host   --network host: echo server on 0.0.0.0:EchoPort, and messages
+//	       every 100 ms to 127.0.0.1:EchoPort (loopback) and to br's
+//	       address (over docker0)
+//	un     a user-defined network <Prefix>net: messages to its gateway
 //	nv     --network none plus a veth pair the rig adds (root end
-//	       VethHost VethHostAddr/30, container end eth1 VethCtrAddr/30): a
-//	       datagram every 100 ms to VethHostAddr:EchoPort
+//	       VethHost VethHostAddr/30, container end eth1 VethCtrAddr/30):
+//	       messages every 100 ms to VethHostAddr:EchoPort
 //	web    compose project "shop", service "web", on <Prefix>shop: HTTP :80
 //	db     compose project "shop", service "db", on <Prefix>shop: GET
 //	       http://<web's address>/orders/N every 200 ms
-//	pod    (Options.Rootless) rootless Podman as vmdlab with slirp4netns:
-//	       a datagram every 100 ms to 10.0.2.2:9 (slirp's gateway; they
-//	       pass the container's tap0 whether answered or not)
+//	pod    (Options.Rootless) rootless Podman as vmdlab with slirp4netns
+//	       (allow_host_loopback): messages every 100 ms to
+//	       10.0.2.2:EchoPort, slirp's gateway, which is the root
+//	       namespace's 127.0.0.1 there, so the host container's echo server
 //
-// Every datagram reads "vmdump-ctrapp <tag> <seq>" with the tag of its
-// sender (the role), so `udp contains "vmdump-ctrapp br"` finds them.
+// A message is one UDP datagram and one data segment of a kept TCP
+// connection (so that a capture keeping only TCP payload has it too), both
+// reading "vmdump-ctrapp <tag> <seq>\n" with the tag of the sender (its
+// role), echoed back; `frame contains "vmdump-ctrapp br "` finds br's.
 //
 // Close removes what the rig made, by the names and ids it created:
 // containers, networks, images, the veth, Podman's storage and processes,
@@ -235,14 +238,14 @@ func (r *Rig) build(opt Options) error {
 	}
 	echo := strconv.Itoa(r.EchoPort)
 
-	if r.Bridge, err = r.run("br", nil, "-udp-to", r.BridgeGW+":"+echo, "-udp-echo", ":"+echo, "-http", ":80"); err != nil {
+	if r.Bridge, err = r.run("br", nil, "-to", r.BridgeGW+":"+echo, "-echo", ":"+echo, "-http", ":80"); err != nil {
 		return err
 	}
 	if r.HostNet, err = r.run("host", []string{"--network", "host"},
-		"-udp-echo", "0.0.0.0:"+echo, "-udp-to", "127.0.0.1:"+echo+","+r.Bridge.Addr+":"+echo); err != nil {
+		"-echo", "0.0.0.0:"+echo, "-to", "127.0.0.1:"+echo+","+r.Bridge.Addr+":"+echo); err != nil {
 		return err
 	}
-	if r.UserNet, err = r.run("un", []string{"--network", r.UserNetwork}, "-udp-to", r.UserNetGW+":"+echo); err != nil {
+	if r.UserNet, err = r.run("un", []string{"--network", r.UserNetwork}, "-to", r.UserNetGW+":"+echo); err != nil {
 		return err
 	}
 	if err := r.startNone(echo); err != nil {
@@ -378,7 +381,7 @@ func (r *Rig) startNone(echo string) error {
 		return err
 	}
 	r.VethHostAddr, r.VethCtrAddr = fmt.Sprintf("10.232.%d.1", k), fmt.Sprintf("10.232.%d.2", k)
-	if r.None, err = r.run("nv", []string{"--network", "none"}, "-udp-to", r.VethHostAddr+":"+echo); err != nil {
+	if r.None, err = r.run("nv", []string{"--network", "none"}, "-to", r.VethHostAddr+":"+echo); err != nil {
 		return err
 	}
 	r.None.Addr = r.VethCtrAddr

@@ -41,7 +41,9 @@ func TestRig(t *testing.T) {
 		{r.None, "eth1", "udp and src host " + r.VethHostAddr}, // the echoes
 		{r.Web, "eth0", "tcp src port 80 and src host " + r.Web.Addr + " and dst host " + r.DB.Addr + " and tcp[tcpflags] & tcp-push != 0"},
 		{r.DB, "eth0", "tcp dst port 80 and dst host " + r.Web.Addr + " and tcp[tcpflags] & tcp-push != 0"},
-		{r.Rootless, "tap0", "udp and dst host 10.0.2.2 and dst port 9"},
+		{r.Rootless, "tap0", "udp and dst host 10.0.2.2 and dst port " + echo},
+		{r.Rootless, "tap0", "tcp and src host 10.0.2.2 and src port " + echo + " and tcp[tcpflags] & tcp-push != 0"}, // TCP echoes
+		{r.Bridge, "eth0", "tcp and src host " + r.BridgeGW + " and src port " + echo + " and tcp[tcpflags] & tcp-push != 0"},
 	} {
 		if got := sniff(t, tc.c.Pid, tc.iface, tc.filt, 3); got < 3 {
 			t.Errorf("%s (%s): %d packets on %s matching %q within 5s, want 3", tc.c.Role, tc.c.Name, got, tc.iface, tc.filt)
