@@ -16,6 +16,7 @@ import (
 // the rig gives vmdlab's SSH sessions the HOME and XDG_RUNTIME_DIR of its
 // podman, so `podman ps` over SSH sees the container.
 func TestContainersRootless(t *testing.T) {
+	t.Parallel()
 	r := ctrlab.Start(t, ctrlab.Options{Rootless: true})
 	u := rigUser(t, r)
 	c := r.Rootless
@@ -29,8 +30,8 @@ func TestContainersRootless(t *testing.T) {
 func rootlessCase(r *ctrlab.Rig) containerCase {
 	return containerCase{
 		c:       r.Rootless,
-		mine:    "ip.src == 10.0.2.100 && ip.dst == 10.0.2.2 && " + tagged("pod"),
-		foreign: tagged("br", "un", "nv", "host"),
+		mine:    "ip.src == 10.0.2.100 && ip.dst == 10.0.2.2 && " + tagged(r, "pod"),
+		foreign: tagged(r, "br", "un", "nv", "host"),
 	}
 }
 
@@ -38,6 +39,7 @@ func rootlessCase(r *ctrlab.Rig) containerCase {
 // container makes the traffic TestContainersRootless looks for, and
 // vmdlab's `podman ps` over the rig's sshd lists it.
 func TestContainersRootlessRig(t *testing.T) {
+	t.Parallel()
 	needTshark(t)
 	r := ctrlab.Start(t, ctrlab.Options{Rootless: true})
 	tc := rootlessCase(r)

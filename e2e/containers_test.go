@@ -224,6 +224,7 @@ func zombie(pid int) bool {
 // what they must not find. It passes before vmdump knows containers, so
 // that their failures are vmdump's.
 func TestContainersRigTraffic(t *testing.T) {
+	t.Parallel()
 	needTshark(t)
 	r := ctrlab.Start(t, ctrlab.Options{})
 	for _, tc := range rigCases(r) {
@@ -246,6 +247,7 @@ func TestContainersRigTraffic(t *testing.T) {
 // (interface docker0 of the machine, through the rig's sshd and sudo)
 // captures the default bridge's traffic, and nothing is left running.
 func TestContainersRigVM(t *testing.T) {
+	t.Parallel()
 	r := ctrlab.Start(t, ctrlab.Options{})
 	u := rigUser(t, r)
 	ts := u.startTshark("-a", "duration:4")
@@ -253,7 +255,7 @@ func TestContainersRigVM(t *testing.T) {
 	ts.wait(t, 40*time.Second)
 	assertRigNoOrphans(t, r, seen)
 	// The VM's default capture keeps TCP payload only: br's TCP messages.
-	f := "ip.src == " + r.Bridge.Addr + " && tcp.len > 0 && " + tagged("br")
+	f := "ip.src == " + r.Bridge.Addr + " && tcp.len > 0 && " + tagged(r, "br")
 	if got := count(t, ts.out, f); got < 5 {
 		t.Fatalf("%d packets matching %q on the VM's docker0, want at least 5; stderr:\n%s", got, f, ts.stderr.String())
 	}
@@ -292,6 +294,7 @@ func localCapture(t *testing.T, pid int, d time.Duration) string {
 // network, host network, none (with a veth of the test's), and both
 // services of a compose project.
 func TestContainersListed(t *testing.T) {
+	t.Parallel()
 	r := ctrlab.Start(t, ctrlab.Options{})
 	u := rigUser(t, r)
 	_, out := tsharkInterfaces(t, u)
@@ -312,21 +315,22 @@ type containerCase struct {
 func rigCases(r *ctrlab.Rig) []containerCase {
 	echo := strconv.Itoa(r.EchoPort)
 	return []containerCase{
-		{r.Bridge, "ip.src == " + r.Bridge.Addr + " && (udp.dstport == " + echo + " || tcp.dstport == " + echo + ") && " + tagged("br"), tagged("un", "nv", "pod")}, // host sends to br too
-		{r.UserNet, "ip.src == " + r.UserNet.Addr + " && (udp.dstport == " + echo + " || tcp.dstport == " + echo + ") && " + tagged("un"), tagged("br", "nv", "host", "pod")},
-		{r.HostNet, "(udp.dstport == " + echo + " || tcp.dstport == " + echo + ") && " + tagged("host"), ""},
-		{r.None, "ip.src == " + r.VethCtrAddr + " && ip.dst == " + r.VethHostAddr + " && " + tagged("nv"), tagged("br", "un", "host", "pod")},
-		{r.Web, "ip.src == " + r.Web.Addr + " && ip.dst == " + r.DB.Addr + " && tcp.srcport == 80 && http.response", tagged("br", "un", "nv", "host", "pod")},
-		{r.DB, "ip.src == " + r.DB.Addr + " && ip.dst == " + r.Web.Addr + " && http.request", tagged("br", "un", "nv", "host", "pod")},
+		{r.Bridge, "ip.src == " + r.Bridge.Addr + " && (udp.dstport == " + echo + " || tcp.dstport == " + echo + ") && " + tagged(r, "br"), tagged(r, "un", "nv", "pod")}, // host sends to br too
+		{r.UserNet, "ip.src == " + r.UserNet.Addr + " && (udp.dstport == " + echo + " || tcp.dstport == " + echo + ") && " + tagged(r, "un"), tagged(r, "br", "nv", "host", "pod")},
+		{r.HostNet, "(udp.dstport == " + echo + " || tcp.dstport == " + echo + ") && " + tagged(r, "host"), ""},
+		{r.None, "ip.src == " + r.VethCtrAddr + " && ip.dst == " + r.VethHostAddr + " && " + tagged(r, "nv"), tagged(r, "br", "un", "host", "pod")},
+		{r.Web, "ip.src == " + r.Web.Addr + " && ip.dst == " + r.DB.Addr + " && tcp.srcport == 80 && http.response", tagged(r, "br", "un", "nv", "host", "pod")},
+		{r.DB, "ip.src == " + r.DB.Addr + " && ip.dst == " + r.Web.Addr + " && http.request", tagged(r, "br", "un", "nv", "host", "pod")},
 	}
 }
 
-// tagged is a display filter for the messages (UDP or TCP) of ctrapp
-// senders with these tags (their roles), or of their echoes.
-func tagged(roles ...string) string {
+// tagged is a display filter for the messages (UDP or TCP) of the rig's
+// containers in these roles, or of their echoes: each is tagged with its
+// sender's name.
+func tagged(r *ctrlab.Rig, roles ...string) string {
 	var f []string
 	for _, role := range roles {
-		f = append(f, `frame contains "vmdump-ctrapp `+role+` "`)
+		f = append(f, `frame contains "vmdump-ctrapp `+r.Prefix+role+` "`)
 	}
 	return "(" + strings.Join(f, " || ") + ")"
 }
@@ -360,6 +364,7 @@ func captureContainer(t *testing.T, r *ctrlab.Rig, u *user, tc containerCase) {
 // own interface of `tshark -D` gives a file with its traffic, and only the
 // traffic of its network namespace.
 func TestContainersCapture(t *testing.T) {
+	t.Parallel()
 	r := ctrlab.Start(t, ctrlab.Options{})
 	u := rigUser(t, r)
 	for _, tc := range rigCases(r) {
@@ -374,6 +379,7 @@ func TestContainersCapture(t *testing.T) {
 // names (from the file's name resolution blocks) instead of their
 // addresses.
 func TestContainersNameResolution(t *testing.T) {
+	t.Parallel()
 	r := ctrlab.Start(t, ctrlab.Options{})
 	u := rigUser(t, r)
 	id, _ := containerInterface(t, u, r.DB.Name)
@@ -411,6 +417,7 @@ func TestContainersNameResolution(t *testing.T) {
 // block each time whose description says "restarted"; after the stop
 // nothing of the capture is left running.
 func TestContainersRestart(t *testing.T) {
+	t.Parallel()
 	r := ctrlab.Start(t, ctrlab.Options{})
 	u := rigUser(t, r)
 	id, _ := containerInterface(t, u, r.Bridge.Name)
@@ -436,7 +443,7 @@ func TestContainersRestart(t *testing.T) {
 	ts.wait(t, 15*time.Second)
 	assertRigNoOrphans(t, r, seen)
 
-	mine := "ip.src == " + r.Bridge.Addr + " && " + tagged("br")
+	mine := "ip.src == " + r.Bridge.Addr + " && " + tagged(r, "br")
 	for _, tc := range []struct {
 		what string
 		at   time.Time

@@ -84,7 +84,7 @@ func (r *Rig) startPodman() error {
 	// in hybrid mode not supported") and podman prefers it when installed.
 	out, err := r.Podman("--runtime", "runc", "run", "-d", "--name", c.Name,
 		"--network", "slirp4netns:allow_host_loopback=true", img,
-		"-tag", "pod", "-to", "10.0.2.2:"+strconv.Itoa(r.EchoPort), "-every", "100ms")
+		"-tag", c.Name, "-to", "10.0.2.2:"+strconv.Itoa(r.EchoPort), "-every", "100ms")
 	if err != nil {
 		return err
 	}
@@ -235,7 +235,9 @@ func (r *Rig) markTun() error {
 	if err != nil {
 		return fmt.Errorf("rootless podman needs /dev/net/tun: %w", err)
 	}
-	if len(users) == 0 {
+	// With no live user, the mode now is the machine's own, unless a dead
+	// rig's recorded mode is still there (it never restored it): keep that.
+	if _, err := os.Stat(orig); len(users) == 0 && err != nil {
 		if err := os.WriteFile(orig, []byte(fmt.Sprintf("%o\n", st.Mode().Perm())), 0o644); err != nil {
 			return err
 		}
@@ -287,7 +289,7 @@ func liveTunUsers() []string {
 		if err != nil {
 			continue
 		}
-		if _, err := os.Stat(fmt.Sprintf("/proc/%d", p)); err != nil {
+		if !alive(p) {
 			os.Remove(filepath.Join(tunState, e.Name()))
 			continue
 		}

@@ -30,7 +30,8 @@
 // A message is one UDP datagram and one data segment of a kept TCP
 // connection (so that a capture keeping only TCP payload has it too), both
 // reading "vmdump-ctrapp <tag> <seq>\n" with the tag of the sender (its
-// role), echoed back; `frame contains "vmdump-ctrapp br "` finds br's.
+// name, Prefix + role), echoed back; `frame contains "vmdump-ctrapp
+// vmdc4711x1-br "` finds br's.
 //
 // Close removes what the rig made, by the names and ids it created:
 // containers, networks, images, the veth, Podman's storage and processes,
@@ -304,7 +305,7 @@ func (r *Rig) buildImageTar() error {
 // its ctrapp tag.
 func (r *Rig) run(role string, dockerArgs []string, appArgs ...string) (*Container, error) {
 	c := &Container{rig: r, Engine: "docker", Role: role, Name: r.Prefix + role, Image: r.Image,
-		args: append(append([]string{}, dockerArgs...), append([]string{r.Image, "-tag", role}, appArgs...)...)}
+		args: append(append([]string{}, dockerArgs...), append([]string{r.Image, "-tag", r.Prefix + role}, appArgs...)...)}
 	r.containers = append(r.containers, c)
 	if err := c.start(); err != nil {
 		return nil, err
