@@ -106,6 +106,7 @@ type Rig struct {
 	// BuildTime is how long New took.
 	BuildTime time.Duration
 
+	seq        int64
 	tar        string
 	networks   []string
 	images     []string
@@ -180,7 +181,8 @@ func New(opt Options) (*Rig, error) {
 	}
 	begin := time.Now()
 	reapStale()
-	r := &Rig{Prefix: fmt.Sprintf("vmdc%dx%d-", os.Getpid(), rigSeq.Add(1))}
+	seq := rigSeq.Add(1)
+	r := &Rig{Prefix: fmt.Sprintf("vmdc%dx%d-", os.Getpid(), seq), seq: seq}
 	if err := r.build(opt); err != nil {
 		if cerr := r.Close(); cerr != nil {
 			err = fmt.Errorf("%w; teardown after the failure: %v", err, cerr)
@@ -386,7 +388,7 @@ func (r *Rig) startNone(echo string) error {
 		return err
 	}
 	r.None.Addr = r.VethCtrAddr
-	veth := fmt.Sprintf("vmdv%dx%d", os.Getpid(), rigSeq.Load())
+	veth := fmt.Sprintf("vmdv%dx%d", os.Getpid(), r.seq)
 	if len(veth) > 15 {
 		veth = veth[:15]
 	}
