@@ -21,6 +21,11 @@
 // internal/trafficgen/payload. IPv6 is off in the lab's namespaces and on
 // the host veth, so captures hold only the lab's IPv4 traffic (and ARP).
 //
+// A Host (host.go) is the other stand-in: the machine's own root namespace
+// as a "Docker VM", with the machine's real Docker engine, reached through
+// an sshd of the same kind on 127.0.0.1:<free port> (internal/ctrlab runs
+// its containers).
+//
 // Building a lab needs root, ip, sshd, ssh-keygen, tcpdump, sudo, sysctl,
 // useradd/usermod (plus socat for Forward, userdel for Password or
 // LoginShell, chpasswd for Password, and the go command for traffic).

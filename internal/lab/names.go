@@ -23,6 +23,8 @@ import (
 //	container namespaces vmd<pid>n<seq>c1, …c2  (≤ 15 characters)
 //	lab directory        $TMPDIR/vmd<pid>n<seq>-<random>
 //	trafficgen binary    $TMPDIR/vmd<pid>-trafficgen-<random>/trafficgen
+//	host directory       $TMPDIR/vmd<pid>h<seq>-<random> (host.go)
+//	host sudoers file    /etc/sudoers.d/vmdump-host-<pid>-<seq>
 //
 // Names that live in the shared root namespace or in /etc carry the lab's
 // index N (1…250), which also picks its addresses; N is claimed under
@@ -45,9 +47,10 @@ const (
 )
 
 var (
-	nsNameRE  = lazyre.New(`^vmd([0-9]+)n[0-9]+(c[12])?$`)
-	tmpNameRE = lazyre.New(`^vmd([0-9]+)(n[0-9]+)?-`)
-	labSeq    atomic.Int64
+	nsNameRE      = lazyre.New(`^vmd([0-9]+)n[0-9]+(c[12])?$`)
+	tmpNameRE     = lazyre.New(`^vmd([0-9]+)([nh][0-9]+)?-`)
+	hostSudoersRE = lazyre.New(`^` + hostSudoersPrefix + `([0-9]+)-[0-9]+$`)
+	labSeq        atomic.Int64
 )
 
 // ownerPid is the pid that created a name of the forms above, or 0.

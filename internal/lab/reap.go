@@ -69,6 +69,14 @@ func reapStale() error {
 			}
 		}
 	}
+	// Hosts' sudoers files (host.go).
+	if files, err := filepath.Glob(filepath.Join(sudoersDir, hostSudoersPrefix+"*")); err == nil {
+		for _, f := range files {
+			if pid := ownerPid(filepath.Base(f), hostSudoersRE()); pid != 0 && !pidAlive(pid) {
+				errs = append(errs, os.Remove(f))
+			}
+		}
+	}
 	errs = append(errs, reapUsers())
 	if dirs, err := filepath.Glob(filepath.Join(os.TempDir(), "vmd*")); err == nil {
 		for _, d := range dirs {
