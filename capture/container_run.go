@@ -26,7 +26,8 @@ var containerPoll = time.Second
 func (s *session) runContainer(ctx context.Context, conn *sshconn.Conn, p probe.Probe, si *sessionInventory, note string) outcome {
 	ref := *s.Container
 	label := "container " + ref.Name
-	var stoppedAt time.Time
+	var stoppedAt time.Time // when the container last stopped under the capture
+	var gone remotecap.Netns // the namespace it left, and its process
 	waiting := false
 	for {
 		c, running, err := probe.FindContainer(ctx, conn, ref)
@@ -36,7 +37,12 @@ func (s *session) runContainer(ctx context.Context, conn *sshconn.Conn, p probe.
 			}
 			return outcome{err: fmt.Errorf("VM %s: cannot ask %s about %s: %w", s.VM.Name, ref.Engine, label, err), linkLost: isDead(conn)}
 		}
-		if !running || c.PID <= 0 || c.NetNS == "" {
+		// The engine may still name the process and namespace the
+		// container just left (it is being torn down): that is not
+		// running again. (A namespace's number alone is no proof: the
+		// kernel hands freed numbers out again.)
+		ns := remotecap.Netns{PID: c.PID, Link: c.NetNS}
+		if !running || c.PID <= 0 || c.NetNS == "" || (!gone.IsZero() && ns == gone) {
 			if !waiting {
 				msg := fmt.Sprintf("%s is not running on %s; waiting for it to start", label, s.VM.Name)
 				if !stoppedAt.IsZero() {
@@ -56,10 +62,10 @@ func (s *session) runContainer(ctx context.Context, conn *sshconn.Conn, p probe.
 			}
 			continue
 		}
-		if waiting && !stoppedAt.IsZero() {
+		if !stoppedAt.IsZero() {
 			note = fmt.Sprintf("%s restarted at %s", label, time.Now().UTC().Format(time.RFC3339))
 		}
-		waiting = false
+		waiting, gone = false, remotecap.Netns{}
 
 		specs, why := s.containerSpecs(ctx, c, p, si)
 		s.writeNames(si, c)
@@ -88,7 +94,7 @@ func (s *session) runContainer(ctx context.Context, conn *sshconn.Conn, p probe.
 		default:
 			return outcome{} // the remote capture ended by itself, the container still there
 		}
-		stoppedAt = time.Now()
+		stoppedAt, gone = time.Now(), remotecap.Netns{PID: c.PID, Link: c.NetNS}
 		s.Log.Info("container stopped", "vm", s.VM.ID, "container", ref.Name)
 	}
 }

@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -17,12 +19,17 @@ import (
 // podman, so `podman ps` over SSH sees the container.
 func TestContainersRootless(t *testing.T) {
 	t.Parallel()
-	r := ctrlab.Start(t, ctrlab.Options{Rootless: true})
+	r := startRig(t, ctrlab.Options{Rootless: true})
 	u := rigUser(t, r)
 	c := r.Rootless
 	_, out := tsharkInterfaces(t, u)
 	if !strings.Contains(out, "rig: container "+c.Name+" (") {
-		t.Fatalf("tshark -D does not list the rootless container %s:\n%s", c.Name, out)
+		inv, _ := filepath.Glob(filepath.Join(u.home, ".cache", "vmdump", "inventory", "*.json"))
+		var cached []byte
+		if len(inv) > 0 {
+			cached, _ = os.ReadFile(inv[0])
+		}
+		t.Fatalf("tshark -D does not list the rootless container %s:\n%s\ncached inventory:\n%s", c.Name, out, cached)
 	}
 	captureContainer(t, r, u, rootlessCase(r))
 }
@@ -41,7 +48,7 @@ func rootlessCase(r *ctrlab.Rig) containerCase {
 func TestContainersRootlessRig(t *testing.T) {
 	t.Parallel()
 	needTshark(t)
-	r := ctrlab.Start(t, ctrlab.Options{Rootless: true})
+	r := startRig(t, ctrlab.Options{Rootless: true})
 	tc := rootlessCase(r)
 	file := localCapture(t, tc.c.Pid, 3*time.Second)
 	if got := count(t, file, tc.mine); got < 5 {

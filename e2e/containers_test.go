@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -27,6 +28,21 @@ import (
 // rigUser is a Wireshark user whose vmdump config names the rig's host as
 // the VM "rig". Its lab is nil: the capture helpers here look at the
 // host's sshd sessions instead.
+// rigMu lets one container rig run at a time. Every rig's containers run
+// on this machine's one Docker engine, so each rig's VM sees them all, and
+// a VM running more than 24 containers lists none of them one by one (see
+// README: Many containers); one rig has 6 to 7.
+var rigMu sync.Mutex
+
+// startRig is ctrlab.Start once no other rig of this package runs; the
+// next may start when this test's rig is gone.
+func startRig(t *testing.T, opt ctrlab.Options) *ctrlab.Rig {
+	t.Helper()
+	rigMu.Lock()
+	t.Cleanup(rigMu.Unlock) // runs after the rig's own Close (cleanups run last-in first-out)
+	return ctrlab.Start(t, opt)
+}
+
 func rigUser(t *testing.T, r *ctrlab.Rig) *user {
 	t.Helper()
 	needTshark(t)
@@ -42,6 +58,12 @@ func rigUser(t *testing.T, r *ctrlab.Rig) *user {
 		h.Addr, h.Port, h.User, h.KeyFile))
 	writeFile(t, filepath.Join(home, ".ssh", "known_hosts"), h.KnownHostsLine()+"\n")
 	u.vmID = u.idOf("config", "rig")
+	// Wireshark's listing never touches the network: containers are listed
+	// from the inventory vmdump cached at its last connection to the VM (a
+	// capture, the dialog's Reload, or this).
+	if out, err := u.vmdump("list", "--check"); err != nil {
+		t.Fatalf("vmdump list --check: %v\n%s", err, out)
+	}
 	return u
 }
 
@@ -226,7 +248,7 @@ func zombie(pid int) bool {
 func TestContainersRigTraffic(t *testing.T) {
 	t.Parallel()
 	needTshark(t)
-	r := ctrlab.Start(t, ctrlab.Options{})
+	r := startRig(t, ctrlab.Options{})
 	for _, tc := range rigCases(r) {
 		t.Run(tc.c.Role, func(t *testing.T) {
 			t.Parallel()
@@ -248,7 +270,7 @@ func TestContainersRigTraffic(t *testing.T) {
 // captures the default bridge's traffic, and nothing is left running.
 func TestContainersRigVM(t *testing.T) {
 	t.Parallel()
-	r := ctrlab.Start(t, ctrlab.Options{})
+	r := startRig(t, ctrlab.Options{})
 	u := rigUser(t, r)
 	ts := u.startTshark("-a", "duration:4")
 	seen := waitContainerCapture(t, r, r.HostNet, ts) // the VM's tcpdump runs in the root namespace
@@ -295,7 +317,7 @@ func localCapture(t *testing.T, pid int, d time.Duration) string {
 // services of a compose project.
 func TestContainersListed(t *testing.T) {
 	t.Parallel()
-	r := ctrlab.Start(t, ctrlab.Options{})
+	r := startRig(t, ctrlab.Options{})
 	u := rigUser(t, r)
 	_, out := tsharkInterfaces(t, u)
 	for _, c := range []*ctrlab.Container{r.Bridge, r.UserNet, r.HostNet, r.None, r.Web, r.DB} {
@@ -365,7 +387,7 @@ func captureContainer(t *testing.T, r *ctrlab.Rig, u *user, tc containerCase) {
 // traffic of its network namespace.
 func TestContainersCapture(t *testing.T) {
 	t.Parallel()
-	r := ctrlab.Start(t, ctrlab.Options{})
+	r := startRig(t, ctrlab.Options{})
 	u := rigUser(t, r)
 	for _, tc := range rigCases(r) {
 		t.Run(tc.c.Role, func(t *testing.T) {
@@ -380,7 +402,7 @@ func TestContainersCapture(t *testing.T) {
 // addresses.
 func TestContainersNameResolution(t *testing.T) {
 	t.Parallel()
-	r := ctrlab.Start(t, ctrlab.Options{})
+	r := startRig(t, ctrlab.Options{})
 	u := rigUser(t, r)
 	id, _ := containerInterface(t, u, r.DB.Name)
 	ts := u.on(id).startTshark("-a", "duration:5")
@@ -418,7 +440,7 @@ func TestContainersNameResolution(t *testing.T) {
 // nothing of the capture is left running.
 func TestContainersRestart(t *testing.T) {
 	t.Parallel()
-	r := ctrlab.Start(t, ctrlab.Options{})
+	r := startRig(t, ctrlab.Options{})
 	u := rigUser(t, r)
 	id, _ := containerInterface(t, u, r.Bridge.Name)
 	ts := u.on(id).startTshark()

@@ -201,8 +201,10 @@ const (
 	tmplLabelsGuarded = `{{with .Config}}{{with .Labels}}` + tmplLabels + `{{else}}"" "" "" ""{{end}}{{else}}"" "" "" ""{{end}}`
 	tmplAddrs         = `{{range .NetworkSettings.Networks}} {{.IPAddress}}/{{.IPPrefixLen}} {{.GlobalIPv6Address}}/{{.GlobalIPv6PrefixLen}}{{end}}`
 	tmplDocker        = `{{.State.Pid}} {{printf "%q" .Name}} {{printf "%q" .Id}} {{printf "%q" .Config.Image}} ` + tmplLabelsGuarded + ` {{printf "%q" .HostConfig.NetworkMode}}` + tmplAddrs
-	tmplPodman        = `{{.State.Pid}} {{printf "%q" .Name}} {{printf "%q" .Id}} {{printf "%q" .ImageName}} ` + tmplLabelsGuarded + ` {{printf "%q" .HostConfig.NetworkMode}}` + tmplAddrs
-	tmplNerdctl       = `{{.State.Pid}} {{printf "%q" .Name}} {{printf "%q" .Id}} {{printf "%q" .Image}} ` + tmplLabelsGuarded + ` ""`
+	// Podman's inspect struct calls the id ID (its JSON says "Id"): .Id
+	// ends the template after the name (podman 4.3, measured).
+	tmplPodman  = `{{.State.Pid}} {{printf "%q" .Name}} {{printf "%q" .ID}} {{printf "%q" .ImageName}} ` + tmplLabelsGuarded + ` {{printf "%q" .HostConfig.NetworkMode}}` + tmplAddrs
+	tmplNerdctl = `{{.State.Pid}} {{printf "%q" .Name}} {{printf "%q" .Id}} {{printf "%q" .Image}} ` + tmplLabelsGuarded + ` ""`
 )
 
 // scriptTemplate sets F to engine $g's template.
