@@ -26,7 +26,7 @@ var containerPoll = time.Second
 func (s *session) runContainer(ctx context.Context, conn *sshconn.Conn, p probe.Probe, si *sessionInventory, note string) outcome {
 	ref := *s.Container
 	label := "container " + ref.Name
-	var stoppedAt time.Time // when the container last stopped under the capture
+	var stoppedAt time.Time  // when the container last stopped under the capture
 	var gone remotecap.Netns // the namespace it left, and its process
 	waiting := false
 	for {
