@@ -26,6 +26,13 @@
 // an sshd of the same kind on 127.0.0.1:<free port> (internal/ctrlab runs
 // its containers).
 //
+// The VM's sshd runs in a mount namespace of its own where this machine's
+// container engine commands (docker, podman, nerdctl) are covered by an
+// empty file: a real VM does not see its host's engine, and the containers
+// other tests run on it must not appear in a lab VM's inventory. Tests of
+// containers use the root namespace as their VM instead (Host, and
+// internal/ctrlab's real containers).
+//
 // Building a lab needs root, ip, sshd, ssh-keygen, tcpdump, sudo, sysctl,
 // useradd/usermod (plus socat for Forward, userdel for Password or
 // LoginShell, chpasswd for Password, and the go command for traffic).

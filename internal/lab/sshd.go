@@ -55,13 +55,11 @@ func (l *Lab) startSSHD(opt Options) error {
 	}
 	defer logFile.Close() // sshd has its own descriptor once started
 	argv := []string{"ip", "netns", "exec", l.Namespace}
-	if opt.HideTcpdump {
-		hide, err := l.hideTcpdumpArgv()
-		if err != nil {
-			return err
-		}
-		argv = append(argv, hide...)
+	hide, err := l.hideArgv(opt.HideTcpdump)
+	if err != nil {
+		return err
 	}
+	argv = append(argv, hide...)
 	argv = append(argv, sshdPath, "-D", "-e", "-f", config)
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
@@ -204,27 +202,48 @@ func tcpTableHasListener(sc *bufio.Scanner, want string) bool {
 	return false
 }
 
-// hideTcpdumpArgv is the command prefix that starts sshd in a private mount
-// namespace where every tcpdump binary of the host is covered by an empty,
-// non-executable file (Options.HideTcpdump). unshare and sh exec in place,
-// so the process stays sshd's; the mounts vanish with the namespace.
-func (l *Lab) hideTcpdumpArgv() ([]string, error) {
-	empty := filepath.Join(l.Dir, "no-tcpdump")
+// hideArgv is the command prefix that starts sshd in a private mount
+// namespace where this machine's container engine commands (docker,
+// podman, nerdctl) and, with tcpdump (Options.HideTcpdump), every tcpdump
+// binary are covered by an empty, non-executable file. unshare and sh exec
+// in place, so the process stays sshd's; the mounts vanish with the
+// namespace.
+func (l *Lab) hideArgv(tcpdump bool) ([]string, error) {
+	empty := filepath.Join(l.Dir, "hidden")
 	if err := os.WriteFile(empty, nil, 0o644); err != nil {
 		return nil, err
 	}
 	seen := map[string]bool{}
 	var script strings.Builder
-	for _, dir := range []string{"/usr/sbin", "/usr/bin", "/sbin", "/bin", "/usr/local/sbin", "/usr/local/bin"} {
-		real, err := filepath.EvalSymlinks(filepath.Join(dir, "tcpdump"))
+	hide := func(path string) bool {
+		real, err := filepath.EvalSymlinks(path)
 		if err != nil || seen[real] {
-			continue
+			return false
 		}
 		seen[real] = true
 		fmt.Fprintf(&script, "mount --bind %s %s && ", empty, real)
+		return true
+	}
+	// This machine's container engines are not the lab VM's: a real VM
+	// does not see its host's Docker. Without this, a lab VM's inventory
+	// lists the containers other tests run on the machine's engine (their
+	// interface indexes even pair with the lab's by chance).
+	for _, tool := range []string{"docker", "podman", "nerdctl"} {
+		for _, dir := range []string{"/usr/bin", "/usr/local/bin", "/bin", "/usr/sbin", "/sbin"} {
+			hide(filepath.Join(dir, tool))
+		}
+	}
+	found := false
+	if tcpdump {
+		for _, dir := range []string{"/usr/sbin", "/usr/bin", "/sbin", "/bin", "/usr/local/sbin", "/usr/local/bin"} {
+			found = hide(filepath.Join(dir, "tcpdump")) || found
+		}
+		if !found {
+			return nil, errors.New("HideTcpdump: no tcpdump found on this machine to hide")
+		}
 	}
 	if len(seen) == 0 {
-		return nil, errors.New("HideTcpdump: no tcpdump found on this machine to hide")
+		return nil, nil
 	}
 	script.WriteString(`exec "$@"`)
 	return []string{"unshare", "--mount", "--propagation", "private", "--", "sh", "-c", script.String(), "sh"}, nil
