@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/vmdump/vmdump/pcapng"
@@ -100,9 +101,10 @@ func (s *session) runContainer(ctx context.Context, conn *sshconn.Conn, p probe.
 }
 
 // containerSpecs are the remote captures of container c: the interfaces
-// the user named (inside the container's namespace), else its one
-// interface, else all of them ("any", which also holds its loopback:
-// containers of one pod talk over it). A container on the VM's own
+// the user named (inside the container's namespace), else all of them
+// ("any", loopback included) for a container sharing its namespace (a
+// pod's containers talk over loopback), else its one interface, else all
+// of them. A container on the VM's own
 // network (--network host) is captured like the VM, on the NIC the VM's
 // capture would take; its namespace is still watched, so the capture
 // notices when it stops.
@@ -116,12 +118,20 @@ func (s *session) containerSpecs(ctx context.Context, c probe.Container, p probe
 	case c.HostNetwork:
 		nic, w := s.chooseNIC(ctx, p, si)
 		names, why = []string{cmp.Or(nic, "any")}, "host network: "+cmp.Or(w, "every interface of the VM")
+	case sharesNamespace(c):
+		names, why = []string{"any"}, "all interfaces of the namespace it shares, loopback included (where a pod's containers talk)"
 	case len(c.NICs) == 1:
 		names, why = []string{c.NICs[0].Name}, "its only interface"
 	default:
 		names, why = []string{"any"}, fmt.Sprintf("all of its %d interfaces and its loopback", len(c.NICs))
 	}
 	return captureSpecs(spec, names), why
+}
+
+// sharesNamespace: c is in a pod, or joined another container's namespace
+// (--network container:x), so its neighbours talk to it over loopback.
+func sharesNamespace(c probe.Container) bool {
+	return c.Pod != "" || strings.HasPrefix(c.Network, "container:")
 }
 
 // writeNames writes the capture's name resolution records (captureNames)

@@ -1,6 +1,7 @@
 package capture
 
 import (
+	"context"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -234,5 +235,41 @@ func TestCaptureNames(t *testing.T) {
 	}
 	if err := w.WriteNames(captureNames("lab", inv)); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// What a container's capture takes inside its namespace when the user
+// named nothing: its one interface (the same packets as its veth), or
+// everything ("any") when it has several or shares its namespace (a pod's
+// containers talk over loopback); the user's names win.
+func TestContainerSpecs(t *testing.T) {
+	one := []probe.ContainerNIC{{Name: "eth0"}}
+	two := []probe.ContainerNIC{{Name: "eth0"}, {Name: "eth1"}}
+	for _, tc := range []struct {
+		name   string
+		c      probe.Container
+		nics   []string
+		choose bool
+		want   []string
+	}{
+		{"bridge", probe.Container{NICs: one}, nil, true, []string{"eth0"}},
+		{"rootless tap0", probe.Container{NICs: []probe.ContainerNIC{{Name: "tap0"}}}, nil, true, []string{"tap0"}},
+		{"two networks", probe.Container{NICs: two}, nil, true, []string{"any"}},
+		{"no interface known", probe.Container{}, nil, true, []string{"any"}},
+		{"pod", probe.Container{Pod: "default/web-0", NICs: one}, nil, true, []string{"any"}},
+		{"container network", probe.Container{Network: "container:abc", NICs: one}, nil, true, []string{"any"}},
+		{"named by the user", probe.Container{NICs: two}, []string{"eth1", "lo"}, false, []string{"eth1", "lo"}},
+	} {
+		tc.c.PID, tc.c.NetNS = 42, "net:[4026532201]"
+		s := &session{Options: Options{NICs: tc.nics, ChooseNIC: tc.choose, PayloadOnly: true}}
+		specs, why := s.containerSpecs(context.Background(), tc.c, probe.Probe{}, nil)
+		if !slices.Equal(specNames(specs), tc.want) || why == "" {
+			t.Errorf("%s: %q (%s), want %q", tc.name, specNames(specs), why, tc.want)
+		}
+		for _, sp := range specs {
+			if sp.Netns.PID != 42 || sp.Netns.Link != "net:[4026532201]" || sp.Filter == "" {
+				t.Errorf("%s: spec %+v lacks the container's namespace or the payload filter", tc.name, sp)
+			}
+		}
 	}
 }
