@@ -110,10 +110,10 @@ func DescribeContainer(c probe.Container) string {
 	return s
 }
 
-// containersNote is the VM interface's note when its containers are too
-// many to list one by one.
-func containersNote(inv probe.Inventory) string {
-	if len(inv.Containers) <= maxListedContainers {
+// containersNote is the VM interface's note when its containers are not
+// listed one by one: too many, or the config file lists VMs only.
+func containersNote(inv probe.Inventory, listed bool) string {
+	if len(inv.Containers) == 0 || listed && len(inv.Containers) <= maxListedContainers {
 		return ""
 	}
 	return strconv.Itoa(len(inv.Containers)) + " containers: choose one in the interface's options (Container)"

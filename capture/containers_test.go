@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -270,6 +272,53 @@ func TestContainerSpecs(t *testing.T) {
 			if sp.Netns.PID != 42 || sp.Netns.Link != "net:[4026532201]" || sp.Filter == "" {
 				t.Errorf("%s: spec %+v lacks the container's namespace or the payload filter", tc.name, sp)
 			}
+		}
+	}
+}
+
+// list_interfaces in config.toml shortens Wireshark's list (each listed
+// interface costs a run of vmdump at every Wireshark start): "containers"
+// leaves the NICs to the VM's dialog, "vms" the containers too.
+func TestListInterfacesSetting(t *testing.T) {
+	env := nictest.Env(t)
+	vms := nictest.VMs()
+	if err := probe.SaveInventory(env, "vmdump_b2d_default", shopInventory()); err != nil {
+		t.Fatal(err)
+	}
+	list := func(setting string) (nics, containers int, vmDisplay string) {
+		cfg := env.ConfigFile()
+		if err := os.MkdirAll(filepath.Dir(cfg), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(cfg, []byte(setting+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		for _, tg := range Targets(env, vms) {
+			switch {
+			case tg.ID == "vmdump_b2d_default":
+				vmDisplay = tg.Display
+			case strings.Contains(tg.ID, containerIDSep):
+				containers++
+			case strings.HasPrefix(tg.ID, "vmdump_b2d_default__"):
+				nics++
+			}
+		}
+		return
+	}
+	for _, tc := range []struct {
+		setting          string
+		nics, containers int
+		note             bool
+	}{
+		{``, 4, 6, false},
+		{`list_interfaces = "all"`, 4, 6, false},
+		{`list_interfaces = "containers"`, 0, 6, false},
+		{`list_interfaces = "vms"`, 0, 0, true},
+		{`list_interfaces = "bogus"`, 4, 6, false}, // a warning, and the default
+	} {
+		n, c, d := list(tc.setting)
+		if n != tc.nics || c != tc.containers || strings.Contains(d, "6 containers: choose one") != tc.note {
+			t.Errorf("%q: %d NICs, %d containers, VM %q; want %d, %d, note %v", tc.setting, n, c, d, tc.nics, tc.containers, tc.note)
 		}
 	}
 }

@@ -66,6 +66,8 @@ func sanitizeNIC(name string) string {
 // files only: Wireshark runs it at every start, with no timeout.
 func Targets(env hostenv.Env, vms []vmctl.VM) []Target {
 	var out []Target
+	cfg, _ := discover.LoadConfig(env) // a broken file is Discover's to report
+	listNICs, listContainers := cfg.Lists()
 	ids := map[string]bool{}
 	for _, vm := range vms {
 		if vm.Skip == "" {
@@ -86,7 +88,7 @@ func Targets(env hostenv.Env, vms []vmctl.VM) []Target {
 			continue
 		}
 		display := DisplayName(vm)
-		if note := containersNote(inv); note != "" {
+		if note := containersNote(inv, listContainers); note != "" {
 			display += " - " + note
 		}
 		out = append(out, Target{ID: vm.ID, Display: display})
@@ -96,12 +98,12 @@ func Targets(env hostenv.Env, vms []vmctl.VM) []Target {
 		var containers []Target
 		for _, e := range containerEntries(vm.ID, inv) {
 			listed[e.c.ID] = true
-			if listsContainers(inv) && !ids[e.id] {
+			if listContainers && listsContainers(inv) && !ids[e.id] {
 				containers = append(containers, Target{ID: e.id, Display: vm.Name + ": container " + DescribeContainer(e.c)})
 			}
 		}
 		for _, e := range nicEntries(vm.ID, inv) {
-			if ids[e.id] || hiddenVeth(e.nic, listed) {
+			if !listNICs || ids[e.id] || hiddenVeth(e.nic, listed) {
 				continue // never shadow a VM's own interface; a listed container stands for its veth
 			}
 			out = append(out, Target{ID: e.id, Display: vm.Name + ": " + e.nic.Describe()})

@@ -46,6 +46,12 @@ import (
 type Config struct {
 	SSHConfigHosts    bool       `toml:"ssh_config_hosts"`
 	AcceptNewHostKeys bool       `toml:"accept_new_host_keys"`
+	// ListInterfaces is what Wireshark's interface list shows besides the
+	// VMs: "all" (the default: NICs and containers), "containers" (NICs
+	// only in each VM's options dialog) or "vms" (both only there).
+	// Wireshark runs vmdump once more per listed interface at every start
+	// (BENCHMARKS.md, P7): a short list starts Wireshark faster.
+	ListInterfaces string `toml:"list_interfaces"`
 	VMs               []ConfigVM `toml:"vm"`
 	// Transports switch VMs that other managers' files describe to the exec
 	// transport (Lima, Podman: SSH stays their default).
@@ -56,6 +62,24 @@ type Config struct {
 	// otherwise quietly capture the default NIC). `vmdump list` and
 	// `vmdump doctor` show them; see ConfigWarnings.
 	Warnings []string `toml:"-"`
+}
+
+// The values of list_interfaces.
+const (
+	ListAll        = "all"
+	ListContainers = "containers"
+	ListVMs        = "vms"
+)
+
+// Lists says which interfaces Wireshark's list shows besides the VMs.
+func (c Config) Lists() (nics, containers bool) {
+	switch c.ListInterfaces {
+	case ListVMs:
+		return false, false
+	case ListContainers:
+		return false, true
+	}
+	return true, true
 }
 
 // ConfigExec is how a VM is reached when not over SSH: either Exec, the
@@ -138,6 +162,14 @@ func parseConfig(env hostenv.Env, path string, data []byte) (Config, error) {
 	md, err := toml.Decode(string(data), &cfg)
 	if err != nil {
 		return Config{}, fmt.Errorf("%s: %s; fix the file", path, oneline.Untrusted(hostenv.TOMLProblem(data, err)))
+	}
+	switch cfg.ListInterfaces {
+	case "", ListAll, ListContainers, ListVMs:
+	default:
+		w := oneline.Untrusted(fmt.Sprintf("%s: list_interfaces = %q is not one of \"all\", \"containers\", \"vms\"; listing all", path, cfg.ListInterfaces))
+		env.Logger().Warn("config.toml: bad value ignored", "warning", w)
+		cfg.Warnings = append(cfg.Warnings, w)
+		cfg.ListInterfaces = ""
 	}
 	for _, w := range cfgUnknownKeys(md, cfg) {
 		w = oneline.Untrusted(path + ": " + w)
