@@ -141,6 +141,16 @@ if want p7; then
 		key = "~/.ssh/id_ed25519"
 	EOF
 	"$BIN/fixtureinv" -home "$home300" -containers 300 >"$p7/c300.inventories"
+	# The 12-VM home again with a shorter list (config.toml's
+	# list_interfaces): containers only, and VMs only.
+	for short in containers vms; do
+		h=$("$BIN/fixturehome" -o "$p7/vms12-$short" -alive $$)
+		"$BIN/fixtureinv" -home "$h" -spread 60 >/dev/null
+		cfg=$h/.config/vmdump/config.toml
+		mkdir -p "${cfg%/*}"
+		{ echo "list_interfaces = \"$short\""; cat "$cfg" 2>/dev/null || true; } >"$cfg.new" && mv "$cfg.new" "$cfg"
+		printf -v "home12_$short" %s "$h"
+	done
 	homebase=$p7/base/home
 	mkdir -p "$homebase"
 	inhome() { # inhome HOME COMMAND...: as Wireshark would run it for that user
@@ -148,7 +158,7 @@ if want p7; then
 		env -i PATH="$PATH" HOME="$h" "$@"
 	}
 	ext=.config/wireshark/extcap/vmdump # the personal extcap folder of Wireshark ≥ 3.x on Linux
-	for h in "$home12" "$home300"; do
+	for h in "$home12" "$home300" "$home12_containers" "$home12_vms"; do
 		# install checks its work with tshark, within 5 s: not a failure
 		# of the installation when tshark takes longer (the 300-container home).
 		inhome "$h" "$BIN/vmdump" install >"$p7/install.out" 2>&1 || true
@@ -162,6 +172,8 @@ if want p7; then
 		((got == $2)) || die "tshark -D lists $got vmdump interfaces in $1, want $2"
 	}
 	want_ifaces "$home12" 72                # 12 VMs + 60 NICs and containers
+	want_ifaces "$home12_containers" $((12 + 30)) # 12 VMs + 3 containers on each of the 10 running ones
+	want_ifaces "$home12_vms" 12
 	want_ifaces "$home300" 4 # the VM, lo, eth0, docker0: the containers and their veths are in the VM's Container selector
 	got=$(inhome "$homebase" tshark -D 2>/dev/null | grep -c '\. vmdump_' || true)
 	((got == 0)) || die "the baseline home lists vmdump"
@@ -186,13 +198,15 @@ if want p7; then
 	"$BIN/proctime" -metric p7_tshark -n "$P7_RUNS" -warmup 2 -home "$homebase" \
 		-cmd "base=tshark -D" \
 		-cmd "vms12=HOME=$home12 tshark -D" \
+		-cmd "vms12-containers=HOME=$home12_containers tshark -D" \
+		-cmd "vms12-vms=HOME=$home12_vms tshark -D" \
 		-cmd "c300=HOME=$home300 tshark -D" \
 		-cmd "floor12=HOME=$home_floor12 tshark -D" \
 		-cmd "floor12-empty=HOME=$home_floor12_empty tshark -D" \
 		-cmd "floor300=HOME=$home_floor300 tshark -D" >>"$RESULTS"
 
 	note "P7: how often tshark -D runs vmdump"
-	for h in base:"$homebase" vms12:"$home12" c300:"$home300"; do
+	for h in base:"$homebase" vms12:"$home12" vms12-containers:"$home12_containers" vms12-vms:"$home12_vms" c300:"$home300"; do
 		inhome "${h#*:}" strace -f -qq -e trace=execve -o "$p7/execve.${h%%:*}" tshark -D >/dev/null 2>&1
 		printf 'p7_execs\t%s\t%s\n' "${h%%:*}" "$(grep -c '^[0-9]* *execve("[^"]*/vmdump"' "$p7/execve.${h%%:*}" || true)" >>"$RESULTS"
 		printf 'p7_configs\t%s\t%s\n' "${h%%:*}" "$(grep '^[0-9]* *execve("[^"]*/vmdump"' "$p7/execve.${h%%:*}" | grep -c '"--extcap-config"' || true)" >>"$RESULTS"
