@@ -62,20 +62,7 @@ const hostSudoersPrefix = "vmdump-host-"
 // Start, it skips when the machine cannot host it, except under CI.
 func StartHost(t testing.TB, opt HostOptions) *Host {
 	t.Helper()
-	h, err := NewHost(opt)
-	if err != nil {
-		var pe *PrereqError
-		if errors.As(err, &pe) && os.Getenv("CI") == "" {
-			t.Skipf("%v", err)
-		}
-		t.Fatalf("%v", err)
-	}
-	t.Cleanup(func() {
-		if err := h.Close(); err != nil {
-			t.Errorf("host teardown: %v", err)
-		}
-	})
-	return h
+	return startForTest(t, "host", func() (*Host, error) { return NewHost(opt) })
 }
 
 // NewHost builds a Host; on failure it has torn down what it built. The
@@ -125,24 +112,12 @@ func (h *Host) build(opt HostOptions) error {
 	if err := h.writeSudoers(seq); err != nil {
 		return err
 	}
-	hostKey := filepath.Join(dir, "ssh_host_ed25519_key")
-	h.KeyFile = filepath.Join(dir, "id_ed25519")
-	keys := []string{hostKey, h.KeyFile}
-	if err := parallel(len(keys), func(i int) error {
-		_, err := run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "vmdump-host-"+h.Name, "-f", keys[i])
-		return err
-	}); err != nil {
-		return err
-	}
-	if h.hostKeyPub, err = readPublicKey(hostKey + ".pub"); err != nil {
-		return err
-	}
-	clientPub, err := os.ReadFile(h.KeyFile + ".pub")
+	hostKey, authorized, err := makeSSHKeys(dir, "vmdump-host-"+h.Name)
 	if err != nil {
 		return err
 	}
-	authorized := filepath.Join(dir, "authorized_keys")
-	if err := os.WriteFile(authorized, clientPub, 0o644); err != nil {
+	h.KeyFile = filepath.Join(dir, "id_ed25519")
+	if h.hostKeyPub, err = readPublicKey(hostKey + ".pub"); err != nil {
 		return err
 	}
 	if err := os.MkdirAll("/run/sshd", 0o755); err != nil {

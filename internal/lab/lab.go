@@ -96,7 +96,15 @@ type container struct {
 // fails, so that CI never silently skips the end-to-end tests.
 func Start(t testing.TB, opt Options) *Lab {
 	t.Helper()
-	l, err := New(opt)
+	return startForTest(t, "lab", func() (*Lab, error) { return New(opt) })
+}
+
+// startForTest builds something of this package for a test and closes it
+// when the test ends: a *PrereqError skips the test, except under CI (CI
+// set), where it fails like any other error.
+func startForTest[T interface{ Close() error }](t testing.TB, what string, build func() (T, error)) T {
+	t.Helper()
+	v, err := build()
 	if err != nil {
 		var pe *PrereqError
 		if errors.As(err, &pe) && os.Getenv("CI") == "" {
@@ -105,11 +113,11 @@ func Start(t testing.TB, opt Options) *Lab {
 		t.Fatalf("%v", err)
 	}
 	t.Cleanup(func() {
-		if err := l.Close(); err != nil {
-			t.Errorf("lab teardown: %v", err)
+		if err := v.Close(); err != nil {
+			t.Errorf("%s teardown: %v", what, err)
 		}
 	})
-	return l
+	return v
 }
 
 // New builds a lab. On failure it has already torn down what it built. The

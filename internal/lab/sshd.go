@@ -18,26 +18,12 @@ import (
 // startSSHD runs Debian's OpenSSH sshd in the VM namespace with keys and
 // config of the lab's own, and waits until it listens.
 func (l *Lab) startSSHD(opt Options) error {
-	hostKey := filepath.Join(l.Dir, "ssh_host_ed25519_key")
+	hostKey, authorized, err := makeSSHKeys(l.Dir, "vmdump-lab-"+l.Namespace)
+	if err != nil {
+		return err
+	}
 	l.KeyFile = filepath.Join(l.Dir, "id_ed25519")
-	keys := []string{hostKey, l.KeyFile}
-	if err := parallel(len(keys), func(i int) error {
-		_, err := run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "vmdump-lab-"+l.Namespace, "-f", keys[i])
-		return err
-	}); err != nil {
-		return err
-	}
-	hostPub, err := readPublicKey(hostKey + ".pub")
-	if err != nil {
-		return err
-	}
-	l.hostKeyPub = hostPub
-	clientPub, err := os.ReadFile(l.KeyFile + ".pub")
-	if err != nil {
-		return err
-	}
-	authorized := filepath.Join(l.Dir, "authorized_keys")
-	if err := os.WriteFile(authorized, clientPub, 0o644); err != nil {
+	if l.hostKeyPub, err = readPublicKey(hostKey + ".pub"); err != nil {
 		return err
 	}
 	config := filepath.Join(l.Dir, "sshd_config")
@@ -73,6 +59,30 @@ func (l *Lab) startSSHD(opt Options) error {
 	// table rather than by connecting, which would leave a short-lived
 	// preauth sshd among the VM's processes.
 	return waitListening(p, l.VMAddr, l.SSHPort, l.SSHDLog)
+}
+
+// makeSSHKeys makes, in dir, an sshd host key (ssh_host_ed25519_key) and a
+// client key (id_ed25519) whose public half is the only line of
+// authorized_keys; it returns the host key's and authorized_keys' paths.
+func makeSSHKeys(dir, comment string) (hostKey, authorized string, err error) {
+	hostKey = filepath.Join(dir, "ssh_host_ed25519_key")
+	client := filepath.Join(dir, "id_ed25519")
+	keys := []string{hostKey, client}
+	if err := parallel(len(keys), func(i int) error {
+		_, err := run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", keys[i])
+		return err
+	}); err != nil {
+		return "", "", err
+	}
+	clientPub, err := os.ReadFile(client + ".pub")
+	if err != nil {
+		return "", "", err
+	}
+	authorized = filepath.Join(dir, "authorized_keys")
+	if err := os.WriteFile(authorized, clientPub, 0o644); err != nil {
+		return "", "", err
+	}
+	return hostKey, authorized, nil
 }
 
 func (l *Lab) sshdConfig(hostKey, authorized string, opt Options) string {
