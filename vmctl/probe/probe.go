@@ -24,6 +24,10 @@ type Probe struct {
 	UID                                            int    // the login user's uid; -1 when unknown
 	Tcpdump                                        string // absolute path of tcpdump, "" when not installed
 	ImmediateMode                                  bool   // tcpdump knows --immediate-mode
+	// Nsenter: the VM has nsenter (util-linux or busybox), which a
+	// container's capture needs to run tcpdump inside its namespace;
+	// NsenterKnown: the probe said so either way (older probes did not).
+	Nsenter, NsenterKnown bool
 	// SudoNoPassword: `sudo -n true` succeeded.
 	SudoNoPassword bool
 	// From /etc/os-release: ID (e.g. "alpine"; "fedora-coreos" for Fedora
@@ -77,6 +81,7 @@ t=$(command -v tcpdump 2>/dev/null)
 case "$t" in /*) ;; *) t= ;; esac
 echo "tcpdump=$t"
 if [ -n "$t" ] && "$t" --help </dev/null 2>&1 | grep -q immediate-mode; then echo immediate=1; else echo immediate=0; fi
+if command -v nsenter >/dev/null 2>&1; then echo nsenter=1; else echo nsenter=0; fi
 if command -v sudo >/dev/null 2>&1 && sudo -n true </dev/null >/dev/null 2>&1; then echo sudo=1; else echo sudo=0; fi
 if command -v tce-load >/dev/null 2>&1; then echo tce=1; fi
 m=
@@ -174,6 +179,8 @@ func ParseProbe(out []byte) (Probe, error) {
 			}
 		case "immediate":
 			p.ImmediateMode = val == "1"
+		case "nsenter":
+			p.Nsenter, p.NsenterKnown = val == "1", true
 		case "sudo":
 			p.SudoNoPassword = val == "1"
 		case "tce":

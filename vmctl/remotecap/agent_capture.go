@@ -11,7 +11,9 @@ import (
 // usesAgent says whether spec's capture runs the capture agent rather than
 // tcpdump: always with ToolAgent, never with ToolTcpdump, and with
 // ToolAuto when the probe found no tcpdump on the VM (a minikube ISO, a
-// read-only image). The benchmark's replay never does.
+// read-only image), or, for a capture inside a container's namespace, no
+// nsenter to enter it with (the agent joins the namespace itself) on a VM
+// the agent runs on. The benchmark's replay never does.
 func (s CaptureSpec) usesAgent(p probe.Probe) (bool, error) {
 	if s.BenchRemoteFile != "" {
 		return false, nil
@@ -22,7 +24,8 @@ func (s CaptureSpec) usesAgent(p probe.Probe) (bool, error) {
 	case ToolTcpdump:
 		return false, nil
 	case ToolAuto, "":
-		return p.Tcpdump == "", nil
+		noNsenter := !s.Netns.IsZero() && p.NsenterKnown && !p.Nsenter && AgentRuns(p)
+		return p.Tcpdump == "" || noNsenter, nil
 	}
 	return false, fmt.Errorf("unknown capture tool %q (use auto, tcpdump or agent)", s.Tool)
 }
