@@ -55,8 +55,8 @@ func (l *Lab) startSSHD(opt Options) error {
 	}
 	defer logFile.Close() // sshd has its own descriptor once started
 	argv := []string{"ip", "netns", "exec", l.Namespace}
-	if opt.HideTcpdump {
-		hide, err := l.hideTcpdumpArgv()
+	if opt.HideTcpdump || opt.FakeDocker != "" {
+		hide, err := l.hideArgv(opt)
 		if err != nil {
 			return err
 		}
@@ -204,28 +204,50 @@ func tcpTableHasListener(sc *bufio.Scanner, want string) bool {
 	return false
 }
 
-// hideTcpdumpArgv is the command prefix that starts sshd in a private mount
+// hideArgv is the command prefix that starts sshd in a private mount
 // namespace where every tcpdump binary of the host is covered by an empty,
-// non-executable file (Options.HideTcpdump). unshare and sh exec in place,
-// so the process stays sshd's; the mounts vanish with the namespace.
-func (l *Lab) hideTcpdumpArgv() ([]string, error) {
+// non-executable file (Options.HideTcpdump), and every docker binary by
+// Options.FakeDocker, podman and nerdctl by the empty file. unshare and sh
+// exec in place, so the process stays sshd's; the mounts vanish with the
+// namespace.
+func (l *Lab) hideArgv(opt Options) ([]string, error) {
 	empty := filepath.Join(l.Dir, "no-tcpdump")
 	if err := os.WriteFile(empty, nil, 0o644); err != nil {
 		return nil, err
 	}
-	seen := map[string]bool{}
 	var script strings.Builder
-	for _, dir := range []string{"/usr/sbin", "/usr/bin", "/sbin", "/bin", "/usr/local/sbin", "/usr/local/bin"} {
-		real, err := filepath.EvalSymlinks(filepath.Join(dir, "tcpdump"))
-		if err != nil || seen[real] {
-			continue
+	cover := func(prog, with string) int {
+		seen := map[string]bool{}
+		for _, dir := range []string{"/usr/sbin", "/usr/bin", "/sbin", "/bin", "/usr/local/sbin", "/usr/local/bin"} {
+			real, err := filepath.EvalSymlinks(filepath.Join(dir, prog))
+			if err != nil || seen[real] {
+				continue
+			}
+			seen[real] = true
+			fmt.Fprintf(&script, "mount --bind %s %s && ", shellQuote(with), shellQuote(real))
 		}
-		seen[real] = true
-		fmt.Fprintf(&script, "mount --bind %s %s && ", empty, real)
+		return len(seen)
 	}
-	if len(seen) == 0 {
+	if opt.HideTcpdump && cover("tcpdump", empty) == 0 {
 		return nil, errors.New("HideTcpdump: no tcpdump found on this machine to hide")
+	}
+	if opt.FakeDocker != "" {
+		fake, err := filepath.Abs(opt.FakeDocker)
+		if err != nil {
+			return nil, err
+		}
+		if fi, err := os.Stat(fake); err != nil || !fi.Mode().IsRegular() || fi.Mode()&0o005 != 0o005 {
+			return nil, fmt.Errorf("FakeDocker: %s is not a regular file anyone may read and execute (%v)", fake, err)
+		}
+		if cover("docker", fake) == 0 {
+			return nil, errors.New("FakeDocker: no docker found on this machine to cover")
+		}
+		cover("podman", empty)
+		cover("nerdctl", empty)
 	}
 	script.WriteString(`exec "$@"`)
 	return []string{"unshare", "--mount", "--propagation", "private", "--", "sh", "-c", script.String(), "sh"}, nil
 }
+
+// shellQuote quotes s as one sh word.
+func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
