@@ -269,6 +269,15 @@ func TestReliabilityHostileContainer(t *testing.T) {
 				what := "refused: " + shorten(strings.TrimSpace(d.stderr.String()), 200)
 				if strings.Contains(string(log), "remote capture started") {
 					what = "ran"
+					// It ran on the fake container's process, inside
+					// its namespace.
+					ok := false
+					for _, c := range ctrs {
+						ok = ok || strings.Contains(string(log), "pid="+strconv.Itoa(c.sleep.Process.Pid)+" ")
+					}
+					if !strings.Contains(string(log), "capturing container") || !ok {
+						t.Errorf("the capture ran, but not on a hostile container's process; log:\n%s", shorten(string(log), 3000))
+					}
 				}
 				mu.Lock()
 				outcomes[id] = what
@@ -278,6 +287,35 @@ func TestReliabilityHostileContainer(t *testing.T) {
 	})
 	for _, id := range ctrIfaces {
 		t.Logf("%s: %s", display[id], outcomes[id])
+	}
+	// Nothing of the captures runs in the containers' namespace (nsenter
+	// put tcpdump there, outside the VM's).
+	ours := map[int]bool{}
+	for _, c := range ctrs {
+		ours[c.sleep.Process.Pid] = true
+	}
+	ctrNS := netnsOf(ctrs[0].sleep.Process.Pid)
+	var left []string
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		left = nil
+		entries, _ := os.ReadDir("/proc")
+		for _, e := range entries {
+			pid, err := strconv.Atoi(e.Name())
+			if err != nil || ours[pid] || zombie(pid) || netnsOf(pid) != ctrNS {
+				continue
+			}
+			_, _, comm, _ := procStat(pid)
+			if comm == "tcpdump" || comm == "nsenter" || comm == "sh" || comm == "sleep" || comm == "sudo" {
+				left = append(left, fmt.Sprintf("%d %s", pid, comm))
+			}
+		}
+		if len(left) == 0 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if len(left) > 0 {
+		t.Errorf("left running in the containers' namespace: %v", left)
 	}
 	// Each sleep must still be the fake containers' process: nothing
 	// killed it or ran in its place.
