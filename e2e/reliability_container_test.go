@@ -77,7 +77,7 @@ func ctrStopWays() []ctrStopWay {
 		{name: "SIGKILL", kind: stopSIGKILL, killed: true, stop: func(t *testing.T, r *ctrStopRun) { signalPid(r.pid, syscall.SIGKILL) },
 			check: func(t *testing.T, r *ctrStopRun) { read(t, r.ts.out) }},
 		{name: "reader-gone", kind: stopReader, direct: true, stop: func(t *testing.T, r *ctrStopRun) { r.d.reader.Process.Kill() }, check: quietDirect},
-		{name: "duration", kind: stopDuration, args: []string{"-a", "duration:3"}, stopsItself: true, check: stoppedQuietlyOrEarlyCtr},
+		{name: "duration", kind: stopDuration, args: []string{"-a", "duration:2"}, stopsItself: true, check: stoppedQuietlyOrEarlyCtr},
 		{name: "sshd-killed", kind: stopSSHD, stop: func(t *testing.T, r *ctrStopRun) {
 			killed := 0
 			for _, p := range r.r.Host.Sessions() {
@@ -406,15 +406,59 @@ func (w *rigWatch) leftovers(r *ctrlab.Rig) []rigLeft {
 		if err != nil || !netns[netnsOf(pid)] {
 			continue
 		}
-		_, _, comm, _ := procStat(pid)
-		cmd, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-		s := string(cmd)
-		if strings.Contains(s, "tcpdump") || strings.Contains(s, "nsenter") || strings.HasPrefix(s, "sh\x00") || strings.Contains(s, "/sh\x00") || comm == "sleep" || comm == "sudo" {
+		if captureLike(pid) && w.orphanOfCapture(r, pid, seen) {
 			add(pid, "in a container's network namespace")
 		}
 	}
 	sort.Slice(left, func(i, j int) bool { return left[i].pid < left[j].pid })
 	return left
+}
+
+// captureLike: pid is what a capture runs (tcpdump, nsenter, a shell,
+// sleep, sudo, timeout).
+func captureLike(pid int) bool {
+	_, _, comm, ok := procStat(pid)
+	if !ok {
+		return false
+	}
+	cmd, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	s := string(cmd)
+	return strings.Contains(s, "tcpdump") || strings.Contains(s, "nsenter") || strings.HasPrefix(s, "sh\x00") || strings.Contains(s, "/sh\x00") ||
+		comm == "sleep" || comm == "sudo" || comm == "timeout"
+}
+
+// orphanOfCapture tells the capture's processes in a namespace from
+// another's (a namespace's number is handed out again once it is freed,
+// maybe to another test's container): pid is the capture's when an
+// ancestor ran below the rig's sshd, or when it and every ancestor up to
+// init are what a capture runs (an orphan re-parented to init).
+func (w *rigWatch) orphanOfCapture(r *ctrlab.Rig, pid int, seen map[procKey]string) bool {
+	sshd := r.Host.SSHDPid()
+	ours := func(p int) bool {
+		if p == sshd {
+			return true
+		}
+		k, ok := procKeyOf(p)
+		_, known := seen[k]
+		return ok && known
+	}
+	for p, depth := pid, 0; depth < 64; depth++ {
+		if ours(p) {
+			return true
+		}
+		_, ppid, _, ok := procStat(p)
+		if !ok {
+			return false
+		}
+		if ppid <= 1 {
+			return true // every process on the way is what a capture runs
+		}
+		if !ours(ppid) && !captureLike(ppid) {
+			return false
+		}
+		p = ppid
+	}
+	return false
 }
 
 // checkRigStop counts one container stop of kind and fails t if anything
