@@ -190,6 +190,11 @@ func TestReliabilityHostileContainer(t *testing.T) {
 		t.Fatalf("vmdump list --check: exit %d", code)
 	}
 	checkCleanLines(t, "vmdump list --check", stdout)
+	for _, line := range strings.Split(stdout, "\n") {
+		if strings.HasPrefix(strings.TrimSpace(line), "touch ") {
+			t.Errorf("a container name's newline broke vmdump list --check's output: line %q", line)
+		}
+	}
 
 	// Wireshark's listing.
 	stdout, stderr, code = u.vmdumpRun(t, 30*time.Second, "--extcap-interfaces")
