@@ -34,12 +34,29 @@ const (
 
 var stopKindOrder = []string{stopSIGTERM, stopSIGINT, stopSIGKILL, stopReader, stopDuration, stopSSHD, stopLinkDown, stopConcurent}
 
+// Container stop kinds (issue 14): a capture of a container stopped the
+// ways above, and the container itself going away under the capture.
+const (
+	stopCtrStopped = "docker stop, then SIGTERM while waiting"
+	stopCtrRemoved = "docker rm -f, then SIGTERM while waiting"
+)
+
+var ctrStopKindOrder = []string{stopSIGTERM, stopSIGINT, stopSIGKILL, stopReader, stopDuration, stopSSHD, stopCtrStopped, stopCtrRemoved}
+
 var (
 	// stopTallies: tried = stops, bad = processes of vmdump's found in the
 	// VM after the limit (orphans).
 	stopTallies = func() map[string]*tally {
 		m := map[string]*tally{}
 		for _, k := range stopKindOrder {
+			m[k] = &tally{}
+		}
+		return m
+	}()
+	// ctrStopTallies: as stopTallies, for captures of a container.
+	ctrStopTallies = func() map[string]*tally {
+		m := map[string]*tally{}
+		for _, k := range ctrStopKindOrder {
 			m[k] = &tally{}
 		}
 		return m
@@ -58,6 +75,15 @@ func stopTally(kind string) *tally {
 	t, ok := stopTallies[kind]
 	if !ok {
 		panic("unknown stop kind " + kind)
+	}
+	return t
+}
+
+// ctrStopTally is the row of a container stop kind.
+func ctrStopTally(kind string) *tally {
+	t, ok := ctrStopTallies[kind]
+	if !ok {
+		panic("unknown container stop kind " + kind)
 	}
 	return t
 }
@@ -86,6 +112,10 @@ func reliabilityTable() string {
 		stops += stopTallies[k].tried.Load()
 		orphans += stopTallies[k].bad.Load()
 	}
+	for _, k := range ctrStopKindOrder {
+		stops += ctrStopTallies[k].tried.Load()
+		orphans += ctrStopTallies[k].bad.Load()
+	}
 	hostile, executed := hostileTally.tried.Load(), hostileTally.bad.Load()
 	faults, failed := faultTally.tried.Load(), faultTally.bad.Load()
 	if stops+hostile+faults == 0 {
@@ -93,16 +123,22 @@ func reliabilityTable() string {
 	}
 	var b strings.Builder
 	row := func(what string, tried int64, result string) {
-		fmt.Fprintf(&b, "| %-44s | %5d | %-18s |\n", what, tried, result)
+		fmt.Fprintf(&b, "| %-58s | %5d | %-18s |\n", what, tried, result)
 	}
-	line := "|" + strings.Repeat("-", 46) + "|" + strings.Repeat("-", 7) + "|" + strings.Repeat("-", 20) + "|\n"
+	line := "|" + strings.Repeat("-", 60) + "|" + strings.Repeat("-", 7) + "|" + strings.Repeat("-", 20) + "|\n"
 	b.WriteString("vmdump reliability summary (issue 5)\n\n")
-	fmt.Fprintf(&b, "| %-44s | %5s | %-18s |\n", "what", "tried", "result")
+	fmt.Fprintf(&b, "| %-58s | %5s | %-18s |\n", "what", "tried", "result")
 	b.WriteString(line)
 	for _, k := range stopKindOrder {
 		t := stopTallies[k]
 		if t.tried.Load() > 0 {
 			row("stop: "+k, t.tried.Load(), fmt.Sprintf("%d orphans found", t.bad.Load()))
+		}
+	}
+	for _, k := range ctrStopKindOrder {
+		t := ctrStopTallies[k]
+		if t.tried.Load() > 0 {
+			row("stop (container): "+k, t.tried.Load(), fmt.Sprintf("%d orphans found", t.bad.Load()))
 		}
 	}
 	row("stops, total", stops, fmt.Sprintf("%d orphans found", orphans))

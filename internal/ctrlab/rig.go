@@ -363,6 +363,36 @@ func (r *Rig) Recreate(c *Container) error {
 	return c.start()
 }
 
+// Stop is `docker stop -t 1`: the container stays, not running, until
+// Restart starts it again.
+func (r *Rig) Stop(c *Container) error {
+	_, err := c.engine("stop", "-t", "1", c.Name)
+	return err
+}
+
+// Remove is `docker rm -f`: the container is gone until Rerun runs it
+// again under its name (a new id). Close removes a container left removed
+// by its name, ignoring that there is none.
+func (r *Rig) Remove(c *Container) error {
+	if c.Engine != "docker" {
+		return errors.New("ctrlab: Remove is for docker containers")
+	}
+	if _, err := docker("rm", "-f", c.ID); err != nil {
+		return err
+	}
+	c.ID, c.Pid = "", 0
+	return nil
+}
+
+// Rerun runs a container that Remove removed again, with the same name and
+// arguments.
+func (r *Rig) Rerun(c *Container) error {
+	if c.Engine != "docker" || c.ID != "" {
+		return errors.New("ctrlab: Rerun is for a docker container that Remove removed")
+	}
+	return c.start()
+}
+
 // HostNetwork: the container shares the root network namespace.
 func (c *Container) HostNetwork() bool { return c.Role == "host" }
 

@@ -45,6 +45,14 @@ type Options struct {
 	// empty, non-executable file, which the lab's /bin/sh (dash) does not
 	// find on PATH. The host's own tcpdump is untouched.
 	HideTcpdump bool
+	// FakeDocker, an executable's path, stands in for the docker command
+	// inside the VM, as on a hostile VM whose engine says anything: sshd,
+	// and so every session, runs in a private mount namespace where each
+	// docker binary of the host is covered by a bind mount of it, and each
+	// podman and nerdctl by an empty, non-executable file (so that only the
+	// fake engine answers). It must be readable and executable by the lab
+	// user (and root, through sudo). The host's own docker is untouched.
+	FakeDocker string
 }
 
 // Lab is one running stand-in VM. Its fields are read-only facts.

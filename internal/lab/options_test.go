@@ -120,3 +120,25 @@ func TestLabUserSettingsArePerLab(t *testing.T) {
 		}
 	}
 }
+
+// TestFakeDocker: inside a FakeDocker lab the session's docker (as the
+// user and through sudo) is the given script, podman is gone, and the host
+// keeps its own docker.
+func TestFakeDocker(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	fake := filepath.Join(dir, "docker")
+	if err := os.WriteFile(fake, []byte("#!/bin/sh\necho fake-docker \"$@\"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	l := Start(t, Options{FakeDocker: fake})
+	out := sshOutput(t, l, l.VMAddr, l.SSHPort, `docker ps -q; sudo -n docker info; command -v podman >/dev/null && podman --version 2>/dev/null || echo no-podman`)
+	if strings.TrimSpace(out) != "fake-docker ps -q\nfake-docker info\nno-podman" {
+		t.Fatalf("the VM's docker is not the fake one: %q", out)
+	}
+	if out, err := exec.Command("docker", "--version").CombinedOutput(); err != nil || strings.Contains(string(out), "fake-docker") {
+		t.Fatalf("the host's docker changed: %v: %s", err, out)
+	}
+}

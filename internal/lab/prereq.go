@@ -40,7 +40,7 @@ func checkPrereqs(opt Options) error {
 	if opt.Forward {
 		progs = append(progs, "socat")
 	}
-	if opt.HideTcpdump {
+	if opt.HideTcpdump || opt.FakeDocker != "" {
 		progs = append(progs, "unshare", "mount")
 	}
 	if opt.Password != "" || opt.LoginShell != "" {

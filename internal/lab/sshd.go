@@ -41,7 +41,7 @@ func (l *Lab) startSSHD(opt Options) error {
 	}
 	defer logFile.Close() // sshd has its own descriptor once started
 	argv := []string{"ip", "netns", "exec", l.Namespace}
-	hide, err := l.hideArgv(opt.HideTcpdump)
+	hide, err := l.hideArgv(opt)
 	if err != nil {
 		return err
 	}
@@ -214,47 +214,56 @@ func tcpTableHasListener(sc *bufio.Scanner, want string) bool {
 
 // hideArgv is the command prefix that starts sshd in a private mount
 // namespace where this machine's container engine commands (docker,
-// podman, nerdctl) and, with tcpdump (Options.HideTcpdump), every tcpdump
-// binary are covered by an empty, non-executable file. unshare and sh exec
-// in place, so the process stays sshd's; the mounts vanish with the
-// namespace.
-func (l *Lab) hideArgv(tcpdump bool) ([]string, error) {
+// podman, nerdctl) are covered by an empty, non-executable file (a real VM
+// does not see its host's engine; without this a lab VM's inventory would
+// list the containers other tests run on this machine, their interface
+// indexes even pairing with the lab's by chance), docker by
+// Options.FakeDocker when set, and every tcpdump binary too with
+// Options.HideTcpdump. unshare and sh exec in place, so the process stays
+// sshd's; the mounts vanish with the namespace.
+func (l *Lab) hideArgv(opt Options) ([]string, error) {
 	empty := filepath.Join(l.Dir, "hidden")
 	if err := os.WriteFile(empty, nil, 0o644); err != nil {
 		return nil, err
 	}
-	seen := map[string]bool{}
 	var script strings.Builder
-	hide := func(path string) bool {
-		real, err := filepath.EvalSymlinks(path)
-		if err != nil || seen[real] {
-			return false
-		}
-		seen[real] = true
-		fmt.Fprintf(&script, "mount --bind %s %s && ", empty, real)
-		return true
-	}
-	// This machine's container engines are not the lab VM's: a real VM
-	// does not see its host's Docker. Without this, a lab VM's inventory
-	// lists the containers other tests run on the machine's engine (their
-	// interface indexes even pair with the lab's by chance).
-	for _, tool := range []string{"docker", "podman", "nerdctl"} {
-		for _, dir := range []string{"/usr/bin", "/usr/local/bin", "/bin", "/usr/sbin", "/sbin"} {
-			hide(filepath.Join(dir, tool))
-		}
-	}
-	found := false
-	if tcpdump {
+	cover := func(prog, with string) int {
+		seen := map[string]bool{}
 		for _, dir := range []string{"/usr/sbin", "/usr/bin", "/sbin", "/bin", "/usr/local/sbin", "/usr/local/bin"} {
-			found = hide(filepath.Join(dir, "tcpdump")) || found
+			real, err := filepath.EvalSymlinks(filepath.Join(dir, prog))
+			if err != nil || seen[real] {
+				continue
+			}
+			seen[real] = true
+			fmt.Fprintf(&script, "mount --bind %s %s && ", shellQuote(with), shellQuote(real))
 		}
-		if !found {
-			return nil, errors.New("HideTcpdump: no tcpdump found on this machine to hide")
-		}
+		return len(seen)
 	}
-	if len(seen) == 0 {
+	if opt.HideTcpdump && cover("tcpdump", empty) == 0 {
+		return nil, errors.New("HideTcpdump: no tcpdump found on this machine to hide")
+	}
+	docker := empty
+	if opt.FakeDocker != "" {
+		fake, err := filepath.Abs(opt.FakeDocker)
+		if err != nil {
+			return nil, err
+		}
+		if fi, err := os.Stat(fake); err != nil || !fi.Mode().IsRegular() || fi.Mode()&0o005 != 0o005 {
+			return nil, fmt.Errorf("FakeDocker: %s is not a regular file anyone may read and execute (%v)", fake, err)
+		}
+		docker = fake
+	}
+	if cover("docker", docker) == 0 && opt.FakeDocker != "" {
+		return nil, errors.New("FakeDocker: no docker found on this machine to cover")
+	}
+	cover("podman", empty)
+	cover("nerdctl", empty)
+	if script.Len() == 0 {
 		return nil, nil
 	}
 	script.WriteString(`exec "$@"`)
 	return []string{"unshare", "--mount", "--propagation", "private", "--", "sh", "-c", script.String(), "sh"}, nil
 }
+
+// shellQuote quotes s as one sh word.
+func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }

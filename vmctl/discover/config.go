@@ -44,15 +44,15 @@ import (
 //	name = "default"
 //	transport = "lima"             # limactl shell default
 type Config struct {
-	SSHConfigHosts    bool       `toml:"ssh_config_hosts"`
-	AcceptNewHostKeys bool       `toml:"accept_new_host_keys"`
+	SSHConfigHosts    bool `toml:"ssh_config_hosts"`
+	AcceptNewHostKeys bool `toml:"accept_new_host_keys"`
 	// ListInterfaces is what Wireshark's interface list shows besides the
 	// VMs: "all" (the default: NICs and containers), "containers" (NICs
 	// only in each VM's options dialog) or "vms" (both only there).
 	// Wireshark runs vmdump once more per listed interface at every start
 	// (BENCHMARKS.md, P7): a short list starts Wireshark faster.
-	ListInterfaces string `toml:"list_interfaces"`
-	VMs               []ConfigVM `toml:"vm"`
+	ListInterfaces string     `toml:"list_interfaces"`
+	VMs            []ConfigVM `toml:"vm"`
 	// Transports switch VMs that other managers' files describe to the exec
 	// transport (Lima, Podman: SSH stays their default).
 	Transports []ConfigTransport `toml:"vm_transport"`
