@@ -56,6 +56,8 @@ func TestParseProbe(t *testing.T) {
 			UID: 0, OSID: "fedora", PackageManagers: []string{"rpm-ostree", "dnf"}, PmKnown: true, OSTree: true,
 		}},
 		{name: "no package manager", out: "vmdump-probe=1\nuid=0\npm=\nend=1\n", want: Probe{UID: 0, PmKnown: true}},
+		{name: "nsenter", out: "vmdump-probe=1\nuid=0\nnsenter=1\nend=1\n", want: Probe{UID: 0, Nsenter: true, NsenterKnown: true}},
+		{name: "no nsenter", out: "vmdump-probe=1\nuid=0\nnsenter=0\nend=1\n", want: Probe{UID: 0, NsenterKnown: true}},
 		{name: "restarted probe output counts from the last start", out: "vmdump-probe=1\nuid=5\nvmdump-probe=1\nuid=7\nend=1\n", want: Probe{UID: 7}},
 		{name: "not the probe", out: "sh: 1: exec: sh: not found\n", wantErr: "did not run"},
 		{name: "cut short", out: "vmdump-probe=1\nuid=0\n", wantErr: "cut short"},

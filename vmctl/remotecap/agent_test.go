@@ -62,6 +62,30 @@ func TestUsesAgent(t *testing.T) {
 	}
 }
 
+// Inside a container's namespace, auto takes the agent (which joins the
+// namespace itself) on a VM with tcpdump but no nsenter; tcpdump when
+// nsenter is there, or the probe did not say, or the agent cannot run.
+func TestUsesAgentForNetns(t *testing.T) {
+	ns := Netns{PID: 42, Link: "net:[4026532201]"}
+	for _, tc := range []struct {
+		name  string
+		p     probe.Probe
+		netns Netns
+		want  bool
+	}{
+		{"nsenter there", probe.Probe{Tcpdump: "/usr/bin/tcpdump", Arch: "x86_64", Nsenter: true, NsenterKnown: true}, ns, false},
+		{"no nsenter", probe.Probe{Tcpdump: "/usr/bin/tcpdump", Arch: "x86_64", NsenterKnown: true}, ns, true},
+		{"no nsenter, VM's own namespace", probe.Probe{Tcpdump: "/usr/bin/tcpdump", Arch: "x86_64", NsenterKnown: true}, Netns{}, false},
+		{"an older probe", probe.Probe{Tcpdump: "/usr/bin/tcpdump", Arch: "x86_64"}, ns, false},
+		{"no agent for the VM", probe.Probe{Tcpdump: "/usr/bin/tcpdump", Arch: "riscv64", NsenterKnown: true}, ns, false},
+	} {
+		got, err := CaptureSpec{Netns: tc.netns}.usesAgent(tc.p)
+		if got != tc.want || err != nil {
+			t.Errorf("%s: %v %v, want %v", tc.name, got, err, tc.want)
+		}
+	}
+}
+
 func TestParseAgentUpload(t *testing.T) {
 	bin := []byte("\x7fELF pretend agent")
 	sum := sha256.Sum256(bin)
