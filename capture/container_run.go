@@ -104,10 +104,9 @@ func (s *session) runContainer(ctx context.Context, conn *sshconn.Conn, p probe.
 // the user named (inside the container's namespace), else all of them
 // ("any", loopback included) for a container sharing its namespace (a
 // pod's containers talk over loopback), else its one interface, else all
-// of them. A container on the VM's own
-// network (--network host) is captured like the VM, on the NIC the VM's
-// capture would take; its namespace is still watched, so the capture
-// notices when it stops.
+// of them. A container on the VM's own network (--network host) is
+// captured like the VM, on the NIC the VM's capture would take; its
+// namespace is still watched, so the capture notices when it stops.
 func (s *session) containerSpecs(ctx context.Context, c probe.Container, p probe.Probe, si *sessionInventory) ([]remotecap.CaptureSpec, string) {
 	spec := s.Spec
 	spec.Filter = remotecap.BuildFilter(s.CaptureFilter, s.PayloadOnly, p)
