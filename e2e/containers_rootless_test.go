@@ -18,7 +18,6 @@ import (
 // the rig gives vmdlab's SSH sessions the HOME and XDG_RUNTIME_DIR of its
 // podman, so `podman ps` over SSH sees the container.
 func TestContainersRootless(t *testing.T) {
-	t.Parallel()
 	r := startRig(t, ctrlab.Options{Rootless: true})
 	u := rigUser(t, r)
 	c := r.Rootless
@@ -46,7 +45,6 @@ func rootlessCase(r *ctrlab.Rig) containerCase {
 // container makes the traffic TestContainersRootless looks for, and
 // vmdlab's `podman ps` over the rig's sshd lists it.
 func TestContainersRootlessRig(t *testing.T) {
-	t.Parallel()
 	needTshark(t)
 	r := startRig(t, ctrlab.Options{Rootless: true})
 	tc := rootlessCase(r)

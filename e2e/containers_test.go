@@ -31,7 +31,11 @@ import (
 // rigMu lets one container rig run at a time. Every rig's containers run
 // on this machine's one Docker engine, so each rig's VM sees them all, and
 // a VM running more than 24 containers lists none of them one by one (see
-// README: Many containers); one rig has 6 to 7.
+// README: Many containers); one rig has 6 to 7. The tests that build a rig
+// are therefore not parallel (they run one after another, before the
+// parallel tests): a parallel test waiting here would hold one of
+// -test.parallel's slots, and a rig's parallel subtests could wait for a
+// slot forever. The lock guards the rule.
 var rigMu sync.Mutex
 
 // startRig is ctrlab.Start once no other rig of this package runs; the
@@ -246,7 +250,6 @@ func zombie(pid int) bool {
 // what they must not find. It passes before vmdump knows containers, so
 // that their failures are vmdump's.
 func TestContainersRigTraffic(t *testing.T) {
-	t.Parallel()
 	needTshark(t)
 	r := startRig(t, ctrlab.Options{})
 	for _, tc := range rigCases(r) {
@@ -269,7 +272,6 @@ func TestContainersRigTraffic(t *testing.T) {
 // (interface docker0 of the machine, through the rig's sshd and sudo)
 // captures the default bridge's traffic, and nothing is left running.
 func TestContainersRigVM(t *testing.T) {
-	t.Parallel()
 	r := startRig(t, ctrlab.Options{})
 	u := rigUser(t, r)
 	ts := u.startTshark("-a", "duration:4")
@@ -316,7 +318,6 @@ func localCapture(t *testing.T, pid int, d time.Duration) string {
 // network, host network, none (with a veth of the test's), and both
 // services of a compose project.
 func TestContainersListed(t *testing.T) {
-	t.Parallel()
 	r := startRig(t, ctrlab.Options{})
 	u := rigUser(t, r)
 	_, out := tsharkInterfaces(t, u)
@@ -386,7 +387,6 @@ func captureContainer(t *testing.T, r *ctrlab.Rig, u *user, tc containerCase) {
 // own interface of `tshark -D` gives a file with its traffic, and only the
 // traffic of its network namespace.
 func TestContainersCapture(t *testing.T) {
-	t.Parallel()
 	r := startRig(t, ctrlab.Options{})
 	u := rigUser(t, r)
 	for _, tc := range rigCases(r) {
@@ -401,7 +401,6 @@ func TestContainersCapture(t *testing.T) {
 // names (from the file's name resolution blocks) instead of their
 // addresses.
 func TestContainersNameResolution(t *testing.T) {
-	t.Parallel()
 	r := startRig(t, ctrlab.Options{})
 	u := rigUser(t, r)
 	id, _ := containerInterface(t, u, r.DB.Name)
@@ -439,7 +438,6 @@ func TestContainersNameResolution(t *testing.T) {
 // block each time whose description says "restarted"; after the stop
 // nothing of the capture is left running.
 func TestContainersRestart(t *testing.T) {
-	t.Parallel()
 	r := startRig(t, ctrlab.Options{})
 	u := rigUser(t, r)
 	id, _ := containerInterface(t, u, r.Bridge.Name)

@@ -128,7 +128,6 @@ func ctrStopWays() []ctrStopWay {
 // a capture of a container, repeated, leaves nothing running stopLimit
 // after the stop. The ways run one after another on one rig.
 func TestReliabilityContainerNoOrphans(t *testing.T) {
-	t.Parallel()
 	r := startRig(t, ctrlab.Options{})
 	u := rigUser(t, r)
 	id, display := containerInterface(t, u, r.Bridge.Name)
