@@ -57,8 +57,7 @@ func captureAction(a extcap.Args, o dialog.Options, env hostenv.Env, log *slog.L
 	// dumpcap (or Wireshark) dying closes the FIFO without a signal.
 	ctx = extcap.StopWhenReaderGone(ctx, fifo)
 
-	vms := discover.Discover(env)
-	r, ok := capture.Resolve(env, vms, a.Interface)
+	r, ok := capture.Resolve(env, discover.Discover(env), a.Interface)
 	if !ok {
 		return fail(stderr, capture.UnknownInterfaceError(a.Interface))
 	}

@@ -15,8 +15,25 @@ import (
 )
 
 // containerPoll is how often a capture asks the engine whether its stopped
-// container runs again (one short exec on the open connection).
-var containerPoll = time.Second
+// container runs again (one short exec on the open connection, with sudo:
+// each poll is a few lines of the VM's auth log). After
+// containerPollFastFor of waiting it asks every containerPollSlow
+// instead: a restart is usually over within seconds, a container stopped
+// for good need not be asked every second.
+var (
+	containerPoll        = time.Second
+	containerPollSlow    = 5 * time.Second
+	containerPollFastFor = 30 * time.Second
+)
+
+// pollAfter is the wait before the next question to the engine, the
+// container having been waited for since since.
+func pollAfter(since time.Time) time.Duration {
+	if time.Since(since) < containerPollFastFor {
+		return containerPoll
+	}
+	return containerPollSlow
+}
 
 // runContainer captures the container s.Container names, inside its
 // network namespace, and follows it: when it stops (docker stop, restart,
@@ -30,6 +47,7 @@ func (s *session) runContainer(ctx context.Context, conn *sshconn.Conn, p probe.
 	var stoppedAt time.Time  // when the container last stopped under the capture
 	var gone remotecap.Netns // the namespace it left, and its process
 	waiting := false
+	var waitingSince time.Time
 	for {
 		c, running, err := probe.FindContainer(ctx, conn, ref)
 		if err != nil {
@@ -52,14 +70,14 @@ func (s *session) runContainer(ctx context.Context, conn *sshconn.Conn, p probe.
 				s.n.Status(msg)
 				s.n.Log(msg)
 				s.Log.Info("container not running", "vm", s.VM.ID, "container", ref.Name, "engine", ref.Engine)
-				waiting = true
+				waiting, waitingSince = true, time.Now()
 			}
 			select {
 			case <-ctx.Done():
 				return outcome{}
 			case <-conn.Dead():
 				return outcome{err: errors.New("the connection died while waiting for the container"), linkLost: true, why: conn.DeadReason()}
-			case <-time.After(containerPoll):
+			case <-time.After(pollAfter(waitingSince)):
 			}
 			continue
 		}
@@ -134,25 +152,32 @@ func sharesNamespace(c probe.Container) bool {
 }
 
 // writeNames writes the capture's name resolution records (captureNames)
-// now, from c and the cached inventory, and once more when the session's
-// fresh inventory arrives.
+// for c: from the session's fresh inventory when it has arrived; else now
+// from the cached one, and once more when the fresh one arrives.
 func (s *session) writeNames(si *sessionInventory, c probe.Container) {
-	inv, _ := probe.LoadInventory(s.Env, s.VM.ID)
-	if err := s.w.WriteNames(captureNames(s.VM.Name, inv, c)); err != nil {
-		s.Log.Debug("names not written", "err", err)
-	}
-	if si == nil {
-		return
-	}
-	go func() {
-		<-si.done
-		if si.err != nil {
-			return
-		}
-		if err := s.w.WriteNames(captureNames(s.VM.Name, si.inv, c)); err != nil {
+	write := func(inv probe.Inventory) {
+		if err := s.w.WriteNames(captureNames(s.VM.Name, inv, c)); err != nil {
 			s.Log.Debug("names not written", "err", err)
 		}
-	}()
+	}
+	if si != nil {
+		select {
+		case <-si.done:
+			if si.err == nil {
+				write(si.inv)
+				return
+			}
+		default:
+			go func() {
+				<-si.done
+				if si.err == nil {
+					write(si.inv)
+				}
+			}()
+		}
+	}
+	inv, _ := probe.LoadInventory(s.Env, s.VM.ID)
+	write(inv)
 }
 
 // containerNICs describe a container's captured interfaces: Wireshark

@@ -164,7 +164,5 @@ func ContainerByChoice(env hostenv.Env, vm vmctl.VM, choice string) (probe.Conta
 			return c.Ref(), nil
 		}
 	}
-	return probe.ContainerRef{}, fmt.Errorf("no container %q in vmdump's list of VM %s: press Reload beside Container in the interface's options and choose again", clipChoice(choice), vm.Name)
+	return probe.ContainerRef{}, fmt.Errorf("no container %q in vmdump's list of VM %s: press Reload beside Container in the interface's options and choose again", sshconn.ClipValue(choice), vm.Name)
 }
-
-func clipChoice(s string) string { return sshconn.ClipValue(s) }

@@ -322,3 +322,14 @@ func TestListInterfacesSetting(t *testing.T) {
 		}
 	}
 }
+
+// A stopped container is asked about every second at first (a restart is
+// over within seconds), then every five.
+func TestContainerPollBacksOff(t *testing.T) {
+	if got := pollAfter(time.Now()); got != containerPoll {
+		t.Errorf("just stopped: poll every %v, want %v", got, containerPoll)
+	}
+	if got := pollAfter(time.Now().Add(-containerPollFastFor - time.Second)); got != containerPollSlow {
+		t.Errorf("stopped for long: poll every %v, want %v", got, containerPollSlow)
+	}
+}

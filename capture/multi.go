@@ -35,10 +35,10 @@ func joinNames(names []string) string { return strings.Join(names, ", ") }
 // kernel-dropped counts (Wireshark shows drops only for an interface with
 // exactly one). Those reach the file when vmdump ends first (Wireshark's
 // Stop button, or the VM ending the capture); tshark's own stop ends
-// dumpcap before vmdump. what says what is captured in the status line ("": the interfaces'
-// names). describe gives the interface blocks once the
-// captures have started, so that the caller can take the VM's inventory
-// beside their start.
+// dumpcap before vmdump. what says what is captured, for the status line
+// ("": the interfaces' names). describe gives the interface blocks once
+// the captures have started, so that the caller can take the VM's
+// inventory beside their start.
 func runCaptures(ctx context.Context, conn *sshconn.Conn, probe probe.Probe, specs []remotecap.CaptureSpec, describe func() []pcapng.NIC,
 	w *pcapng.Writer, n Notifier, vmName, what, why string, log *slog.Logger, readerGone func(error) bool) (captureResult, error) {
 	if readerGone == nil {
